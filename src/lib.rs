@@ -1,6 +1,8 @@
 //! pipewright: a compiler from a declarative IoT pipeline spec to CloudFormation
 //! stacks and least-privilege IAM. See ARCHITECTURE.md for the phases.
 
+pub mod cli;
 pub mod diag;
+pub mod fsio;
 pub mod rules;
 pub mod spec;

@@ -1,1 +1,5 @@
-fn main() {}
+//! The `pipewright` binary: everything is in the library; this only hands over.
+
+fn main() -> std::process::ExitCode {
+    pipewright::cli::main()
+}

@@ -39,10 +39,10 @@ pub struct Spec {
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
     /// Deployment targets (for example `dev` and `prod`): account, region and overrides.
-    #[schemars(length(min = 1))]
+    #[schemars(extend("minProperties" = 1))]
     pub environments: BTreeMap<String, Environment>,
     /// Device event sources: one HTTP route each.
-    #[schemars(length(min = 1))]
+    #[schemars(extend("minProperties" = 1))]
     pub sources: BTreeMap<String, Source>,
     /// The raw and transformed data zones.
     #[serde(default)]
@@ -68,6 +68,29 @@ pub struct Spec {
     /// Permissions boundary, KMS settings and extra principals.
     #[serde(default)]
     pub security: Security,
+}
+
+impl Spec {
+    /// The raw zone's (retention days, archive-after days) in an environment. An
+    /// environment that shortens retention below the inherited archive age drops the
+    /// archive transition rather than contradicting itself.
+    pub fn raw_lifecycle(&self, env: &Environment) -> (u32, Option<u32>) {
+        let raw = &self.storage.raw;
+        let retention = env.storage.raw_retention_days.unwrap_or(raw.retention_days);
+        let archive = match env.storage.raw_archive_after_days {
+            Some(a) => Some(a),
+            None if env.storage.raw_retention_days.is_some() => {
+                raw.archive_after_days.filter(|a| *a < retention)
+            }
+            None => raw.archive_after_days,
+        };
+        (retention, archive)
+    }
+
+    /// The compliance postures of an environment (default: PCI-DSS).
+    pub fn compliance(&self, env: &Environment) -> Vec<Compliance> {
+        env.compliance.clone().unwrap_or_else(|| vec![Compliance::PciDss])
+    }
 }
 
 // ---------------------------------------------------------------------------------

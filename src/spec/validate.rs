@@ -277,7 +277,7 @@ fn environment(
         cx.err("PW0209", &at(&["region"]), format!("`{}` is not an AWS region name", env.region))
             .help("for example `eu-west-2`, `us-east-1`, `us-gov-west-1` or `cn-north-1`");
     }
-    let compliance = env.compliance.clone().unwrap_or_else(|| vec![Compliance::PciDss]);
+    let compliance = spec.compliance(env);
     if env.compliance.as_ref().is_some_and(Vec::is_empty) {
         cx.warn("PW0901", &at(&["compliance"]), format!("environment `{name}` opts out of the PCI-DSS posture"))
             .help("no VPC, endpoints or replication are generated; keep payment data out of this environment");
@@ -367,10 +367,10 @@ fn environment(
             }
         }
     }
-    let raw = &spec.storage.raw;
-    let retention = env.storage.raw_retention_days.unwrap_or(raw.retention_days);
-    let archive = env.storage.raw_archive_after_days.or(raw.archive_after_days);
-    lifecycle(cx, &at(&["storage"]), retention, archive, raw.archive_class);
+    if env.storage.raw_retention_days.is_some() || env.storage.raw_archive_after_days.is_some() {
+        let (retention, archive) = spec.raw_lifecycle(env);
+        lifecycle(cx, &at(&["storage"]), retention, archive, spec.storage.raw.archive_class);
+    }
     tags(cx, &env.tags, &["environments", name, "tags"]);
 }
 

@@ -375,7 +375,7 @@ impl Builder<'_> {
                     } => (
                         Value::Array(values),
                         Marked {
-                            span: self.file.span(self.file_id, start, end_span.end.max(start)),
+                            span: self.collection_span(start, end_span, marks.last().map(|m| m.span.end)),
                             raw: None,
                             kind: MarkedKind::Seq(marks),
                         },
@@ -390,7 +390,7 @@ impl Builder<'_> {
                     } => (
                         Value::Object(values),
                         Marked {
-                            span: self.file.span(self.file_id, start, end_span.end.max(start)),
+                            span: self.collection_span(start, end_span, marks.last().map(|m| m.2.span.end)),
                             raw: None,
                             kind: MarkedKind::Map(marks),
                         },
@@ -405,6 +405,19 @@ impl Builder<'_> {
                 self.push_value(value, marked, span)
             }
         }
+    }
+
+    /// The span of a finished collection: up to the closing bracket of a flow
+    /// collection, or the end of the last entry of a block one (saphyr's end events
+    /// sit at the next token, after comments).
+    fn collection_span(&self, start: usize, end_event: Span, last_child_end: Option<usize>) -> Span {
+        let flow = matches!(self.file.text.as_bytes().get(start), Some(b'[' | b'{'));
+        let end = if flow {
+            end_event.start + 1
+        } else {
+            last_child_end.unwrap_or(start)
+        };
+        self.file.span(self.file_id, start, end.max(start))
     }
 
     fn check_collection_tag(&self, tag: Option<&saphyr_parser::Tag>, core: &str, span: Span) -> Res {
