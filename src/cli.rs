@@ -136,19 +136,24 @@ fn check(cli: &Cli, a: &CheckArgs) -> io::Result<u8> {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
-    if let (Some(env), Some(s)) = (&cli.env, &checked.spec) {
-        if !s.environments.contains_key(env) {
-            let known: Vec<&str> = s.environments.keys().map(String::as_str).collect();
-            let mut d = Diagnostic::error("PW0203", format!("environment `{env}` is not defined"))
-                .at_opt(checked.doc.as_ref().and_then(|d| d.key_span_of(&spec::path(&["environments"]))));
-            d = match spec::shape::did_you_mean(env, known.iter().copied()) {
-                Some(k) => d.help(format!("did you mean `{k}`?")),
-                None => d.help(format!("defined environments: {}", known.join(", "))),
-            };
-            let mut all: Diagnostics = std::mem::take(&mut checked.diagnostics);
-            all.push(d);
-            checked.diagnostics = all.sorted();
-        }
+    if let (Some(env), Some(s)) = (&cli.env, &checked.spec)
+        && !s.environments.contains_key(env)
+    {
+        let known: Vec<&str> = s.environments.keys().map(String::as_str).collect();
+        let mut d = Diagnostic::error("PW0203", format!("environment `{env}` is not defined"))
+            .at_opt(
+                checked
+                    .doc
+                    .as_ref()
+                    .and_then(|d| d.key_span_of(&spec::path(&["environments"]))),
+            );
+        d = match spec::shape::did_you_mean(env, known.iter().copied()) {
+            Some(k) => d.help(format!("did you mean `{k}`?")),
+            None => d.help(format!("defined environments: {}", known.join(", "))),
+        };
+        let mut all: Diagnostics = std::mem::take(&mut checked.diagnostics);
+        all.push(d);
+        checked.diagnostics = all.sorted();
     }
     let failed = checked.diagnostics.has_errors()
         || (a.deny_warnings && checked.diagnostics.warning_count() > 0);
@@ -189,7 +194,8 @@ fn check(cli: &Cli, a: &CheckArgs) -> io::Result<u8> {
             writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         }
         Format::Human => {
-            let rendered = diag::render_human(&checked.diagnostics, &checked.sources, color_stderr());
+            let rendered =
+                diag::render_human(&checked.diagnostics, &checked.sources, color_stderr());
             let mut err = io::stderr().lock();
             err.write_all(rendered.as_bytes())?;
             if failed {
@@ -197,7 +203,11 @@ fn check(cli: &Cli, a: &CheckArgs) -> io::Result<u8> {
                     err,
                     "error: {} is invalid{}",
                     a.spec.display(),
-                    if checked.diagnostics.has_errors() { "" } else { " (warnings denied)" }
+                    if checked.diagnostics.has_errors() {
+                        ""
+                    } else {
+                        " (warnings denied)"
+                    }
                 )?;
             } else if let Some(s) = &checked.spec {
                 writeln!(
@@ -221,12 +231,27 @@ fn check(cli: &Cli, a: &CheckArgs) -> io::Result<u8> {
                     } else {
                         format!(
                             "compliance: {} (VPC + endpoints, replication to {})",
-                            comp.iter().map(|c| serde_json::to_value(c).unwrap().as_str().unwrap_or("").to_owned()).collect::<Vec<_>>().join(", "),
+                            comp.iter()
+                                .map(|c| serde_json::to_value(c)
+                                    .unwrap()
+                                    .as_str()
+                                    .unwrap_or("")
+                                    .to_owned())
+                                .collect::<Vec<_>>()
+                                .join(", "),
                             e.replica_region.as_deref().unwrap_or("?")
                         )
                     };
-                    let data = if e.retain_data.unwrap_or(true) { "data retained on delete" } else { "data deleted with stacks" };
-                    writeln!(out, "  {name:<10} {} {:<14} {posture}; {data}", e.account, e.region)?;
+                    let data = if e.retain_data.unwrap_or(true) {
+                        "data retained on delete"
+                    } else {
+                        "data deleted with stacks"
+                    };
+                    writeln!(
+                        out,
+                        "  {name:<10} {} {:<14} {posture}; {data}",
+                        e.account, e.region
+                    )?;
                 }
             }
         }
@@ -252,7 +277,8 @@ fn schema(a: &SchemaArgs) -> io::Result<u8> {
 
 /// The schema as committed in `pipeline.schema.json`.
 pub fn schema_text() -> String {
-    let mut s = serde_json::to_string_pretty(spec::shape::json_schema()).expect("schema serialises");
+    let mut s =
+        serde_json::to_string_pretty(spec::shape::json_schema()).expect("schema serialises");
     s.push('\n');
     s
 }
@@ -262,17 +288,31 @@ fn explain(a: &ExplainArgs) -> io::Result<u8> {
     match &a.code {
         None => {
             for r in crate::rules::RULES {
-                writeln!(out, "{}  {:<8} {:<24} {}", r.code, r.severity, r.name, r.summary)?;
+                writeln!(
+                    out,
+                    "{}  {:<8} {:<24} {}",
+                    r.code, r.severity, r.name, r.summary
+                )?;
             }
             Ok(0)
         }
         Some(code) => match crate::rules::find(code) {
             Some(r) => {
-                writeln!(out, "{} {} ({})\n\n{}.\n\n{}", r.code, r.name, r.severity, capitalise(r.summary), r.explanation)?;
+                writeln!(
+                    out,
+                    "{} {} ({})\n\n{}.\n\n{}",
+                    r.code,
+                    r.name,
+                    r.severity,
+                    capitalise(r.summary),
+                    r.explanation
+                )?;
                 Ok(0)
             }
             None => {
-                eprintln!("error: no diagnostic code or rule named `{code}`; `pipewright explain` lists them");
+                eprintln!(
+                    "error: no diagnostic code or rule named `{code}`; `pipewright explain` lists them"
+                );
                 Ok(2)
             }
         },

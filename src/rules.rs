@@ -178,7 +178,10 @@ mod tests {
     fn every_code_used_in_the_source_is_catalogued() {
         // Scan the crate's own source for diagnostic codes.
         let mut missing = Vec::new();
-        for entry in walk(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src"))) {
+        for entry in walk(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src"
+        ))) {
             let text = std::fs::read_to_string(&entry).unwrap();
             for (i, _) in text.match_indices("\"PW") {
                 let code = &text[i + 1..i + 7];

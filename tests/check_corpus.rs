@@ -32,10 +32,17 @@ fn invalid_specs_fail_with_their_code() {
             if let Some(code) = stem.split('-').next().filter(|c| c.starts_with("pw")) {
                 let code = code.to_ascii_uppercase();
                 assert!(
-                    checked.diagnostics.iter().any(|d| d.code == code && d.is_error()),
+                    checked
+                        .diagnostics
+                        .iter()
+                        .any(|d| d.code == code && d.is_error()),
                     "{} should report {code}, got {:?}",
                     rel.display(),
-                    checked.diagnostics.iter().map(|d| d.code).collect::<Vec<_>>()
+                    checked
+                        .diagnostics
+                        .iter()
+                        .map(|d| d.code)
+                        .collect::<Vec<_>>()
                 );
             }
             insta::assert_snapshot!(render(&checked.diagnostics, &checked.sources));
@@ -47,28 +54,52 @@ fn invalid_specs_fail_with_their_code() {
 fn corpus_is_big_enough() {
     let n = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/specs/err"))
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "yaml"))
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "yaml")
+        })
         .count();
     assert!(n >= 40, "only {n} invalid specs");
 }
 
 #[test]
 fn several_errors_are_reported_in_one_run() {
-    let c = spec::check(Path::new("tests/specs/err/multiple-errors-in-one-run.yaml"), &RealFiles).unwrap();
-    let codes: Vec<&str> = c.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.code).collect();
+    let c = spec::check(
+        Path::new("tests/specs/err/multiple-errors-in-one-run.yaml"),
+        &RealFiles,
+    )
+    .unwrap();
+    let codes: Vec<&str> = c
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.code)
+        .collect();
     for want in ["PW0201", "PW0206", "PW0208", "PW0210", "PW0228"] {
         assert!(codes.contains(&want), "missing {want} in {codes:?}");
     }
     // Shape errors do not hide semantic ones elsewhere.
-    let c = spec::check(Path::new("tests/specs/err/shape-and-semantic-errors-together.yaml"), &RealFiles).unwrap();
+    let c = spec::check(
+        Path::new("tests/specs/err/shape-and-semantic-errors-together.yaml"),
+        &RealFiles,
+    )
+    .unwrap();
     let codes: Vec<&str> = c.diagnostics.iter().map(|d| d.code).collect();
-    assert!(codes.contains(&"PW0103") && codes.contains(&"PW0201"), "{codes:?}");
+    assert!(
+        codes.contains(&"PW0103") && codes.contains(&"PW0201"),
+        "{codes:?}"
+    );
 }
 
 #[test]
 fn valid_specs_are_clean() {
     let mut paths = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("pipeline.yaml")];
-    for e in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/specs/ok")).unwrap() {
+    for e in
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/specs/ok")).unwrap()
+    {
         let p = e.unwrap().path();
         if p.extension().is_some_and(|x| x == "yaml") {
             paths.push(p);

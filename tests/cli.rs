@@ -20,7 +20,10 @@ fn reference_spec_is_valid() {
     let o = pipewright(&["check"]);
     assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("pipeline.yaml: valid (2 environments, 2 sources, 2 transforms)"), "{out}");
+    assert!(
+        out.contains("pipeline.yaml: valid (2 environments, 2 sources, 2 transforms)"),
+        "{out}"
+    );
     assert!(out.contains("compliance: pci-dss"), "{out}");
 }
 
@@ -33,10 +36,16 @@ fn warnings_fail_only_when_denied() {
 
 #[test]
 fn invalid_spec_exits_1_and_missing_file_exits_2() {
-    let o = pipewright(&["check", "tests/specs/err/pw0201-transform-input-undefined.yaml"]);
+    let o = pipewright(&[
+        "check",
+        "tests/specs/err/pw0201-transform-input-undefined.yaml",
+    ]);
     assert_eq!(code(&o), 1);
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("error[PW0201]") && err.contains("did you mean `pos`?"), "{err}");
+    assert!(
+        err.contains("error[PW0201]") && err.contains("did you mean `pos`?"),
+        "{err}"
+    );
     let o = pipewright(&["check", "no/such/spec.yaml"]);
     assert_eq!(code(&o), 2);
     assert!(String::from_utf8_lossy(&o.stderr).contains("cannot read no/such/spec.yaml"));
@@ -56,12 +65,20 @@ fn undefined_environment_is_reported() {
     let o = pipewright(&["check", "--env", "prd"]);
     assert_eq!(code(&o), 1);
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("error[PW0203]") && err.contains("did you mean `prod`?"), "{err}");
+    assert!(
+        err.contains("error[PW0203]") && err.contains("did you mean `prod`?"),
+        "{err}"
+    );
 }
 
 #[test]
 fn json_diagnostics_are_machine_readable() {
-    let o = pipewright(&["check", "tests/specs/err/pw0103-bad-auth.yaml", "--format", "json"]);
+    let o = pipewright(&[
+        "check",
+        "tests/specs/err/pw0103-bad-auth.yaml",
+        "--format",
+        "json",
+    ]);
     assert_eq!(code(&o), 1);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("stdout is JSON");
     assert_eq!(v["valid"], false);
@@ -90,7 +107,10 @@ fn every_subcommand_help_has_an_example() {
         let o = pipewright(&[sub, "--help"]);
         assert_eq!(code(&o), 0);
         let out = String::from_utf8_lossy(&o.stdout);
-        assert!(out.contains("Examples:") && out.contains("pipewright "), "{sub}: {out}");
+        assert!(
+            out.contains("Examples:") && out.contains("pipewright "),
+            "{sub}: {out}"
+        );
     }
     let o = pipewright(&["--help"]);
     assert!(String::from_utf8_lossy(&o.stdout).contains("Exit status:"));
@@ -100,12 +120,14 @@ fn every_subcommand_help_has_an_example() {
 fn committed_schema_is_current() {
     let o = pipewright(&["schema"]);
     assert_eq!(code(&o), 0);
-    let committed = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/pipeline.schema.json")).unwrap();
+    let committed =
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/pipeline.schema.json")).unwrap();
     assert!(
         o.stdout == committed,
         "pipeline.schema.json is stale: run `cargo run -- schema --out pipeline.schema.json`"
     );
-    let first = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/pipeline.yaml")).unwrap();
+    let first =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/pipeline.yaml")).unwrap();
     assert!(first.starts_with("# yaml-language-server: $schema=./pipeline.schema.json"));
 }
 

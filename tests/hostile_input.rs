@@ -18,7 +18,10 @@ fn ten_megabyte_scalar() {
     s.push_str(&"x".repeat(10 * 1024 * 1024));
     s.push_str("\"\n");
     let codes = check_bytes(s.into_bytes());
-    assert!(codes.contains(&"PW0107") || codes.contains(&"PW0102"), "{codes:?}");
+    assert!(
+        codes.contains(&"PW0107") || codes.contains(&"PW0102"),
+        "{codes:?}"
+    );
 }
 
 #[test]
@@ -32,7 +35,9 @@ fn hundred_thousand_levels_of_nesting() {
     }
     let codes = check_bytes(s.into_bytes());
     assert!(!codes.is_empty());
-    let block = (0..1000).map(|i| format!("{}k{i}:\n", " ".repeat(i * 2))).collect::<String>();
+    let block = (0..1000)
+        .map(|i| format!("{}k{i}:\n", " ".repeat(i * 2)))
+        .collect::<String>();
     assert_eq!(check_bytes(block.into_bytes()), ["PW0007"]);
 }
 
@@ -40,7 +45,10 @@ fn hundred_thousand_levels_of_nesting() {
 fn alias_bomb() {
     let mut s = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
     for i in 1..12 {
-        s.push_str(&format!("a{i}: &a{i} [{}]\n", vec![format!("*a{}", i - 1); 10].join(", ")));
+        s.push_str(&format!(
+            "a{i}: &a{i} [{}]\n",
+            vec![format!("*a{}", i - 1); 10].join(", ")
+        ));
     }
     assert_eq!(check_bytes(s.into_bytes()), ["PW0008"]);
 }
@@ -61,7 +69,11 @@ fn binary_garbage_and_odd_documents() {
 #[test]
 fn leading_zero_account_survives_unquoted() {
     let spec = "version: 1\nname: demo-pipe\nowner: t\nenvironments:\n  dev:\n    account: 012345678901\n    region: eu-west-2\n    compliance: []\n    alarm_email: a@example.com\nsources:\n  s:\n    route: /s\n    schema: { version: 1.0.0, inline: { type: object } }\n";
-    let c = spec::check_bytes(Path::new("p.yaml"), spec.as_bytes().to_vec(), &MemFiles::default());
+    let c = spec::check_bytes(
+        Path::new("p.yaml"),
+        spec.as_bytes().to_vec(),
+        &MemFiles::default(),
+    );
     assert!(!c.diagnostics.has_errors(), "{:?}", c.diagnostics);
     assert_eq!(c.spec.unwrap().environments["dev"].account, "012345678901");
 }

@@ -21,7 +21,10 @@ const DRAFTS: &[&str] = &[
 pub fn problems(schema: &Value) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let Some(obj) = schema.as_object() else {
-        return vec![(String::new(), "an event schema must be a JSON object".into())];
+        return vec![(
+            String::new(),
+            "an event schema must be a JSON object".into(),
+        )];
     };
     if let Some(s) = obj.get("$schema") {
         let ok = s
@@ -45,10 +48,10 @@ pub fn problems(schema: &Value) -> Vec<(String, String)> {
         }
         Err(e) => out.push((String::new(), e.to_string())),
     }
-    if out.is_empty() {
-        if let Err(e) = jsonschema::options().build(schema) {
-            out.push((String::new(), format!("the schema does not compile: {e}")));
-        }
+    if out.is_empty()
+        && let Err(e) = jsonschema::options().build(schema)
+    {
+        out.push((String::new(), format!("the schema does not compile: {e}")));
     }
     if out.is_empty() && obj.get("type").and_then(Value::as_str) != Some("object") {
         out.push((
@@ -153,7 +156,10 @@ pub fn field<'a>(root: &'a Value, dotted: &str) -> Result<Field<'a>, String> {
         walked.push_str(part);
         s = child;
     }
-    Ok(Field { schema: s, required })
+    Ok(Field {
+        schema: s,
+        required,
+    })
 }
 
 fn list(names: &[&str]) -> String {
@@ -222,13 +228,18 @@ impl ColumnType {
                     .strip_prefix("decimal(")
                     .and_then(|r| r.strip_suffix(')'))
                     .ok_or_else(|| format!("`{s}` is not a column type"))?;
-                let (p, sc) = inner
-                    .split_once(',')
-                    .ok_or_else(|| format!("`{s}`: decimal needs a precision and a scale, as in `decimal(12,2)`"))?;
-                let p: u8 = p.trim().parse().map_err(|_| format!("`{s}`: bad precision"))?;
+                let (p, sc) = inner.split_once(',').ok_or_else(|| {
+                    format!("`{s}`: decimal needs a precision and a scale, as in `decimal(12,2)`")
+                })?;
+                let p: u8 = p
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("`{s}`: bad precision"))?;
                 let sc: u8 = sc.trim().parse().map_err(|_| format!("`{s}`: bad scale"))?;
                 if !(1..=38).contains(&p) || sc > p {
-                    return Err(format!("`{s}`: precision must be 1–38 and scale at most the precision"));
+                    return Err(format!(
+                        "`{s}`: precision must be 1–38 and scale at most the precision"
+                    ));
                 }
                 ColumnType::Decimal(p, sc)
             }
@@ -248,9 +259,9 @@ impl ColumnType {
             (Decimal(p1, s1), Decimal(p2, s2)) => s2 >= s1 && (p2 - s2) >= (p1 - s1),
             (Date, Timestamp) => true,
             (Array(a), Array(b)) => b.widens_from(a),
-            (Struct(a), Struct(b)) => a.iter().all(|(n, t)| {
-                b.iter().any(|(m, u)| m == n && u.widens_from(t))
-            }),
+            (Struct(a), Struct(b)) => a
+                .iter()
+                .all(|(n, t)| b.iter().any(|(m, u)| m == n && u.widens_from(t))),
             _ => false,
         }
     }
@@ -292,7 +303,11 @@ fn column_type_depth(root: &Value, s: &Value, depth: usize) -> Result<ColumnType
         "integer" => {
             let fits_int = |k: &str, lo: bool| {
                 s.get(k).and_then(Value::as_f64).is_some_and(|v| {
-                    if lo { v >= i32::MIN as f64 } else { v <= i32::MAX as f64 }
+                    if lo {
+                        v >= i32::MIN as f64
+                    } else {
+                        v <= i32::MAX as f64
+                    }
                 })
             };
             if fits_int("minimum", true) && fits_int("maximum", false) {
@@ -347,7 +362,10 @@ impl Version {
         let mut it = s.split('.');
         let num = |p: Option<&str>| -> Option<u64> {
             let p = p?;
-            if p.is_empty() || (p.len() > 1 && p.starts_with('0')) || !p.bytes().all(|b| b.is_ascii_digit()) {
+            if p.is_empty()
+                || (p.len() > 1 && p.starts_with('0'))
+                || !p.bytes().all(|b| b.is_ascii_digit())
+            {
                 return None;
             }
             p.parse().ok()
@@ -395,11 +413,22 @@ mod tests {
         let f = field(&s, "store.code").unwrap();
         assert!(f.required);
         assert_eq!(column_type(&s, f.schema).unwrap(), ColumnType::String);
-        assert_eq!(column_type(&s, field(&s, "amount").unwrap().schema).unwrap(), ColumnType::Decimal(18, 2));
-        assert_eq!(column_type(&s, field(&s, "at").unwrap().schema).unwrap(), ColumnType::Timestamp);
-        assert_eq!(column_type(&s, field(&s, "qty").unwrap().schema).unwrap(), ColumnType::Int);
         assert_eq!(
-            column_type(&s, field(&s, "tags").unwrap().schema).unwrap().to_string(),
+            column_type(&s, field(&s, "amount").unwrap().schema).unwrap(),
+            ColumnType::Decimal(18, 2)
+        );
+        assert_eq!(
+            column_type(&s, field(&s, "at").unwrap().schema).unwrap(),
+            ColumnType::Timestamp
+        );
+        assert_eq!(
+            column_type(&s, field(&s, "qty").unwrap().schema).unwrap(),
+            ColumnType::Int
+        );
+        assert_eq!(
+            column_type(&s, field(&s, "tags").unwrap().schema)
+                .unwrap()
+                .to_string(),
             "array<string>"
         );
         assert!(!field(&s, "note").unwrap().required);
@@ -413,13 +442,19 @@ mod tests {
         assert!(problems(&schema()).is_empty());
         assert!(!problems(&json!({"type": "nonsense"})).is_empty());
         assert!(!problems(&json!({"type": "array"})).is_empty());
-        assert!(!problems(&json!({"$schema": "http://evil.example/schema", "type": "object"})).is_empty());
+        assert!(
+            !problems(&json!({"$schema": "http://evil.example/schema", "type": "object"}))
+                .is_empty()
+        );
         assert!(!problems(&json!({"type": "object", "properties": {"a": {"$ref": "https://x.example/a.json"}}})).is_empty());
     }
 
     #[test]
     fn column_type_parsing_and_widening() {
-        assert_eq!(ColumnType::parse("decimal(12, 2)").unwrap(), ColumnType::Decimal(12, 2));
+        assert_eq!(
+            ColumnType::parse("decimal(12, 2)").unwrap(),
+            ColumnType::Decimal(12, 2)
+        );
         assert!(ColumnType::parse("decimal(2,3)").is_err());
         assert!(ColumnType::parse("varchar").is_err());
         assert!(ColumnType::BigInt.widens_from(&ColumnType::Int));

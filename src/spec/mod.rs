@@ -6,8 +6,8 @@
 //! resolve environments or derive names; that is `plan`'s job.
 
 pub mod event_schema;
-pub mod schedule;
 pub mod model;
+pub mod schedule;
 pub mod shape;
 pub mod validate;
 pub mod yaml;
@@ -38,7 +38,10 @@ impl Files for RealFiles {
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
         let meta = std::fs::metadata(path)?;
         if meta.is_dir() {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "is a directory"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "is a directory",
+            ));
         }
         if meta.len() > MAX_FILE_BYTES {
             return Err(io::Error::new(io::ErrorKind::InvalidData, "file too big"));
@@ -144,7 +147,7 @@ pub fn check_bytes(path: &Path, bytes: Vec<u8>, files: &dyn Files) -> Checked {
     let text = match decode(path, bytes) {
         Ok(t) => t,
         Err(d) => {
-            out.diagnostics.push(d);
+            out.diagnostics.push(*d);
             return out;
         }
     };
@@ -185,28 +188,28 @@ pub fn check_bytes(path: &Path, bytes: Vec<u8>, files: &dyn Files) -> Checked {
 }
 
 /// UTF-8 decoding with a positioned error.
-fn decode(path: &Path, bytes: Vec<u8>) -> Result<String, Diagnostic> {
+fn decode(path: &Path, bytes: Vec<u8>) -> Result<String, Box<Diagnostic>> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(Diagnostic::error(
-            "PW0010",
-            format!("the file is {} bytes; at most {MAX_FILE_BYTES} are read", bytes.len()),
-        )
-        .in_file(path));
+        let msg = format!(
+            "the file is {} bytes; at most {MAX_FILE_BYTES} are read",
+            bytes.len()
+        );
+        return Err(Box::new(Diagnostic::error("PW0010", msg).in_file(path)));
     }
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
         let good = &e.as_bytes()[..at];
         let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
         let col = good.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
-        Diagnostic::error(
-            "PW0002",
-            format!(
-                "the file is not UTF-8: invalid byte 0x{:02x} at line {line}, column {col} (byte {at})",
-                e.as_bytes()[at]
-            ),
+        let msg = format!(
+            "the file is not UTF-8: invalid byte 0x{:02x} at line {line}, column {col} (byte {at})",
+            e.as_bytes()[at]
+        );
+        Box::new(
+            Diagnostic::error("PW0002", msg)
+                .in_file(path)
+                .help("save the file as UTF-8 text"),
         )
-        .in_file(path)
-        .help("save the file as UTF-8 text")
     })
 }
 
@@ -268,7 +271,7 @@ fn load_event_schema(
             let bytes = files.read(&full).map_err(|e| {
                 vec![err(format!("cannot read schema file `{}`: {e}", full.display()))]
             })?;
-            let text = decode(&full, bytes).map_err(|d| vec![d])?;
+            let text = decode(&full, bytes).map_err(|d| vec![*d])?;
             let fid = sources.add(full.clone(), text);
             let sdoc = yaml::load(fid, sources.get(fid)).map_err(|ds| {
                 let mut ds = ds;
@@ -300,7 +303,10 @@ pub fn fmt_path(path: &[Seg]) -> String {
                     }
                     s.push_str(k);
                 } else {
-                    s.push_str(&format!("[{}]", serde_json::to_string(k).unwrap_or_default()));
+                    s.push_str(&format!(
+                        "[{}]",
+                        serde_json::to_string(k).unwrap_or_default()
+                    ));
                 }
             }
             Seg::Index(i) => s.push_str(&format!("[{i}]")),

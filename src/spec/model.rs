@@ -89,7 +89,9 @@ impl Spec {
 
     /// The compliance postures of an environment (default: PCI-DSS).
     pub fn compliance(&self, env: &Environment) -> Vec<Compliance> {
-        env.compliance.clone().unwrap_or_else(|| vec![Compliance::PciDss])
+        env.compliance
+            .clone()
+            .unwrap_or_else(|| vec![Compliance::PciDss])
     }
 }
 
@@ -154,7 +156,9 @@ pub struct Environment {
 }
 
 /// A compliance posture.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
 pub enum Compliance {
     /// PCI-DSS 3.2.1 (with AWS's Well-Architected, cfn_nag and NIST 800-53 rule packs).
     #[serde(rename = "pci-dss")]
@@ -534,7 +538,9 @@ fn default_lookups() -> Vec<Lookup> {
 }
 
 /// A way to find ingested objects in the index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Lookup {
     /// Objects of a source on a date, ordered by receive time.

@@ -40,7 +40,14 @@ impl fmt::Display for Schedule {
     }
 }
 
-const FIELD_NAMES: [&str; 6] = ["minutes", "hours", "day-of-month", "month", "day-of-week", "year"];
+const FIELD_NAMES: [&str; 6] = [
+    "minutes",
+    "hours",
+    "day-of-month",
+    "month",
+    "day-of-week",
+    "year",
+];
 const MONTHS: [&str; 12] = [
     "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
 ];
@@ -163,7 +170,9 @@ fn expand(field: &str, lo: u32, hi: u32) -> u32 {
 fn parse_rate(inner: &str) -> Result<Schedule, String> {
     let mut parts = inner.split_whitespace();
     let (Some(v), Some(u), None) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(format!("`rate({inner})` must be `rate(N unit)`, for example `rate(1 hour)`"));
+        return Err(format!(
+            "`rate({inner})` must be `rate(N unit)`, for example `rate(1 hour)`"
+        ));
     };
     let value: u32 = v
         .parse()
@@ -174,7 +183,11 @@ fn parse_rate(inner: &str) -> Result<Schedule, String> {
         "minute" | "minutes" => RateUnit::Minute,
         "hour" | "hours" => RateUnit::Hour,
         "day" | "days" => RateUnit::Day,
-        _ => return Err(format!("`{u}` is not a rate unit (minute(s), hour(s), day(s))")),
+        _ => {
+            return Err(format!(
+                "`{u}` is not a rate unit (minute(s), hour(s), day(s))"
+            ));
+        }
     };
     let singular = !u.ends_with('s');
     if singular != (value == 1) {
@@ -197,7 +210,10 @@ fn parse_cron(inner: &str) -> Result<Cron, String> {
     }
     let (dom, dow) = (parts[2], parts[4]);
     if (dom == "?") == (dow == "?") {
-        return Err("exactly one of day-of-month (3rd field) and day-of-week (5th field) must be `?`".into());
+        return Err(
+            "exactly one of day-of-month (3rd field) and day-of-week (5th field) must be `?`"
+                .into(),
+        );
     }
     let limits: [(u32, u32); 6] = [(0, 59), (0, 23), (1, 31), (1, 12), (1, 7), (1970, 2199)];
     for (i, p) in parts.iter().enumerate() {
@@ -213,7 +229,11 @@ fn check_field(f: &str, i: usize, (lo, hi): (u32, u32)) -> Result<(), String> {
         return Ok(());
     }
     if f == "?" {
-        return if i == 2 || i == 4 { Ok(()) } else { Err("`?` is only for day-of-month or day-of-week".into()) };
+        return if i == 2 || i == 4 {
+            Ok(())
+        } else {
+            Err("`?` is only for day-of-month or day-of-week".into())
+        };
     }
     if i == 2 && (f == "L" || f == "LW") {
         return Ok(());
@@ -245,7 +265,9 @@ fn check_field(f: &str, i: usize, (lo, hi): (u32, u32)) -> Result<(), String> {
             None => (part, None),
         };
         if let Some(s) = step {
-            let s: u32 = s.parse().map_err(|_| format!("step `{s}` is not a number"))?;
+            let s: u32 = s
+                .parse()
+                .map_err(|_| format!("step `{s}` is not a number"))?;
             if s == 0 || s > hi {
                 return Err(format!("step {s} is out of range"));
             }
@@ -270,13 +292,21 @@ fn check_field(f: &str, i: usize, (lo, hi): (u32, u32)) -> Result<(), String> {
 
 fn num(s: &str, i: usize, lo: u32, hi: u32) -> Result<u32, String> {
     let named = match i {
-        3 => MONTHS.iter().position(|m| m.eq_ignore_ascii_case(s)).map(|p| p as u32 + 1),
-        4 => DAYS.iter().position(|d| d.eq_ignore_ascii_case(s)).map(|p| p as u32 + 1),
+        3 => MONTHS
+            .iter()
+            .position(|m| m.eq_ignore_ascii_case(s))
+            .map(|p| p as u32 + 1),
+        4 => DAYS
+            .iter()
+            .position(|d| d.eq_ignore_ascii_case(s))
+            .map(|p| p as u32 + 1),
         _ => None,
     };
     let v = match named {
         Some(v) => v,
-        None => s.parse::<u32>().map_err(|_| format!("`{s}` is not a number"))?,
+        None => s
+            .parse::<u32>()
+            .map_err(|_| format!("`{s}` is not a number"))?,
     };
     if v < lo || v > hi {
         return Err(format!("{v} is outside {lo}–{hi}"));
@@ -300,7 +330,11 @@ mod tests {
             "rate(15 minutes)",
             "rate(2 days)",
         ] {
-            assert!(Schedule::parse(ok).is_ok(), "{ok}: {:?}", Schedule::parse(ok));
+            assert!(
+                Schedule::parse(ok).is_ok(),
+                "{ok}: {:?}",
+                Schedule::parse(ok)
+            );
         }
     }
 

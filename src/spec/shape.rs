@@ -167,7 +167,9 @@ fn describe(doc: &Doc, path: &[Seg], kind: &ValidationErrorKind, out: &mut Vec<D
                     .label("not a key of this mapping");
                 d = match did_you_mean(key, known.iter().map(String::as_str)) {
                     Some(s) => d.help(format!("did you mean `{s}`?")),
-                    None if !known.is_empty() => d.help(format!("known keys here: {}", join_code(&known))),
+                    None if !known.is_empty() => {
+                        d.help(format!("known keys here: {}", join_code(&known)))
+                    }
                     None => d,
                 };
                 out.push(d);
@@ -178,7 +180,11 @@ fn describe(doc: &Doc, path: &[Seg], kind: &ValidationErrorKind, out: &mut Vec<D
             let prop = property.as_str().unwrap_or_default();
             let mut d = Diagnostic::error("PW0102", format!("missing key `{prop}`"))
                 .at_opt(doc.key_span_of(path))
-                .with_path(if where_.is_empty() { "(top level)".into() } else { where_.clone() })
+                .with_path(if where_.is_empty() {
+                    "(top level)".into()
+                } else {
+                    where_.clone()
+                })
                 .label(format!("this mapping needs `{prop}`"));
             if let Some(desc) = schema
                 .and_then(|s| s.get("properties"))
@@ -201,7 +207,9 @@ fn describe(doc: &Doc, path: &[Seg], kind: &ValidationErrorKind, out: &mut Vec<D
                     .collect::<Vec<_>>()
                     .join(" or "),
             };
-            let found = value.map(describe_value).unwrap_or_else(|| "nothing".into());
+            let found = value
+                .map(describe_value)
+                .unwrap_or_else(|| "nothing".into());
             let mut d = Diagnostic::error("PW0101", format!("expected {expected}, found {found}"))
                 .at_opt(span)
                 .with_path(where_.clone())
@@ -249,24 +257,28 @@ fn describe(doc: &Doc, path: &[Seg], kind: &ValidationErrorKind, out: &mut Vec<D
                 }
             }
         }
-        ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => {
-            Diagnostic::error(
-                "PW0104",
-                format!("`{}` is below the minimum of {limit}", value.map(scalar_text).unwrap_or_default()),
-            )
-            .at_opt(span)
-            .with_path(where_.clone())
-            .label(format!("at least {limit}"))
-        }
-        ValidationErrorKind::Maximum { limit } | ValidationErrorKind::ExclusiveMaximum { limit } => {
-            Diagnostic::error(
-                "PW0104",
-                format!("`{}` is above the maximum of {limit}", value.map(scalar_text).unwrap_or_default()),
-            )
-            .at_opt(span)
-            .with_path(where_.clone())
-            .label(format!("at most {limit}"))
-        }
+        ValidationErrorKind::Minimum { limit }
+        | ValidationErrorKind::ExclusiveMinimum { limit } => Diagnostic::error(
+            "PW0104",
+            format!(
+                "`{}` is below the minimum of {limit}",
+                value.map(scalar_text).unwrap_or_default()
+            ),
+        )
+        .at_opt(span)
+        .with_path(where_.clone())
+        .label(format!("at least {limit}")),
+        ValidationErrorKind::Maximum { limit }
+        | ValidationErrorKind::ExclusiveMaximum { limit } => Diagnostic::error(
+            "PW0104",
+            format!(
+                "`{}` is above the maximum of {limit}",
+                value.map(scalar_text).unwrap_or_default()
+            ),
+        )
+        .at_opt(span)
+        .with_path(where_.clone())
+        .label(format!("at most {limit}")),
         ValidationErrorKind::Pattern { pattern } => {
             let mut d = Diagnostic::error(
                 "PW0105",
@@ -284,14 +296,20 @@ fn describe(doc: &Doc, path: &[Seg], kind: &ValidationErrorKind, out: &mut Vec<D
             d
         }
         ValidationErrorKind::MinItems { limit } | ValidationErrorKind::MinProperties { limit } => {
-            Diagnostic::error("PW0106", format!("needs at least {limit} {}", entries(*limit)))
-                .at_opt(doc.key_span_of(path))
-                .with_path(where_.clone())
+            Diagnostic::error(
+                "PW0106",
+                format!("needs at least {limit} {}", entries(*limit)),
+            )
+            .at_opt(doc.key_span_of(path))
+            .with_path(where_.clone())
         }
         ValidationErrorKind::MaxItems { limit } | ValidationErrorKind::MaxProperties { limit } => {
-            Diagnostic::error("PW0106", format!("has more than {limit} {}", entries(*limit)))
-                .at_opt(span)
-                .with_path(where_.clone())
+            Diagnostic::error(
+                "PW0106",
+                format!("has more than {limit} {}", entries(*limit)),
+            )
+            .at_opt(span)
+            .with_path(where_.clone())
         }
         ValidationErrorKind::MinLength { limit } => Diagnostic::error(
             "PW0107",
@@ -299,12 +317,11 @@ fn describe(doc: &Doc, path: &[Seg], kind: &ValidationErrorKind, out: &mut Vec<D
         )
         .at_opt(span)
         .with_path(where_.clone()),
-        ValidationErrorKind::MaxLength { limit } => Diagnostic::error(
-            "PW0107",
-            format!("must be at most {limit} characters long"),
-        )
-        .at_opt(span)
-        .with_path(where_.clone()),
+        ValidationErrorKind::MaxLength { limit } => {
+            Diagnostic::error("PW0107", format!("must be at most {limit} characters long"))
+                .at_opt(span)
+                .with_path(where_.clone())
+        }
         other => Diagnostic::error("PW0108", format!("invalid value ({})", other.keyword()))
             .at_opt(span)
             .with_path(where_.clone()),
@@ -312,7 +329,12 @@ fn describe(doc: &Doc, path: &[Seg], kind: &ValidationErrorKind, out: &mut Vec<D
     out.push(d);
 }
 
-fn not_allowed(value: Option<&Value>, opts: &[String], span: Option<crate::diag::Span>, path: &str) -> Diagnostic {
+fn not_allowed(
+    value: Option<&Value>,
+    opts: &[String],
+    span: Option<crate::diag::Span>,
+    path: &str,
+) -> Diagnostic {
     let v = value.map(scalar_text).unwrap_or_default();
     let mut d = Diagnostic::error("PW0103", format!("`{v}` is not allowed here"))
         .at_opt(span)
@@ -365,7 +387,11 @@ fn truncate(s: &str, n: usize) -> String {
 }
 
 fn join_code(items: &[String]) -> String {
-    items.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+    items
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn first_sentence(s: &str) -> String {
@@ -374,7 +400,10 @@ fn first_sentence(s: &str) -> String {
 }
 
 /// The closest candidate to `word`, if it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let w = word.to_ascii_lowercase();
     candidates
         .into_iter()

@@ -71,14 +71,23 @@ impl Ctx<'_> {
         self.out.last_mut()
     }
 
-    fn undefined(&mut self, code: &'static str, at: &[Seg], what: &str, name: &str, known: &[&str]) {
+    fn undefined(
+        &mut self,
+        code: &'static str,
+        at: &[Seg],
+        what: &str,
+        name: &str,
+        known: &[&str],
+    ) {
         let msg = format!("{what} `{name}` is not defined");
         let help = match did_you_mean(name, known.iter().copied()) {
             Some(s) => format!("did you mean `{s}`?"),
             None if known.is_empty() => format!("no {what}s are defined"),
             None => format!("defined {what}s: {}", code_list(known)),
         };
-        self.err(code, at, msg).label(format!("unknown {what}")).help(help);
+        self.err(code, at, msg)
+            .label(format!("unknown {what}"))
+            .help(help);
     }
 }
 
@@ -113,7 +122,8 @@ fn is_ident(s: &str, max: usize) -> bool {
     !b.is_empty()
         && s.len() <= max
         && b[0].is_ascii_lowercase()
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_')
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_')
 }
 
 /// Validates everything that can be checked without choosing an environment.
@@ -159,7 +169,16 @@ pub fn validate(
     ingest(&mut cx, &spec.ingest);
     let mut seen_datasets: BTreeSet<String> = BTreeSet::new();
     for (name, t) in &spec.transforms {
-        transform(&mut cx, spec, name, t, schemas, &source_names, &transform_names, &mut seen_datasets);
+        transform(
+            &mut cx,
+            spec,
+            name,
+            t,
+            schemas,
+            &source_names,
+            &transform_names,
+            &mut seen_datasets,
+        );
     }
     cycles(&mut cx, spec);
     for name in spec.sources.keys() {
@@ -175,9 +194,22 @@ pub fn validate(
         analytics(&mut cx, a, &dataset_names, any_broken_transform);
     }
     if let Some(ml) = &spec.ml {
-        ml_access(&mut cx, spec, ml, &source_names, &dataset_names, any_broken_transform);
+        ml_access(
+            &mut cx,
+            spec,
+            ml,
+            &source_names,
+            &dataset_names,
+            any_broken_transform,
+        );
     }
-    security(&mut cx, spec, &source_names, &dataset_names, any_broken_transform);
+    security(
+        &mut cx,
+        spec,
+        &source_names,
+        &dataset_names,
+        any_broken_transform,
+    );
     cx.out
 }
 
@@ -188,12 +220,16 @@ fn top_level(cx: &mut Ctx<'_>, spec: &Spec) {
             &p(&["version"]),
             format!("spec version {} is not supported", spec.version),
         )
-        .help(format!("this pipewright reads `version: {}`", super::SPEC_VERSION));
+        .help(format!(
+            "this pipewright reads `version: {}`",
+            super::SPEC_VERSION
+        ));
     }
     let n = &spec.name;
     let ok = n.len() >= 3
         && n.as_bytes()[0].is_ascii_lowercase()
-        && n.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+        && n.bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
         && !n.ends_with('-')
         && !n.contains("--");
     if !ok {
@@ -224,9 +260,17 @@ pub fn valid_region(r: &str) -> bool {
     let parts: Vec<&str> = r.split('-').collect();
     parts.len() >= 3
         && parts[0].len() == 2
-        && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
-        && parts.last().is_some_and(|d| d.len() <= 2 && d.bytes().all(|b| b.is_ascii_digit()))
-        && parts[..parts.len() - 1].iter().all(|p| p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|d| d.len() <= 2 && d.bytes().all(|b| b.is_ascii_digit()))
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| p.bytes().all(|b| b.is_ascii_lowercase()))
 }
 
 /// The partition of a region.
@@ -263,19 +307,29 @@ fn environment(
     };
     let name_ok = name.len() <= 10
         && name.as_bytes().first().is_some_and(u8::is_ascii_lowercase)
-        && name.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        && name
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
     if !name_ok {
         cx.err("PW0207", &p(&["environments", name]), format!("`{name}` is not a valid environment name"))
             .help("environment names are 1–10 lower-case letters and digits, starting with a letter (they become part of every resource name)");
         cx.at_key(&p(&["environments", name]));
     }
     if env.account.len() != 12 || !env.account.bytes().all(|b| b.is_ascii_digit()) {
-        cx.err("PW0208", &at(&["account"]), format!("`{}` is not a 12-digit AWS account id", env.account))
-            .help("account ids are exactly 12 digits; quote them in YAML so leading zeros survive");
+        cx.err(
+            "PW0208",
+            &at(&["account"]),
+            format!("`{}` is not a 12-digit AWS account id", env.account),
+        )
+        .help("account ids are exactly 12 digits; quote them in YAML so leading zeros survive");
     }
     if !valid_region(&env.region) {
-        cx.err("PW0209", &at(&["region"]), format!("`{}` is not an AWS region name", env.region))
-            .help("for example `eu-west-2`, `us-east-1`, `us-gov-west-1` or `cn-north-1`");
+        cx.err(
+            "PW0209",
+            &at(&["region"]),
+            format!("`{}` is not an AWS region name", env.region),
+        )
+        .help("for example `eu-west-2`, `us-east-1`, `us-gov-west-1` or `cn-north-1`");
     }
     let compliance = spec.compliance(env);
     if env.compliance.as_ref().is_some_and(Vec::is_empty) {
@@ -284,37 +338,61 @@ fn environment(
     }
     match &env.replica_region {
         Some(r) if !valid_region(r) => {
-            cx.err("PW0209", &at(&["replica_region"]), format!("`{r}` is not an AWS region name"));
+            cx.err(
+                "PW0209",
+                &at(&["replica_region"]),
+                format!("`{r}` is not an AWS region name"),
+            );
         }
         Some(r) if r == &env.region || partition_of(r) != partition_of(&env.region) => {
-            cx.err("PW0225", &at(&["replica_region"]), format!("cannot replicate `{}` to `{r}`", env.region))
-                .help("the replica region must be another region of the same partition");
+            cx.err(
+                "PW0225",
+                &at(&["replica_region"]),
+                format!("cannot replicate `{}` to `{r}`", env.region),
+            )
+            .help("the replica region must be another region of the same partition");
         }
         None if compliance.contains(&Compliance::PciDss) => {
-            cx.err("PW0224", &p(&["environments", name]), format!("environment `{name}` has the `pci-dss` posture but no `replica_region`"))
-                .help("add `replica_region: <another region>` or opt out with `compliance: []`");
+            cx.err(
+                "PW0224",
+                &p(&["environments", name]),
+                format!("environment `{name}` has the `pci-dss` posture but no `replica_region`"),
+            )
+            .help("add `replica_region: <another region>` or opt out with `compliance: []`");
             cx.at_key(&p(&["environments", name]));
         }
         _ => {}
     }
     if env.retain_data == Some(false) {
-        cx.warn("PW0904", &at(&["retain_data"]), format!("environment `{name}` deletes its data with its stacks"));
+        cx.warn(
+            "PW0904",
+            &at(&["retain_data"]),
+            format!("environment `{name}` deletes its data with its stacks"),
+        );
     }
     match &env.alarm_email {
         Some(e) if !valid_email(e) => {
-            cx.err("PW0229", &at(&["alarm_email"]), format!("`{e}` is not an e-mail address"));
+            cx.err(
+                "PW0229",
+                &at(&["alarm_email"]),
+                format!("`{e}` is not an e-mail address"),
+            );
         }
         None => {
-            cx.warn("PW0905", &p(&["environments", name]), format!("environment `{name}` has no `alarm_email`"));
+            cx.warn(
+                "PW0905",
+                &p(&["environments", name]),
+                format!("environment `{name}` has no `alarm_email`"),
+            );
             cx.at_key(&p(&["environments", name]));
         }
         _ => {}
     }
-    if let Some(c) = &env.network.cidr {
-        if let Err(e) = parse_cidr(c) {
-            cx.err("PW0226", &at(&["network", "cidr"]), format!("`{c}`: {e}"))
-                .help("for example `10.40.0.0/16`");
-        }
+    if let Some(c) = &env.network.cidr
+        && let Err(e) = parse_cidr(c)
+    {
+        cx.err("PW0226", &at(&["network", "cidr"]), format!("`{c}`: {e}"))
+            .help("for example `10.40.0.0/16`");
     }
     if let Some(b) = &env.permissions_boundary {
         check_arn(cx, &at(&["permissions_boundary"]), b, ArnKind::Policy);
@@ -369,7 +447,13 @@ fn environment(
     }
     if env.storage.raw_retention_days.is_some() || env.storage.raw_archive_after_days.is_some() {
         let (retention, archive) = spec.raw_lifecycle(env);
-        lifecycle(cx, &at(&["storage"]), retention, archive, spec.storage.raw.archive_class);
+        lifecycle(
+            cx,
+            &at(&["storage"]),
+            retention,
+            archive,
+            spec.storage.raw.archive_class,
+        );
     }
     tags(cx, &env.tags, &["environments", name, "tags"]);
 }
@@ -389,7 +473,9 @@ fn valid_email(e: &str) -> bool {
 /// Parses an IPv4 CIDR in a private range, /16 to /24.
 pub fn parse_cidr(c: &str) -> Result<([u8; 4], u8), String> {
     let (ip, len) = c.split_once('/').ok_or("a CIDR block needs a `/prefix`")?;
-    let len: u8 = len.parse().map_err(|_| "the prefix length is not a number")?;
+    let len: u8 = len
+        .parse()
+        .map_err(|_| "the prefix length is not a number")?;
     let octets: Vec<u8> = ip
         .split('.')
         .map(|o| o.parse::<u8>())
@@ -406,7 +492,10 @@ pub fn parse_cidr(c: &str) -> Result<([u8; 4], u8), String> {
     let v = u32::from_be_bytes([a, b, c2, d]);
     let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
     if v & !mask != 0 {
-        return Err(format!("host bits are set; the block starts at {}", std::net::Ipv4Addr::from(v & mask)));
+        return Err(format!(
+            "host bits are set; the block starts at {}",
+            std::net::Ipv4Addr::from(v & mask)
+        ));
     }
     Ok(([a, b, c2, d], len))
 }
@@ -449,8 +538,19 @@ fn check_arn(cx: &mut Ctx<'_>, at: &[Seg], arn: &str, kind: ArnKind) {
             ArnKind::Policy => "arn:{partition}:iam::{account}:policy/pipeline-boundary",
             ArnKind::Principal => "arn:aws:iam::123456789012:role/data-science",
         };
-        cx.err("PW0227", at, format!("`{arn}` is not an IAM {} ARN", if kind == ArnKind::Policy { "policy" } else { "role, user or root" }))
-            .help(format!("for example `{example}`"));
+        cx.err(
+            "PW0227",
+            at,
+            format!(
+                "`{arn}` is not an IAM {} ARN",
+                if kind == ArnKind::Policy {
+                    "policy"
+                } else {
+                    "role, user or root"
+                }
+            ),
+        )
+        .help(format!("for example `{example}`"));
     }
 }
 
@@ -458,12 +558,26 @@ fn throttle(cx: &mut Ctx<'_>, at: &[Seg], t: &Throttle) {
     let mut rp = at.to_vec();
     rp.push(Seg::Key("rate_limit".into()));
     if !(t.rate_limit > 0.0 && t.rate_limit <= 10_000.0) {
-        cx.err("PW0211", &rp, format!("rate limit {} is outside API Gateway's 0–10,000 requests per second", t.rate_limit));
+        cx.err(
+            "PW0211",
+            &rp,
+            format!(
+                "rate limit {} is outside API Gateway's 0–10,000 requests per second",
+                t.rate_limit
+            ),
+        );
     }
     let mut bp = at.to_vec();
     bp.push(Seg::Key("burst_limit".into()));
     if !(1..=5000).contains(&t.burst_limit) {
-        cx.err("PW0211", &bp, format!("burst limit {} is outside API Gateway's 1–5,000", t.burst_limit));
+        cx.err(
+            "PW0211",
+            &bp,
+            format!(
+                "burst limit {} is outside API Gateway's 1–5,000",
+                t.burst_limit
+            ),
+        );
     }
 }
 
@@ -480,16 +594,29 @@ fn source(
         v
     };
     if !is_ident(name, 32) {
-        cx.err("PW0207", &p(&["sources", name]), format!("`{name}` is not a valid source name"))
-            .help("source names are up to 32 lower-case letters, digits and `_`, starting with a letter");
+        cx.err(
+            "PW0207",
+            &p(&["sources", name]),
+            format!("`{name}` is not a valid source name"),
+        )
+        .help(
+            "source names are up to 32 lower-case letters, digits and `_`, starting with a letter",
+        );
         cx.at_key(&p(&["sources", name]));
     }
     let route_ok = src.route.starts_with('/')
         && src.route.len() > 1
-        && src.route.trim_end_matches('/').split('/').skip(1).all(|seg| {
-            !seg.is_empty()
-                && seg.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
-        });
+        && src
+            .route
+            .trim_end_matches('/')
+            .split('/')
+            .skip(1)
+            .all(|seg| {
+                !seg.is_empty()
+                    && seg
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+            });
     if !route_ok {
         cx.err("PW0206", &at(&["route"]), format!("`{}` is not a valid route", src.route))
             .help("routes look like `/v1/pos/sales`: segments of letters, digits, `-`, `_` and `.`, no `{parameters}`");
@@ -497,31 +624,63 @@ fn source(
         let norm = src.route.trim_end_matches('/').to_owned();
         if let Some(first) = routes.get(&norm) {
             let first = first.clone();
-            cx.err("PW0205", &at(&["route"]), format!("route `{}` is already used by source `{first}`", src.route))
-                .note(format!("each source needs its own route; `{first}` declares it first"));
+            cx.err(
+                "PW0205",
+                &at(&["route"]),
+                format!("route `{}` is already used by source `{first}`", src.route),
+            )
+            .note(format!(
+                "each source needs its own route; `{first}` declares it first"
+            ));
         } else {
             routes.insert(norm, name.to_owned());
         }
     }
     throttle(cx, &at(&["throttle"]), &src.throttle);
     if src.quota.is_some() && src.auth != Auth::ApiKey {
-        cx.err("PW0222", &at(&["quota"]), format!("source `{name}` does not use API keys, so it has no usage plan for a quota"))
-            .help("remove `quota`, or use `auth: api_key`");
+        cx.err(
+            "PW0222",
+            &at(&["quota"]),
+            format!("source `{name}` does not use API keys, so it has no usage plan for a quota"),
+        )
+        .help("remove `quota`, or use `auth: api_key`");
     }
     if src.auth == Auth::None {
-        cx.warn("PW0900", &at(&["auth"]), format!("source `{name}` accepts unauthenticated requests"))
-            .help("use `auth: api_key` or `auth: iam`");
+        cx.warn(
+            "PW0900",
+            &at(&["auth"]),
+            format!("source `{name}` accepts unauthenticated requests"),
+        )
+        .help("use `auth: api_key` or `auth: iam`");
     }
     if !(1024..=5 * 1024 * 1024).contains(&src.limits.max_body_bytes) {
-        cx.err("PW0211", &at(&["limits", "max_body_bytes"]), format!("{} bytes is outside 1 KiB–5 MiB", src.limits.max_body_bytes))
-            .help("Lambda accepts at most 6 MB per synchronous request, envelope included");
+        cx.err(
+            "PW0211",
+            &at(&["limits", "max_body_bytes"]),
+            format!("{} bytes is outside 1 KiB–5 MiB", src.limits.max_body_bytes),
+        )
+        .help("Lambda accepts at most 6 MB per synchronous request, envelope included");
     }
     if !(1..=100_000).contains(&src.limits.max_events) {
-        cx.err("PW0211", &at(&["limits", "max_events"]), format!("{} events per request is outside 1–100,000", src.limits.max_events));
+        cx.err(
+            "PW0211",
+            &at(&["limits", "max_events"]),
+            format!(
+                "{} events per request is outside 1–100,000",
+                src.limits.max_events
+            ),
+        );
     }
     if Version::parse(&src.schema.version).is_none() {
-        cx.err("PW0215", &at(&["schema", "version"]), format!("`{}` is not a `MAJOR.MINOR.PATCH` version", src.schema.version))
-            .help("for example `1.0.0`");
+        cx.err(
+            "PW0215",
+            &at(&["schema", "version"]),
+            format!(
+                "`{}` is not a `MAJOR.MINOR.PATCH` version",
+                src.schema.version
+            ),
+        )
+        .help("for example `1.0.0`");
     }
     let Some(schema) = schema else { return };
     let problems = event_schema::problems(&schema.value);
@@ -535,9 +694,12 @@ fn source(
         let path = fix_indices(&schema.doc, path);
         let span = schema.doc.span_of(&path);
         cx.out.push(
-            Diagnostic::error("PW0212", format!("invalid event schema for source `{name}`: {msg}"))
-                .at_opt(span)
-                .with_path(fmt_path(&path)),
+            Diagnostic::error(
+                "PW0212",
+                format!("invalid event schema for source `{name}`: {msg}"),
+            )
+            .at_opt(span)
+            .with_path(fmt_path(&path)),
         );
     }
     if !problems.is_empty() {
@@ -552,22 +714,33 @@ fn source(
         let fp = at(&["fields", key]);
         match event_schema::field(&schema.value, dotted) {
             Err(e) => {
-                cx.err("PW0216", &fp, format!("field `{dotted}` is not in the event schema: {e}"));
+                cx.err(
+                    "PW0216",
+                    &fp,
+                    format!("field `{dotted}` is not in the event schema: {e}"),
+                );
             }
             Ok(f) => {
                 let ty = event_schema::column_type(&schema.value, f.schema);
-                let fits = match (want, &ty) {
-                    ("date-time", Ok(ColumnType::Timestamp)) => true,
-                    ("string", Ok(ColumnType::String | ColumnType::Int | ColumnType::BigInt)) => true,
-                    _ => false,
-                };
+                let fits = matches!(
+                    (want, &ty),
+                    ("date-time", Ok(ColumnType::Timestamp))
+                        | (
+                            "string",
+                            Ok(ColumnType::String | ColumnType::Int | ColumnType::BigInt)
+                        )
+                );
                 if !fits {
                     let need = if want == "date-time" {
                         "a string with `\"format\": \"date-time\"`"
                     } else {
                         "a string or integer"
                     };
-                    cx.err("PW0216", &fp, format!("field `{dotted}` must be {need} in the event schema"));
+                    cx.err(
+                        "PW0216",
+                        &fp,
+                        format!("field `{dotted}` must be {need} in the event schema"),
+                    );
                 }
             }
         }
@@ -590,35 +763,70 @@ fn fix_indices(doc: &Doc, path: Vec<Seg>) -> Vec<Seg> {
     out
 }
 
-fn lifecycle(cx: &mut Ctx<'_>, at: &[Seg], retention: u32, archive: Option<u32>, class: ArchiveClass) {
+fn lifecycle(
+    cx: &mut Ctx<'_>,
+    at: &[Seg],
+    retention: u32,
+    archive: Option<u32>,
+    class: ArchiveClass,
+) {
     let Some(a) = archive else { return };
     if a >= retention {
         cx.err("PW0228", at, format!("raw objects would expire after {retention} days, before they move to {} after {a} days", class.as_str()))
             .help("make `archive_after_days` smaller than `retention_days`, or set it to null");
     }
     if class == ArchiveClass::StandardIa && a < 30 {
-        cx.err("PW0228", at, format!("S3 moves objects to STANDARD_IA after 30 days at the earliest, not {a}"));
+        cx.err(
+            "PW0228",
+            at,
+            format!("S3 moves objects to STANDARD_IA after 30 days at the earliest, not {a}"),
+        );
     }
 }
 
 fn storage(cx: &mut Ctx<'_>, s: &Storage) {
-    lifecycle(cx, &p(&["storage", "raw"]), s.raw.retention_days, s.raw.archive_after_days, s.raw.archive_class);
+    lifecycle(
+        cx,
+        &p(&["storage", "raw"]),
+        s.raw.retention_days,
+        s.raw.archive_after_days,
+        s.raw.archive_class,
+    );
 }
 
 fn ingest(cx: &mut Ctx<'_>, i: &Ingest) {
     if !(128..=10240).contains(&i.memory_mb) {
-        cx.err("PW0211", &p(&["ingest", "memory_mb"]), format!("Lambda memory must be 128–10,240 MB, not {}", i.memory_mb));
+        cx.err(
+            "PW0211",
+            &p(&["ingest", "memory_mb"]),
+            format!("Lambda memory must be 128–10,240 MB, not {}", i.memory_mb),
+        );
     }
     if !(1..=29).contains(&i.timeout_seconds) {
-        cx.err("PW0211", &p(&["ingest", "timeout_seconds"]), format!("the timeout must be 1–29 s (API Gateway waits 29 s), not {}", i.timeout_seconds));
+        cx.err(
+            "PW0211",
+            &p(&["ingest", "timeout_seconds"]),
+            format!(
+                "the timeout must be 1–29 s (API Gateway waits 29 s), not {}",
+                i.timeout_seconds
+            ),
+        );
     }
-    if let Some(r) = i.reserved_concurrency {
-        if !(1..=1000).contains(&r) {
-            cx.err("PW0211", &p(&["ingest", "reserved_concurrency"]), format!("reserved concurrency must be 1–1,000, not {r}"));
-        }
+    if let Some(r) = i.reserved_concurrency
+        && !(1..=1000).contains(&r)
+    {
+        cx.err(
+            "PW0211",
+            &p(&["ingest", "reserved_concurrency"]),
+            format!("reserved concurrency must be 1–1,000, not {r}"),
+        );
     }
     if !(1..=9).contains(&i.gzip_level) {
-        cx.err("PW0211", &p(&["ingest", "gzip_level"]), format!("gzip levels are 1–9, not {}", i.gzip_level));
+        cx.err(
+            "PW0211",
+            &p(&["ingest", "gzip_level"]),
+            format!("gzip levels are 1–9, not {}", i.gzip_level),
+        );
     }
 }
 
@@ -635,13 +843,21 @@ fn workers(cx: &mut Ctx<'_>, at: &[Seg], w: &Workers) {
     let mut cp = at.to_vec();
     cp.push(Seg::Key("count".into()));
     if !(2..=299).contains(&w.count) {
-        cx.err("PW0211", &cp, format!("Glue jobs take 2–299 workers, not {}", w.count));
+        cx.err(
+            "PW0211",
+            &cp,
+            format!("Glue jobs take 2–299 workers, not {}", w.count),
+        );
     }
     if w.ty == WorkerType::G025X {
         let mut tp = at.to_vec();
         tp.push(Seg::Key("type".into()));
-        cx.err("PW0211", &tp, "G.025X workers are for Glue streaming jobs only")
-            .help("use `G.1X` or larger");
+        cx.err(
+            "PW0211",
+            &tp,
+            "G.025X workers are for Glue streaming jobs only",
+        )
+        .help("use `G.1X` or larger");
     }
 }
 
@@ -667,12 +883,20 @@ fn transform(
         cx.at_key(&p(&["transforms", name]));
     }
     let dataset = t.dataset.clone().unwrap_or_else(|| name.to_owned());
-    let dpath = if t.dataset.is_some() { at(&["dataset"]) } else { p(&["transforms", name]) };
+    let dpath = if t.dataset.is_some() {
+        at(&["dataset"])
+    } else {
+        p(&["transforms", name])
+    };
     if !is_ident(&dataset, 64) || dataset == INDEX_DATASET {
         cx.err("PW0207", &dpath, format!("`{dataset}` is not a valid dataset name"))
             .help("dataset names are up to 64 lower-case letters, digits and `_`; `index` is reserved for the metadata index");
     } else if seen_datasets.contains(&dataset) {
-        cx.err("PW0221", &dpath, format!("dataset `{dataset}` is written by another transform too"));
+        cx.err(
+            "PW0221",
+            &dpath,
+            format!("dataset `{dataset}` is written by another transform too"),
+        );
     } else {
         seen_datasets.insert(dataset.clone());
     }
@@ -683,10 +907,10 @@ fn transform(
             if !sources.contains(&input.as_str()) {
                 cx.undefined("PW0201", &ip, "source", input, sources);
             }
-        } else if let Some(s) = schemas.get(input) {
-            if event_schema::problems(&s.value).is_empty() {
-                input_schemas.push((input.as_str(), s));
-            }
+        } else if let Some(s) = schemas.get(input)
+            && event_schema::problems(&s.value).is_empty()
+        {
+            input_schemas.push((input.as_str(), s));
         }
     }
     // Columns
@@ -699,12 +923,26 @@ fn transform(
             v
         };
         if !is_ident(&c.name, 128) {
-            cx.err("PW0207", &cp("name"), format!("`{}` is not a valid column name", c.name))
-                .help("column names are lower-case letters, digits and `_`, starting with a letter");
+            cx.err(
+                "PW0207",
+                &cp("name"),
+                format!("`{}` is not a valid column name", c.name),
+            )
+            .help("column names are lower-case letters, digits and `_`, starting with a letter");
         }
-        if !names.insert(c.name.as_str()) || DERIVED_PARTITIONS.contains(&c.name.as_str()) || c.name == "source" {
-            cx.err("PW0230", &cp("name"), format!("column `{}` is defined twice (or clashes with a derived column)", c.name))
-                .help("`source`, `event_date`, `event_hour` and `ingest_date` are added by pipewright");
+        if !names.insert(c.name.as_str())
+            || DERIVED_PARTITIONS.contains(&c.name.as_str())
+            || c.name == "source"
+        {
+            cx.err(
+                "PW0230",
+                &cp("name"),
+                format!(
+                    "column `{}` is defined twice (or clashes with a derived column)",
+                    c.name
+                ),
+            )
+            .help("`source`, `event_date`, `event_hour` and `ingest_date` are added by pipewright");
         }
         let override_ty = match &c.ty {
             Some(s) => match ColumnType::parse(s) {
@@ -718,34 +956,48 @@ fn transform(
             None => None,
         };
         let from = c.from.clone().unwrap_or_else(|| c.name.clone());
-        let from_path = if c.from.is_some() { cp("from") } else { cp("name") };
+        let from_path = if c.from.is_some() {
+            cp("from")
+        } else {
+            cp("name")
+        };
         let mut first_ty: Option<(ColumnType, &str)> = None;
         for (src, schema) in &input_schemas {
             match event_schema::field(&schema.value, &from) {
                 Err(e) => {
-                    cx.err("PW0216", &from_path, format!("`{from}` is not a field of source `{src}`: {e}"));
+                    cx.err(
+                        "PW0216",
+                        &from_path,
+                        format!("`{from}` is not a field of source `{src}`: {e}"),
+                    );
                 }
-                Ok(f) => match event_schema::column_type(&schema.value, f.schema) {
-                    Err(e) if override_ty.is_none() => {
-                        cx.err("PW0217", &from_path, format!("`{from}` of source `{src}`: {e}"));
-                    }
-                    Err(_) => {}
-                    Ok(ty) => {
-                        if matches!(ty, ColumnType::Array(_) | ColumnType::Struct(_)) {
-                            complex.insert(c.name.as_str());
+                Ok(f) => {
+                    match event_schema::column_type(&schema.value, f.schema) {
+                        Err(e) if override_ty.is_none() => {
+                            cx.err(
+                                "PW0217",
+                                &from_path,
+                                format!("`{from}` of source `{src}`: {e}"),
+                            );
                         }
-                        if override_ty.is_none() {
-                            if let Some((t0, s0)) = &first_ty {
-                                if *t0 != ty {
-                                    cx.err("PW0217", &from_path, format!("`{from}` is {t0} in source `{s0}` but {ty} in `{src}`"))
+                        Err(_) => {}
+                        Ok(ty) => {
+                            if matches!(ty, ColumnType::Array(_) | ColumnType::Struct(_)) {
+                                complex.insert(c.name.as_str());
+                            }
+                            if override_ty.is_none() {
+                                if let Some((t0, s0)) = &first_ty {
+                                    if *t0 != ty {
+                                        cx.err("PW0217", &from_path, format!("`{from}` is {t0} in source `{s0}` but {ty} in `{src}`"))
                                         .help("set the column's `type` to one both fit");
+                                    }
+                                } else {
+                                    first_ty = Some((ty, src));
                                 }
-                            } else {
-                                first_ty = Some((ty, src));
                             }
                         }
                     }
-                },
+                }
             }
         }
     }
@@ -754,7 +1006,11 @@ fn transform(
         if DERIVED_PARTITIONS.contains(&part.as_str()) {
             if part != "ingest_date" {
                 for (src, _) in &input_schemas {
-                    if spec.sources.get(*src).is_some_and(|s| s.fields.time.is_none()) {
+                    if spec
+                        .sources
+                        .get(*src)
+                        .is_some_and(|s| s.fields.time.is_none())
+                    {
                         cx.err("PW0218", &pp, format!("`{part}` comes from the event time, but source `{src}` declares no `fields.time`"));
                     }
                 }
@@ -762,24 +1018,42 @@ fn transform(
         } else if !names.contains(part.as_str()) {
             let mut known: Vec<&str> = names.iter().copied().collect();
             known.extend(DERIVED_PARTITIONS);
-            cx.err("PW0218", &pp, format!("`{part}` is neither an output column nor a derived partition"))
-                .help(match did_you_mean(part, known.iter().copied()) {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None => format!("choose from {}", code_list(&known)),
-                });
+            cx.err(
+                "PW0218",
+                &pp,
+                format!("`{part}` is neither an output column nor a derived partition"),
+            )
+            .help(match did_you_mean(part, known.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("choose from {}", code_list(&known)),
+            });
         } else if complex.contains(part.as_str()) {
-            cx.err("PW0218", &pp, format!("`{part}` is a list or object and cannot partition a dataset"));
+            cx.err(
+                "PW0218",
+                &pp,
+                format!("`{part}` is a list or object and cannot partition a dataset"),
+            );
         }
     }
     // How it starts
-    let ways = usize::from(t.schedule.is_some()) + usize::from(!t.after.is_empty()) + usize::from(t.on_ingest);
+    let ways = usize::from(t.schedule.is_some())
+        + usize::from(!t.after.is_empty())
+        + usize::from(t.on_ingest);
     if ways > 1 {
-        cx.err("PW0219", &p(&["transforms", name]), format!("transform `{name}` has more than one of `schedule`, `after` and `on_ingest`"))
-            .help("give exactly one way to start it");
+        cx.err(
+            "PW0219",
+            &p(&["transforms", name]),
+            format!("transform `{name}` has more than one of `schedule`, `after` and `on_ingest`"),
+        )
+        .help("give exactly one way to start it");
         cx.at_key(&p(&["transforms", name]));
     } else if ways == 0 {
-        cx.warn("PW0902", &p(&["transforms", name]), format!("transform `{name}` never starts by itself"))
-            .help("add `schedule: cron(...)`, `after: [other]` or `on_ingest: true`");
+        cx.warn(
+            "PW0902",
+            &p(&["transforms", name]),
+            format!("transform `{name}` never starts by itself"),
+        )
+        .help("add `schedule: cron(...)`, `after: [other]` or `on_ingest: true`");
         cx.at_key(&p(&["transforms", name]));
     }
     if let Some(s) = &t.schedule {
@@ -787,15 +1061,32 @@ fn transform(
     }
     for (i, a) in t.after.iter().enumerate() {
         if !spec.transforms.contains_key(a) && !transforms.contains(&a.as_str()) {
-            cx.undefined("PW0204", &pi(&["transforms", name, "after"], i), "transform", a, transforms);
+            cx.undefined(
+                "PW0204",
+                &pi(&["transforms", name, "after"], i),
+                "transform",
+                a,
+                transforms,
+            );
         }
     }
     workers(cx, &at(&["workers"]), &t.workers);
     if !(1..=2880).contains(&t.timeout_minutes) {
-        cx.err("PW0211", &at(&["timeout_minutes"]), format!("Glue job timeouts are 1–2,880 minutes, not {}", t.timeout_minutes));
+        cx.err(
+            "PW0211",
+            &at(&["timeout_minutes"]),
+            format!(
+                "Glue job timeouts are 1–2,880 minutes, not {}",
+                t.timeout_minutes
+            ),
+        );
     }
     if t.max_retries > 10 {
-        cx.err("PW0211", &at(&["max_retries"]), format!("Glue retries at most 10 times, not {}", t.max_retries));
+        cx.err(
+            "PW0211",
+            &at(&["max_retries"]),
+            format!("Glue retries at most 10 times, not {}", t.max_retries),
+        );
     }
 }
 
@@ -841,18 +1132,33 @@ fn cycles(cx: &mut Ctx<'_>, spec: &Spec) {
             let first = cycle[0];
             let mut shown = cycle.clone();
             shown.push(first);
-            cx.err("PW0220", &p(&["transforms", first, "after"]), format!("transforms start each other in a cycle: {}", shown.join(" → ")))
-                .help("remove one `after` link");
+            cx.err(
+                "PW0220",
+                &p(&["transforms", first, "after"]),
+                format!(
+                    "transforms start each other in a cycle: {}",
+                    shown.join(" → ")
+                ),
+            )
+            .help("remove one `after` link");
         }
     }
 }
 
 fn catalog(cx: &mut Ctx<'_>, c: &Catalog) {
-    if let Some(db) = &c.database {
-        if db.is_empty() || db.len() > 255 || !db.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
-            cx.err("PW0207", &p(&["catalog", "database"]), format!("`{db}` is not a valid Glue database name"))
-                .help("Glue database names are lower-case letters, digits and `_` (Athena needs this)");
-        }
+    if let Some(db) = &c.database
+        && (db.is_empty()
+            || db.len() > 255
+            || !db
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'))
+    {
+        cx.err(
+            "PW0207",
+            &p(&["catalog", "database"]),
+            format!("`{db}` is not a valid Glue database name"),
+        )
+        .help("Glue database names are lower-case letters, digits and `_` (Athena needs this)");
     }
     if let Some(s) = &c.crawler.schedule {
         glue_schedule(cx, &p(&["catalog", "crawler", "schedule"]), s);
@@ -860,19 +1166,35 @@ fn catalog(cx: &mut Ctx<'_>, c: &Catalog) {
 }
 
 fn analytics(cx: &mut Ctx<'_>, a: &Analytics, datasets: &[&str], lenient: bool) {
-    if let Some(w) = &a.athena.workgroup {
-        if w.is_empty() || w.len() > 128 || !w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-') {
-            cx.err("PW0207", &p(&["analytics", "athena", "workgroup"]), format!("`{w}` is not a valid Athena workgroup name"));
-        }
+    if let Some(w) = &a.athena.workgroup
+        && (w.is_empty()
+            || w.len() > 128
+            || !w
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-'))
+    {
+        cx.err(
+            "PW0207",
+            &p(&["analytics", "athena", "workgroup"]),
+            format!("`{w}` is not a valid Athena workgroup name"),
+        );
     }
     if a.athena.bytes_scanned_cutoff_mb < 10 {
-        cx.err("PW0211", &p(&["analytics", "athena", "bytes_scanned_cutoff_mb"]), "Athena's smallest per-query scan limit is 10 MB");
+        cx.err(
+            "PW0211",
+            &p(&["analytics", "athena", "bytes_scanned_cutoff_mb"]),
+            "Athena's smallest per-query scan limit is 10 MB",
+        );
     }
     let Some(qs) = &a.quicksight else { return };
-    if let Some(s) = &qs.index_export_schedule {
-        if let Err(e) = Schedule::parse(s) {
-            cx.err("PW0210", &p(&["analytics", "quicksight", "index_export_schedule"]), format!("invalid schedule `{s}`: {e}"));
-        }
+    if let Some(s) = &qs.index_export_schedule
+        && let Err(e) = Schedule::parse(s)
+    {
+        cx.err(
+            "PW0210",
+            &p(&["analytics", "quicksight", "index_export_schedule"]),
+            format!("invalid schedule `{s}`: {e}"),
+        );
     }
     for (i, pr) in qs.principals.iter().enumerate() {
         let base = pi(&["analytics", "quicksight", "principals"], i);
@@ -891,7 +1213,14 @@ fn analytics(cx: &mut Ctx<'_>, a: &Analytics, datasets: &[&str], lenient: bool) 
     }
 }
 
-fn dataset_ref(cx: &mut Ctx<'_>, at: &[Seg], d: &str, datasets: &[&str], lenient: bool, index_ok: bool) {
+fn dataset_ref(
+    cx: &mut Ctx<'_>,
+    at: &[Seg],
+    d: &str,
+    datasets: &[&str],
+    lenient: bool,
+    index_ok: bool,
+) {
     if (index_ok && d == INDEX_DATASET) || datasets.contains(&d) || lenient {
         return;
     }
@@ -905,7 +1234,9 @@ fn dataset_ref(cx: &mut Ctx<'_>, at: &[Seg], d: &str, datasets: &[&str], lenient
 pub fn valid_quicksight_principal(s: &str) -> bool {
     let short = |r: &str| {
         let parts: Vec<&str> = r.split('/').collect();
-        parts.len() == 3 && (parts[0] == "user" || parts[0] == "group") && parts[1..].iter().all(|x| !x.is_empty())
+        parts.len() == 3
+            && (parts[0] == "user" || parts[0] == "group")
+            && parts[1..].iter().all(|x| !x.is_empty())
     };
     if let Some(rest) = s.strip_prefix("arn:") {
         let parts: Vec<&str> = rest.splitn(5, ':').collect();
@@ -915,7 +1246,14 @@ pub fn valid_quicksight_principal(s: &str) -> bool {
     }
 }
 
-fn ml_access(cx: &mut Ctx<'_>, spec: &Spec, ml: &Ml, sources: &[&str], datasets: &[&str], lenient: bool) {
+fn ml_access(
+    cx: &mut Ctx<'_>,
+    spec: &Spec,
+    ml: &Ml,
+    sources: &[&str],
+    datasets: &[&str],
+    lenient: bool,
+) {
     for (i, s) in ml.sources.iter().enumerate() {
         if !sources.contains(&s.as_str()) {
             cx.undefined("PW0201", &pi(&["ml", "sources"], i), "source", s, sources);
@@ -926,8 +1264,12 @@ fn ml_access(cx: &mut Ctx<'_>, spec: &Spec, ml: &Ml, sources: &[&str], datasets:
     }
     for (i, l) in ml.index_lookups.iter().enumerate() {
         if !spec.index.lookups.contains(l) {
-            cx.err("PW0223", &pi(&["ml", "index_lookups"], i), format!("the index has no `{}` lookup", l.as_str()))
-                .help(format!("add `{}` to `index.lookups`", l.as_str()));
+            cx.err(
+                "PW0223",
+                &pi(&["ml", "index_lookups"], i),
+                format!("the index has no `{}` lookup", l.as_str()),
+            )
+            .help(format!("add `{}` to `index.lookups`", l.as_str()));
         }
     }
     let g = &ml.model_package_group;
@@ -937,24 +1279,52 @@ fn ml_access(cx: &mut Ctx<'_>, spec: &Spec, ml: &Ml, sources: &[&str], datasets:
         && g.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         && !g.ends_with('-');
     if !ok {
-        cx.err("PW0207", &p(&["ml", "model_package_group"]), format!("`{g}` is not a valid model package group name"))
-            .help("up to 63 letters, digits and hyphens, starting and ending with a letter or digit");
+        cx.err(
+            "PW0207",
+            &p(&["ml", "model_package_group"]),
+            format!("`{g}` is not a valid model package group name"),
+        )
+        .help("up to 63 letters, digits and hyphens, starting and ending with a letter or digit");
     }
 }
 
 fn security(cx: &mut Ctx<'_>, spec: &Spec, sources: &[&str], datasets: &[&str], lenient: bool) {
     let s = &spec.security;
     if let Some(b) = &s.permissions_boundary {
-        check_arn(cx, &p(&["security", "permissions_boundary"]), b, ArnKind::Policy);
+        check_arn(
+            cx,
+            &p(&["security", "permissions_boundary"]),
+            b,
+            ArnKind::Policy,
+        );
     }
     if !(90..=2560).contains(&s.kms.rotation_days) {
-        cx.err("PW0211", &p(&["security", "kms", "rotation_days"]), format!("KMS rotates keys every 90–2,560 days, not {}", s.kms.rotation_days));
+        cx.err(
+            "PW0211",
+            &p(&["security", "kms", "rotation_days"]),
+            format!(
+                "KMS rotates keys every 90–2,560 days, not {}",
+                s.kms.rotation_days
+            ),
+        );
     }
     if !(7..=30).contains(&s.kms.deletion_window_days) {
-        cx.err("PW0211", &p(&["security", "kms", "deletion_window_days"]), format!("KMS deletion windows are 7–30 days, not {}", s.kms.deletion_window_days));
+        cx.err(
+            "PW0211",
+            &p(&["security", "kms", "deletion_window_days"]),
+            format!(
+                "KMS deletion windows are 7–30 days, not {}",
+                s.kms.deletion_window_days
+            ),
+        );
     }
     for (i, a) in s.kms.admins.iter().enumerate() {
-        check_arn(cx, &pi(&["security", "kms", "admins"], i), a, ArnKind::Principal);
+        check_arn(
+            cx,
+            &pi(&["security", "kms", "admins"], i),
+            a,
+            ArnKind::Principal,
+        );
     }
     for (i, r) in s.readers.iter().enumerate() {
         let base = pi(&["security", "readers"], i);
@@ -982,7 +1352,13 @@ mod tests {
 
     #[test]
     fn regions_and_partitions() {
-        for ok in ["eu-west-2", "us-gov-west-1", "cn-north-1", "ap-southeast-5", "us-iso-east-1"] {
+        for ok in [
+            "eu-west-2",
+            "us-gov-west-1",
+            "cn-north-1",
+            "ap-southeast-5",
+            "us-iso-east-1",
+        ] {
             assert!(valid_region(ok), "{ok}");
         }
         for bad in ["eu-west", "EU-WEST-2", "euwest2", "eu-west-2a", "x-y-1"] {
@@ -1009,7 +1385,9 @@ mod tests {
         assert!(!valid_email("oncall"));
         assert!(!valid_email("a@b"));
         assert!(valid_quicksight_principal("group/default/analysts"));
-        assert!(valid_quicksight_principal("arn:aws:quicksight:eu-west-2:123456789012:user/default/alice"));
+        assert!(valid_quicksight_principal(
+            "arn:aws:quicksight:eu-west-2:123456789012:user/default/alice"
+        ));
         assert!(!valid_quicksight_principal("analysts"));
     }
 }

@@ -89,17 +89,17 @@ impl Doc {
     /// The best span for a problem with the value at `path`: the value itself, or the
     /// nearest ancestor that exists.
     pub fn span_of(&self, path: &[Seg]) -> Option<Span> {
-        (0..=path.len())
-            .rev()
-            .find_map(|n| self.lookup(&path[..n]).map(|(m, k)| pick(m, k, n < path.len())))
+        (0..=path.len()).rev().find_map(|n| {
+            self.lookup(&path[..n])
+                .map(|(m, k)| pick(m, k, n < path.len()))
+        })
     }
 
     /// The span of the key that names `path` (for "unknown key" and "missing key" errors).
     pub fn key_span_of(&self, path: &[Seg]) -> Option<Span> {
-        (0..=path.len()).rev().find_map(|n| {
-            self.lookup(&path[..n])
-                .map(|(m, k)| k.unwrap_or(m.span))
-        })
+        (0..=path.len())
+            .rev()
+            .find_map(|n| self.lookup(&path[..n]).map(|(m, k)| k.unwrap_or(m.span)))
     }
 
     /// The span of a key named `key` inside the mapping at `path`.
@@ -114,7 +114,11 @@ impl Doc {
 fn pick(m: &Marked, key: Option<Span>, ancestor: bool) -> Span {
     // For an ancestor (the value itself is missing) point at its key, which is
     // where a reader would add the missing part.
-    if ancestor { key.unwrap_or(m.span) } else { m.span }
+    if ancestor {
+        key.unwrap_or(m.span)
+    } else {
+        m.span
+    }
 }
 
 /// Parses `file` into a [`Doc`], or returns the diagnostics that prevent it.
@@ -180,7 +184,7 @@ pub fn load(file_id: FileId, file: &SourceFile) -> Result<Doc, Vec<Diagnostic>> 
 
 fn line_has_tab_indent(text: &str, off: usize) -> bool {
     let start = text[..off.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
-    text[start..].starts_with(|c: char| c == '\t' || c == ' ')
+    text[start..].starts_with(['\t', ' '])
         && text[start..]
             .chars()
             .take_while(|c| c.is_whitespace() && *c != '\n')
@@ -349,7 +353,8 @@ impl Builder<'_> {
                     kind: MarkedKind::Scalar,
                 };
                 if anchor != 0 {
-                    self.anchors.insert(anchor, (value.clone(), marked.clone(), 1));
+                    self.anchors
+                        .insert(anchor, (value.clone(), marked.clone(), 1));
                 }
                 self.push_value(value, marked, span)
             }
@@ -375,7 +380,11 @@ impl Builder<'_> {
                     } => (
                         Value::Array(values),
                         Marked {
-                            span: self.collection_span(start, end_span, marks.last().map(|m| m.span.end)),
+                            span: self.collection_span(
+                                start,
+                                end_span,
+                                marks.last().map(|m| m.span.end),
+                            ),
                             raw: None,
                             kind: MarkedKind::Seq(marks),
                         },
@@ -390,7 +399,11 @@ impl Builder<'_> {
                     } => (
                         Value::Object(values),
                         Marked {
-                            span: self.collection_span(start, end_span, marks.last().map(|m| m.2.span.end)),
+                            span: self.collection_span(
+                                start,
+                                end_span,
+                                marks.last().map(|m| m.2.span.end),
+                            ),
                             raw: None,
                             kind: MarkedKind::Map(marks),
                         },
@@ -399,7 +412,8 @@ impl Builder<'_> {
                 };
                 if anchor != 0 {
                     let n = marked.count();
-                    self.anchors.insert(anchor, (value.clone(), marked.clone(), n));
+                    self.anchors
+                        .insert(anchor, (value.clone(), marked.clone(), n));
                 }
                 let span = marked.span;
                 self.push_value(value, marked, span)
@@ -410,7 +424,12 @@ impl Builder<'_> {
     /// The span of a finished collection: up to the closing bracket of a flow
     /// collection, or the end of the last entry of a block one (saphyr's end events
     /// sit at the next token, after comments).
-    fn collection_span(&self, start: usize, end_event: Span, last_child_end: Option<usize>) -> Span {
+    fn collection_span(
+        &self,
+        start: usize,
+        end_event: Span,
+        last_child_end: Option<usize>,
+    ) -> Span {
         let flow = matches!(self.file.text.as_bytes().get(start), Some(b'[' | b'{'));
         let end = if flow {
             end_event.start + 1
@@ -420,14 +439,23 @@ impl Builder<'_> {
         self.file.span(self.file_id, start, end.max(start))
     }
 
-    fn check_collection_tag(&self, tag: Option<&saphyr_parser::Tag>, core: &str, span: Span) -> Res {
+    fn check_collection_tag(
+        &self,
+        tag: Option<&saphyr_parser::Tag>,
+        core: &str,
+        span: Span,
+    ) -> Res {
         match tag {
             None => Ok(()),
             Some(t) if t.handle == "tag:yaml.org,2002:" && t.suffix == core => Ok(()),
             Some(t) => Err(self
                 .err(
                     "PW0005",
-                    format!("unsupported YAML tag `{}{}`", display_handle(&t.handle), t.suffix),
+                    format!(
+                        "unsupported YAML tag `{}{}`",
+                        display_handle(&t.handle),
+                        t.suffix
+                    ),
                     span,
                 )
                 .into_iter()
@@ -446,7 +474,11 @@ impl Builder<'_> {
                     span,
                 )
                 .into_iter()
-                .map(|d| d.label("too deep").help("a pipeline spec never needs this depth; check the file is the right one"))
+                .map(|d| {
+                    d.label("too deep").help(
+                        "a pipeline spec never needs this depth; check the file is the right one",
+                    )
+                })
                 .collect());
         }
         if let Some(Frame::Map {
@@ -454,7 +486,11 @@ impl Builder<'_> {
         }) = self.stack.last()
         {
             return Err(self
-                .err("PW0009", "mapping keys must be plain scalars, not collections", span)
+                .err(
+                    "PW0009",
+                    "mapping keys must be plain scalars, not collections",
+                    span,
+                )
                 .into_iter()
                 .map(|d| d.help("use a string key"))
                 .collect());
@@ -520,17 +556,17 @@ impl Builder<'_> {
                         Value::Null if marked.raw.is_none() => String::new(),
                         _ => marked.raw.as_deref().map(str::to_owned).unwrap_or_default(),
                     };
-                    if let Some(prev) = marks.iter().find(|(k, _, _)| *k == key) {
-                        if !merged.contains(&key) {
-                            let (line, _) = (prev.1.line, prev.1.col);
-                            return Err(vec![
-                                Diagnostic::error("PW0004", format!("duplicate key `{key}`"))
-                                    .at(span)
-                                    .label("defined again here")
-                                    .note(format!("first defined on line {line}"))
-                                    .help("each key may appear once per mapping; remove or rename one"),
-                            ]);
-                        }
+                    if let Some(prev) = marks.iter().find(|(k, _, _)| *k == key)
+                        && !merged.contains(&key)
+                    {
+                        let (line, _) = (prev.1.line, prev.1.col);
+                        return Err(vec![
+                            Diagnostic::error("PW0004", format!("duplicate key `{key}`"))
+                                .at(span)
+                                .label("defined again here")
+                                .note(format!("first defined on line {line}"))
+                                .help("each key may appear once per mapping; remove or rename one"),
+                        ]);
                     }
                     *pending_key = Some((key, span));
                     Ok(())
@@ -547,19 +583,27 @@ impl Builder<'_> {
                                 kind,
                             },
                         )],
-                        (Value::Array(items), MarkedKind::Seq(ms)) => items.into_iter().zip(ms).collect(),
+                        (Value::Array(items), MarkedKind::Seq(ms)) => {
+                            items.into_iter().zip(ms).collect()
+                        }
                         _ => {
                             return Err(vec![
-                                Diagnostic::error("PW0009", "`<<` must merge a mapping or a list of mappings")
-                                    .at(key_span),
+                                Diagnostic::error(
+                                    "PW0009",
+                                    "`<<` must merge a mapping or a list of mappings",
+                                )
+                                .at(key_span),
                             ]);
                         }
                     };
                     for (v, m) in sources {
                         let (Value::Object(o), MarkedKind::Map(entries)) = (v, m.kind) else {
                             return Err(vec![
-                                Diagnostic::error("PW0009", "`<<` must merge a mapping or a list of mappings")
-                                    .at(key_span),
+                                Diagnostic::error(
+                                    "PW0009",
+                                    "`<<` must merge a mapping or a list of mappings",
+                                )
+                                .at(key_span),
                             ]);
                         };
                         for ((k, v), (_, ks, m)) in o.into_iter().zip(entries) {
@@ -610,24 +654,24 @@ fn resolve_plain(s: &str) -> (Value, Option<Box<str>>) {
             return (Value::Number(u.into()), raw());
         }
     }
-    if let Some(hex) = s.strip_prefix("0x") {
-        if !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit()) {
-            if let Ok(u) = u64::from_str_radix(hex, 16) {
-                return (Value::Number(u.into()), raw());
-            }
-        }
+    if let Some(hex) = s.strip_prefix("0x")
+        && !hex.is_empty()
+        && hex.chars().all(|c| c.is_ascii_hexdigit())
+        && let Ok(u) = u64::from_str_radix(hex, 16)
+    {
+        return (Value::Number(u.into()), raw());
     }
-    if let Some(oct) = s.strip_prefix("0o") {
-        if !oct.is_empty() && oct.chars().all(|c| ('0'..='7').contains(&c)) {
-            if let Ok(u) = u64::from_str_radix(oct, 8) {
-                return (Value::Number(u.into()), raw());
-            }
-        }
+    if let Some(oct) = s.strip_prefix("0o")
+        && !oct.is_empty()
+        && oct.chars().all(|c| ('0'..='7').contains(&c))
+        && let Ok(u) = u64::from_str_radix(oct, 8)
+    {
+        return (Value::Number(u.into()), raw());
     }
-    if is_float(s) {
-        if let Some(n) = s.parse::<f64>().ok().and_then(Number::from_f64) {
-            return (Value::Number(n), raw());
-        }
+    if is_float(s)
+        && let Some(n) = s.parse::<f64>().ok().and_then(Number::from_f64)
+    {
+        return (Value::Number(n), raw());
     }
     (Value::String(s.to_owned()), None)
 }
@@ -705,7 +749,11 @@ mod tests {
             .unwrap();
         assert_eq!((s.line, s.col), (3, 9));
         let s = d
-            .span_of(&[Seg::Key("top".into()), Seg::Key("inner".into()), Seg::Index(1)])
+            .span_of(&[
+                Seg::Key("top".into()),
+                Seg::Key("inner".into()),
+                Seg::Index(1),
+            ])
             .unwrap();
         assert_eq!((s.line, s.col), (2, 14));
     }

@@ -150,13 +150,33 @@ pub mod layout {
     }
 
     /// The full key of an accepted-events object.
-    pub fn raw_key(source: &str, p: Partitioning, date: &str, hour: u32, request_id: &str) -> String {
-        format!("{}{}{request_id}.ndjson.gz", raw_prefix(source), partition(p, date, hour))
+    pub fn raw_key(
+        source: &str,
+        p: Partitioning,
+        date: &str,
+        hour: u32,
+        request_id: &str,
+    ) -> String {
+        format!(
+            "{}{}{request_id}.ndjson.gz",
+            raw_prefix(source),
+            partition(p, date, hour)
+        )
     }
 
     /// The full key of a rejected-events object.
-    pub fn rejected_key(source: &str, p: Partitioning, date: &str, hour: u32, request_id: &str) -> String {
-        format!("{}{}{request_id}.ndjson.gz", rejected_prefix(source), partition(p, date, hour))
+    pub fn rejected_key(
+        source: &str,
+        p: Partitioning,
+        date: &str,
+        hour: u32,
+        request_id: &str,
+    ) -> String {
+        format!(
+            "{}{}{request_id}.ndjson.gz",
+            rejected_prefix(source),
+            partition(p, date, hour)
+        )
     }
 }
 
