@@ -4,5 +4,6 @@
 pub mod cli;
 pub mod diag;
 pub mod fsio;
+pub mod plan;
 pub mod rules;
 pub mod spec;

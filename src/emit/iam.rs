@@ -1,0 +1,518 @@
+//! IAM from flows: each plan flow becomes one or more statements (its own access,
+//! plus the KMS use that the access implies), each with a `Sid` naming the flow.
+//! There is no other way to add a permission.
+//!
+//! Values that are only known at deploy time (the KMS key's ARN, subnet ids) appear
+//! as `${Name}` placeholders; the template wraps such strings in `Fn::Sub`, and the
+//! policy files list what each placeholder stands for.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::plan::{Access, BucketId, Flow, Plan, Principal, RolePlan};
+
+/// Placeholder for the data key's ARN (foundation stack).
+pub const DATA_KEY: &str = "${DataKeyArn}";
+/// Placeholder for the artifacts key's ARN (bootstrap stack).
+pub const ARTIFACTS_KEY: &str = "${ArtifactsKeyArn}";
+/// Placeholder for the replica key's ARN (replica stack, in the replica region).
+pub const REPLICA_KEY: &str = "${ReplicaKeyArn}";
+
+/// What each placeholder stands for (for the policy files).
+pub fn placeholder_docs() -> BTreeMap<&'static str, &'static str> {
+    BTreeMap::from([
+        ("DataKeyArn", "ARN of the pipeline's KMS key (foundation stack output `DataKeyArn`)"),
+        ("ArtifactsKeyArn", "ARN of the artifacts bucket's KMS key (bootstrap stack output `ArtifactsKeyArn`)"),
+        ("ReplicaKeyArn", "ARN of the replica region's KMS key (replica stack output `ReplicaKeyArn`)"),
+        ("PrivateSubnet1", "id of the first private subnet (network stack)"),
+        ("PrivateSubnet2", "id of the second private subnet (network stack)"),
+        ("PrivateSubnet3", "id of the third private subnet (network stack)"),
+        ("WorkloadSecurityGroup", "id of the workload security group (network stack)"),
+    ])
+}
+
+/// Actions that support no resource-level permissions, each with the reason it is
+/// granted on `*`. The only place a `"Resource": "*"` can come from.
+pub const STAR_ONLY: &[(&str, &str)] = &[
+    ("ec2:DescribeNetworkInterfaces", "Lambda, Glue and SageMaker look up the interfaces they manage in the VPC"),
+    ("ec2:DescribeSecurityGroups", "Glue and SageMaker validate the security group before starting in the VPC"),
+    ("ec2:DescribeSubnets", "Glue and SageMaker validate the subnets before starting in the VPC"),
+    ("ec2:DescribeVpcEndpoints", "Glue checks the S3 gateway endpoint exists before starting in the VPC"),
+    ("ec2:DescribeRouteTables", "Glue checks the subnets route to the S3 gateway endpoint"),
+    ("ec2:DescribeVpcs", "Glue and SageMaker validate the VPC before starting in it"),
+];
+
+/// One statement. Fields serialise in IAM's conventional order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Statement {
+    #[serde(rename = "Sid")]
+    pub sid: String,
+    #[serde(rename = "Effect")]
+    pub effect: &'static str,
+    #[serde(rename = "Action")]
+    pub actions: Vec<String>,
+    #[serde(rename = "Resource")]
+    pub resources: Vec<String>,
+    #[serde(rename = "Condition", skip_serializing_if = "BTreeMap::is_empty")]
+    pub condition: BTreeMap<String, BTreeMap<String, Value>>,
+}
+
+impl Statement {
+    fn allow(sid: String, actions: &[&str], resources: Vec<String>) -> Statement {
+        let mut a: Vec<String> = actions.iter().map(|s| (*s).to_owned()).collect();
+        a.sort();
+        a.dedup();
+        let mut r = resources;
+        r.sort();
+        r.dedup();
+        Statement {
+            sid,
+            effect: "Allow",
+            actions: a,
+            resources: r,
+            condition: BTreeMap::new(),
+        }
+    }
+
+    fn when(mut self, op: &str, key: &str, value: Value) -> Statement {
+        self.condition
+            .entry(op.to_owned())
+            .or_default()
+            .insert(key.to_owned(), value);
+        self
+    }
+}
+
+/// A policy document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Document {
+    #[serde(rename = "Version")]
+    pub version: &'static str,
+    #[serde(rename = "Statement")]
+    pub statements: Vec<Statement>,
+}
+
+/// Everything IAM about one generated role.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoleIam {
+    #[serde(rename = "Role")]
+    pub name: String,
+    #[serde(rename = "Purpose")]
+    pub purpose: String,
+    #[serde(rename = "AssumedBy")]
+    pub service: String,
+    #[serde(rename = "PermissionsBoundary", skip_serializing_if = "Option::is_none")]
+    pub boundary: Option<String>,
+    #[serde(rename = "TrustPolicy")]
+    pub trust: Value,
+    /// Managed policies (name → document), split to stay under IAM's size limit.
+    #[serde(rename = "Policies")]
+    pub policies: BTreeMap<String, Document>,
+    #[serde(rename = "Placeholders", skip_serializing_if = "BTreeMap::is_empty")]
+    pub placeholders: BTreeMap<String, String>,
+    /// Statement id → flow id (for reports and `iam explain`).
+    #[serde(skip)]
+    pub sources: BTreeMap<String, String>,
+}
+
+/// IAM's limit on a managed policy document, in characters without white space.
+pub const MANAGED_POLICY_LIMIT: usize = 6144;
+
+fn arn(plan: &Plan, service: &str, region: bool, rest: &str) -> String {
+    let r = if region { plan.region.as_str() } else { "" };
+    let acct = if service == "s3" { "" } else { plan.account.as_str() };
+    format!("arn:{}:{service}:{r}:{acct}:{rest}", plan.partition)
+}
+
+pub fn bucket_arn(plan: &Plan, b: BucketId) -> String {
+    format!("arn:{}:s3:::{}", plan.partition, plan.bucket(b).name)
+}
+
+fn key_for(plan: &Plan, b: BucketId) -> Option<&'static str> {
+    let _ = plan;
+    match b {
+        BucketId::Artifacts => Some(ARTIFACTS_KEY),
+        BucketId::Logs => None, // SSE-S3: S3 server access logging cannot write SSE-KMS
+        BucketId::RawReplica | BucketId::CuratedReplica => Some(REPLICA_KEY),
+        _ => Some(DATA_KEY),
+    }
+}
+
+fn sid(flow: &Flow, suffix: &str) -> String {
+    let mut s: String = flow
+        .id
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut cs = w.chars();
+            let f = cs.next().unwrap().to_ascii_uppercase();
+            format!("{f}{}", cs.as_str())
+        })
+        .collect();
+    s.push_str(suffix);
+    s
+}
+
+fn via(plan: &Plan, service: &str) -> Value {
+    json!(format!("{service}.{}.amazonaws.com", plan.region))
+}
+
+/// Whether a role's service writes with multipart uploads (Spark, SageMaker), which
+/// need `kms:Decrypt` to upload parts under SSE-KMS.
+fn multipart_writer(role: Option<&RolePlan>) -> bool {
+    role.is_some_and(|r| r.service.starts_with("glue.") || r.service.starts_with("sagemaker."))
+}
+
+/// The statements one flow grants.
+pub fn statements(plan: &Plan, flow: &Flow) -> Vec<Statement> {
+    let role = match &flow.principal {
+        Principal::Role(r) => plan.roles.get(r),
+        Principal::External(_) => None,
+    };
+    let mut out = Vec::new();
+    let kms_s3 = |out: &mut Vec<Statement>, b: BucketId, actions: &[&str]| {
+        if let Some(key) = key_for(plan, b) {
+            let region = &plan.bucket(b).region;
+            out.push(
+                Statement::allow(sid(flow, "Key"), actions, vec![key.to_owned()])
+                    .when("StringEquals", "kms:ViaService", json!(format!("s3.{region}.amazonaws.com")))
+                    .when("StringEquals", "kms:EncryptionContext:aws:s3:arn", json!(bucket_arn(plan, b))),
+            );
+        }
+    };
+    match &flow.access {
+        Access::PutObjects { bucket, prefix } => {
+            let b = bucket_arn(plan, *bucket);
+            out.push(Statement::allow(
+                sid(flow, ""),
+                &["s3:PutObject", "s3:AbortMultipartUpload"],
+                vec![format!("{b}/{prefix}*")],
+            ));
+            if multipart_writer(role) {
+                kms_s3(&mut out, *bucket, &["kms:GenerateDataKey", "kms:Decrypt"]);
+            } else {
+                kms_s3(&mut out, *bucket, &["kms:GenerateDataKey"]);
+            }
+        }
+        Access::ReadObjects { bucket, prefix } => {
+            let b = bucket_arn(plan, *bucket);
+            let object = if prefix.ends_with('/') { format!("{b}/{prefix}*") } else { format!("{b}/{prefix}") };
+            out.push(Statement::allow(sid(flow, ""), &["s3:GetObject"], vec![object]));
+            if prefix.ends_with('/') {
+                let bare = prefix.trim_end_matches('/');
+                out.push(
+                    Statement::allow(sid(flow, "List"), &["s3:ListBucket"], vec![b])
+                        .when("StringLike", "s3:prefix", json!([bare, format!("{prefix}*")])),
+                );
+            }
+            kms_s3(&mut out, *bucket, &["kms:Decrypt"]);
+        }
+        Access::ScratchObjects { bucket, prefix } => {
+            let b = bucket_arn(plan, *bucket);
+            out.push(Statement::allow(
+                sid(flow, ""),
+                &["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+                vec![format!("{b}/{prefix}*")],
+            ));
+            out.push(
+                Statement::allow(sid(flow, "List"), &["s3:ListBucket", "s3:GetBucketLocation"], vec![b])
+                    .when("StringLike", "s3:prefix", json!([prefix.trim_end_matches('/'), format!("{prefix}*")])),
+            );
+            kms_s3(&mut out, *bucket, &["kms:GenerateDataKey", "kms:Decrypt"]);
+        }
+        Access::WriteItems | Access::ReadItems | Access::QueryIndex { .. } => {
+            let table = arn(plan, "dynamodb", true, &format!("table/{}", plan.table));
+            let (actions, resource, kms): (&[&str], String, &[&str]) = match &flow.access {
+                Access::WriteItems => (&["dynamodb:PutItem"], table, &["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]),
+                Access::ReadItems => (&["dynamodb:GetItem"], table, &["kms:Decrypt"]),
+                Access::QueryIndex { index } => (&["dynamodb:Query"], format!("{table}/index/{index}"), &["kms:Decrypt"]),
+                _ => unreachable!(),
+            };
+            out.push(Statement::allow(sid(flow, ""), actions, vec![resource]));
+            out.push(
+                Statement::allow(sid(flow, "Key"), kms, vec![DATA_KEY.to_owned()])
+                    .when("StringEquals", "kms:ViaService", via(plan, "dynamodb"))
+                    .when("StringEquals", "kms:EncryptionContext:aws:dynamodb:tableName", json!(plan.table)),
+            );
+        }
+        Access::ExportTable { bucket, prefix } => {
+            let table = arn(plan, "dynamodb", true, &format!("table/{}", plan.table));
+            out.push(Statement::allow(sid(flow, ""), &["dynamodb:ExportTableToPointInTime"], vec![table]));
+            let b = bucket_arn(plan, *bucket);
+            out.push(Statement::allow(
+                sid(flow, "Write"),
+                &["s3:PutObject", "s3:AbortMultipartUpload", "s3:PutObjectAcl"],
+                vec![format!("{b}/{prefix}*")],
+            ));
+            kms_s3(&mut out, *bucket, &["kms:GenerateDataKey", "kms:Decrypt"]);
+        }
+        Access::StartJob { job } => {
+            out.push(Statement::allow(sid(flow, ""), &["glue:StartJobRun"], vec![arn(plan, "glue", true, &format!("job/{job}"))]));
+        }
+        Access::WriteLogs { group } => {
+            let creates_group = role.is_some_and(|r| !r.service.starts_with("lambda."));
+            let mut actions = vec!["logs:CreateLogStream", "logs:PutLogEvents"];
+            if creates_group {
+                actions.push("logs:CreateLogGroup");
+            }
+            out.push(Statement::allow(
+                sid(flow, ""),
+                &actions,
+                vec![
+                    arn(plan, "logs", true, &format!("log-group:{group}")),
+                    arn(plan, "logs", true, &format!("log-group:{group}:log-stream:*")),
+                ],
+            ));
+        }
+        Access::PushApiLogs { group } => {
+            out.push(Statement::allow(
+                sid(flow, ""),
+                &["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                vec![
+                    arn(plan, "logs", true, &format!("log-group:{group}")),
+                    arn(plan, "logs", true, &format!("log-group:{group}:log-stream:*")),
+                ],
+            ));
+        }
+        Access::SendMessages { queue } => {
+            out.push(Statement::allow(sid(flow, ""), &["sqs:SendMessage"], vec![arn(plan, "sqs", true, queue)]));
+            out.push(
+                Statement::allow(sid(flow, "Key"), &["kms:GenerateDataKey", "kms:Decrypt"], vec![DATA_KEY.to_owned()])
+                    .when("StringEquals", "kms:ViaService", via(plan, "sqs")),
+            );
+        }
+        Access::ReadCatalog { tables } | Access::UpdateCatalog { tables } => {
+            let db = &plan.database;
+            let mut resources = vec![
+                arn(plan, "glue", true, "catalog"),
+                arn(plan, "glue", true, &format!("database/{db}")),
+            ];
+            resources.extend(tables.iter().map(|t| arn(plan, "glue", true, &format!("table/{db}/{t}"))));
+            let actions: Vec<&str> = if matches!(flow.access, Access::ReadCatalog { .. }) {
+                vec!["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartition", "glue:GetPartitions", "glue:BatchGetPartition"]
+            } else {
+                let mut a = vec![
+                    "glue:GetDatabase",
+                    "glue:GetTable",
+                    "glue:GetTables",
+                    "glue:CreateTable",
+                    "glue:UpdateTable",
+                    "glue:GetPartition",
+                    "glue:GetPartitions",
+                    "glue:BatchGetPartition",
+                    "glue:CreatePartition",
+                    "glue:BatchCreatePartition",
+                    "glue:UpdatePartition",
+                    "glue:BatchUpdatePartition",
+                ];
+                if plan.on_delete == crate::spec::model::DeleteBehavior::Delete {
+                    a.extend(["glue:DeleteTable", "glue:DeletePartition", "glue:BatchDeletePartition"]);
+                }
+                a
+            };
+            out.push(Statement::allow(sid(flow, ""), &actions, resources));
+        }
+        Access::QueryAthena => {
+            out.push(Statement::allow(
+                sid(flow, ""),
+                &[
+                    "athena:GetQueryExecution",
+                    "athena:GetQueryResults",
+                    "athena:GetWorkGroup",
+                    "athena:StartQueryExecution",
+                    "athena:StopQueryExecution",
+                ],
+                vec![arn(plan, "athena", true, &format!("workgroup/{}", plan.workgroup))],
+            ));
+        }
+        Access::AttachToVpc => {
+            let n = plan.network.as_ref().map_or(0, |n| n.subnets.len());
+            let mut create = vec![
+                arn(plan, "ec2", true, "network-interface/*"),
+                arn(plan, "ec2", true, "security-group/${WorkloadSecurityGroup}"),
+            ];
+            create.extend((1..=n).map(|i| arn(plan, "ec2", true, &format!("subnet/${{PrivateSubnet{i}}}"))));
+            out.push(Statement::allow(sid(flow, "Create"), &["ec2:CreateNetworkInterface", "ec2:CreateTags"], create));
+            let mut manage = Statement::allow(
+                sid(flow, "Manage"),
+                &["ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
+                vec![arn(plan, "ec2", true, "network-interface/*")],
+            );
+            let subnets: Vec<String> = (1..=n)
+                .map(|i| arn(plan, "ec2", true, &format!("subnet/${{PrivateSubnet{i}}}")))
+                .collect();
+            manage = manage.when("ArnEquals", "ec2:Subnet", json!(subnets));
+            out.push(manage);
+            let star: Vec<&str> = STAR_ONLY.iter().map(|(a, _)| *a).collect();
+            out.push(Statement::allow(sid(flow, "Describe"), &star, vec!["*".to_owned()]));
+        }
+        Access::RegisterModels => {
+            let g = plan.model_package_group.as_deref().unwrap_or_default();
+            out.push(Statement::allow(
+                sid(flow, ""),
+                &["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackageGroup"],
+                vec![
+                    arn(plan, "sagemaker", true, &format!("model-package-group/{g}")),
+                    arn(plan, "sagemaker", true, &format!("model-package/{g}/*")),
+                ],
+            ));
+        }
+        Access::Replicate { from, to } => {
+            let src = bucket_arn(plan, *from);
+            let dst = bucket_arn(plan, *to);
+            out.push(Statement::allow(sid(flow, "Config"), &["s3:GetReplicationConfiguration", "s3:ListBucket"], vec![src.clone()]));
+            out.push(Statement::allow(
+                sid(flow, "Read"),
+                &["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"],
+                vec![format!("{src}/*")],
+            ));
+            out.push(Statement::allow(
+                sid(flow, "Write"),
+                &["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
+                vec![format!("{dst}/*")],
+            ));
+            kms_s3(&mut out, *from, &["kms:Decrypt"]);
+            let rr = &plan.bucket(*to).region;
+            out.push(
+                Statement::allow(sid(flow, "ReplicaKey"), &["kms:Encrypt", "kms:GenerateDataKey"], vec![REPLICA_KEY.to_owned()])
+                    .when("StringEquals", "kms:ViaService", json!(format!("s3.{rr}.amazonaws.com")))
+                    .when("StringEquals", "kms:EncryptionContext:aws:s3:arn", json!(dst)),
+            );
+        }
+        Access::EncryptBookmarks => {
+            out.push(Statement::allow(
+                sid(flow, ""),
+                &["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+                vec![DATA_KEY.to_owned()],
+            ));
+        }
+    }
+    out
+}
+
+/// Trust conditions by service: only where the service documents that it sends
+/// `aws:SourceAccount` when assuming a role (others would then fail to assume it).
+fn trust_condition(plan: &Plan, service: &str) -> Option<Value> {
+    match service.split('.').next()? {
+        "scheduler" | "sagemaker" => Some(json!({"StringEquals": {"aws:SourceAccount": plan.account}})),
+        _ => None,
+    }
+}
+
+pub fn trust_policy(plan: &Plan, role: &RolePlan) -> Value {
+    let mut st = json!({
+        "Sid": "AssumedByService",
+        "Effect": "Allow",
+        "Principal": {"Service": role.service},
+        "Action": "sts:AssumeRole",
+    });
+    if let Some(c) = trust_condition(plan, &role.service) {
+        st["Condition"] = c;
+    }
+    json!({"Version": "2012-10-17", "Statement": [st]})
+}
+
+fn minified_len<T: Serialize>(v: &T) -> usize {
+    serde_json::to_string(v).map_or(0, |s| s.len())
+}
+
+/// All generated roles' IAM, keyed by role id.
+pub fn roles(plan: &Plan) -> BTreeMap<String, RoleIam> {
+    let mut out = BTreeMap::new();
+    for (id, role) in &plan.roles {
+        let mut statements = Vec::new();
+        let mut sources = BTreeMap::new();
+        for flow in plan.flows_of(id) {
+            for st in statements(plan, flow) {
+                sources.insert(st.sid.clone(), flow.id.clone());
+                statements.push(st);
+            }
+        }
+        // Split deterministically into managed policies under the size limit.
+        let mut policies = BTreeMap::new();
+        let mut current: Vec<Statement> = Vec::new();
+        let mut n = 1;
+        for st in statements {
+            let mut trial = current.clone();
+            trial.push(st.clone());
+            let doc = Document {
+                version: "2012-10-17",
+                statements: trial,
+            };
+            if minified_len(&doc) > MANAGED_POLICY_LIMIT && !current.is_empty() {
+                policies.insert(
+                    format!("{}-{n}", role.name),
+                    Document {
+                        version: "2012-10-17",
+                        statements: std::mem::take(&mut current),
+                    },
+                );
+                n += 1;
+            }
+            current.push(st);
+        }
+        if !current.is_empty() {
+            policies.insert(
+                format!("{}-{n}", role.name),
+                Document {
+                    version: "2012-10-17",
+                    statements: current,
+                },
+            );
+        }
+        let text = serde_json::to_string(&policies).unwrap_or_default();
+        let placeholders = placeholder_docs()
+            .into_iter()
+            .filter(|(k, _)| text.contains(&format!("${{{k}}}")))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        out.insert(
+            id.clone(),
+            RoleIam {
+                name: role.name.clone(),
+                purpose: role.purpose.clone(),
+                service: role.service.clone(),
+                boundary: plan.permissions_boundary.clone(),
+                trust: trust_policy(plan, role),
+                policies,
+                placeholders,
+                sources,
+            },
+        );
+    }
+    out
+}
+
+/// Every action granted to a role (for summaries).
+pub fn actions_of(r: &RoleIam) -> BTreeSet<String> {
+    r.policies
+        .values()
+        .flat_map(|d| d.statements.iter().flat_map(|s| s.actions.iter().cloned()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sids_name_the_flow() {
+        let f = Flow {
+            id: "transform-pos_sales:read-raw:pos".into(),
+            principal: Principal::Role("x".into()),
+            access: Access::ReadItems,
+            origin: crate::plan::Origin { path: "p".into(), line: None },
+            why: String::new(),
+        };
+        assert_eq!(sid(&f, "Key"), "TransformPosSalesReadRawPosKey");
+    }
+
+    #[test]
+    fn star_only_actions_are_listed_with_reasons() {
+        for (a, why) in STAR_ONLY {
+            assert!(a.contains(':') && !why.is_empty());
+        }
+    }
+}
