@@ -52,6 +52,15 @@ pub enum Command {
 
 Exit status: 0 valid, 1 invalid, 2 usage or I/O error.")]
     Check(CheckArgs),
+    /// Compile the spec into CloudFormation stacks (`stacks/<env>/`) and one IAM
+    /// policy file per role (`policies/<env>/`).
+    #[command(after_help = "Examples:
+  pipewright synth                      # every environment, into ./stacks and ./policies
+  pipewright synth --env prod --out build/
+  pipewright synth --check              # exit 1 if committed stacks/ or policies/ are stale
+
+Exit status: 0 written (or up to date), 1 invalid spec or stale files (--check), 2 usage or I/O error.")]
+    Synth(SynthArgs),
     /// Print the JSON Schema of the spec language (for editors: reference it from
     /// the spec with a `# yaml-language-server: $schema=...` line).
     #[command(after_help = "Examples:
@@ -74,6 +83,19 @@ pub struct CheckArgs {
     /// Treat warnings as errors.
     #[arg(long)]
     pub deny_warnings: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SynthArgs {
+    /// The spec file.
+    #[arg(default_value = "pipeline.yaml")]
+    pub spec: PathBuf,
+    /// Root folder of the output (`DIR/stacks/<env>/`, `DIR/policies/<env>/`).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
+    /// Write nothing; exit 1 and list the files that differ from what the spec produces.
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(Args, Debug)]
@@ -111,6 +133,7 @@ pub fn main() -> ExitCode {
 fn run(cli: Cli) -> io::Result<u8> {
     match &cli.command {
         Command::Check(a) => check(&cli, a),
+        Command::Synth(a) => synth(&cli, a),
         Command::Schema(a) => schema(a),
         Command::Explain(a) => explain(a),
     }
@@ -257,6 +280,156 @@ fn check(cli: &Cli, a: &CheckArgs) -> io::Result<u8> {
         }
     }
     Ok(u8::from(failed))
+}
+
+/// Loads a spec and reports its diagnostics; the validated spec, or an exit code.
+fn validated(path: &Path, env: Option<&str>) -> Result<spec::Validated, u8> {
+    let checked = load(path)?;
+    let rendered = diag::render_human(&checked.diagnostics, &checked.sources, color_stderr());
+    let v = checked.validated();
+    if v.is_none() {
+        eprint!("{rendered}");
+        eprintln!(
+            "error: {} is invalid; `pipewright check` shows the same",
+            path.display()
+        );
+        return Err(1);
+    }
+    let v = v.expect("checked above");
+    if let Some(e) = env
+        && !v.spec.environments.contains_key(e)
+    {
+        let known: Vec<&str> = v.spec.environments.keys().map(String::as_str).collect();
+        eprintln!(
+            "error[PW0203]: environment `{e}` is not defined (defined: {})",
+            known.join(", ")
+        );
+        return Err(1);
+    }
+    Ok(v)
+}
+
+fn envs_of<'a>(v: &'a spec::Validated, env: Option<&'a str>) -> Vec<&'a str> {
+    match env {
+        Some(e) => vec![e],
+        None => v.spec.environments.keys().map(String::as_str).collect(),
+    }
+}
+
+/// Lowers and emits one environment, rendering diagnostics on failure.
+pub fn emit_env(
+    v: &spec::Validated,
+    env: &str,
+    sources: Option<&diag::SourceMap>,
+) -> Result<crate::emit::Output, u8> {
+    let report = |d: &Diagnostics| {
+        let sm = sources.cloned().unwrap_or_default();
+        eprint!("{}", diag::render_human(d, &sm, color_stderr()));
+    };
+    let plan = crate::plan::lower(v, env).map_err(|d| {
+        report(&d);
+        1u8
+    })?;
+    crate::emit::synth(&plan).map_err(|d| {
+        report(&d);
+        1u8
+    })
+}
+
+fn synth(cli: &Cli, a: &SynthArgs) -> io::Result<u8> {
+    let v = match validated(&a.spec, cli.env.as_deref()) {
+        Ok(v) => v,
+        Err(code) => return Ok(code),
+    };
+    let mut outputs = Vec::new();
+    for env in envs_of(&v, cli.env.as_deref()) {
+        match emit_env(&v, env, None) {
+            Ok(o) => outputs.push(o),
+            Err(code) => return Ok(code),
+        }
+    }
+    let mut out = io::stdout().lock();
+    if a.check {
+        let mut stale = 0;
+        for o in &outputs {
+            for d in crate::emit::drift(o, &a.out)? {
+                stale += 1;
+                let (what, p) = match &d {
+                    crate::emit::Drift::Missing(p) => ("missing", p),
+                    crate::emit::Drift::Changed(p) => ("differs", p),
+                    crate::emit::Drift::Extra(p) => ("not generated", p),
+                };
+                writeln!(out, "{what:>13}  {}", a.out.join(p).display())?;
+            }
+        }
+        if stale > 0 {
+            writeln!(
+                out,
+                "{stale} file(s) are stale; run `pipewright synth {}` and commit the result",
+                a.spec.display()
+            )?;
+            return Ok(1);
+        }
+        writeln!(
+            out,
+            "stacks/ and policies/ are up to date with {}",
+            a.spec.display()
+        )?;
+        return Ok(0);
+    }
+    for o in &outputs {
+        crate::emit::write(o, &a.out)?;
+        match cli.format {
+            Format::Json => {}
+            Format::Human => {
+                writeln!(
+                    out,
+                    "{} → {}",
+                    o.env,
+                    a.out.join("stacks").join(&o.env).display()
+                )?;
+                for (name, n, bytes) in &o.summary.stacks {
+                    let note = if *bytes > crate::emit::TEMPLATE_INLINE_BYTES {
+                        " (deployed from S3)"
+                    } else {
+                        ""
+                    };
+                    writeln!(
+                        out,
+                        "  stack {name:<40} {n:>3} resources {:>7} bytes{note}",
+                        bytes
+                    )?;
+                }
+                for (name, actions, statements) in &o.summary.roles {
+                    writeln!(
+                        out,
+                        "  role  {name:<40} {actions:>3} actions in {statements} statements"
+                    )?;
+                }
+            }
+        }
+    }
+    match cli.format {
+        Format::Json => {
+            let doc: Vec<serde_json::Value> = outputs
+                .iter()
+                .map(|o| {
+                    serde_json::json!({
+                        "environment": o.env,
+                        "files": o.files.keys().map(|p| a.out.join(p).display().to_string()).collect::<Vec<_>>(),
+                        "stacks": o.summary.stacks.iter().map(|(n, r, b)| serde_json::json!({"name": n, "resources": r, "bytes": b})).collect::<Vec<_>>(),
+                        "roles": o.summary.roles.iter().map(|(n, a, s)| serde_json::json!({"name": n, "actions": a, "statements": s})).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+        }
+        Format::Human => writeln!(
+            out,
+            "\nnext: review policies/<env>/README.md, then `pipewright deploy --env <env>` (or commit stacks/ and policies/ for CI)"
+        )?,
+    }
+    Ok(0)
 }
 
 fn plural(n: usize) -> &'static str {

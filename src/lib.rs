@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod diag;
+pub mod emit;
 pub mod fsio;
 pub mod plan;
 pub mod rules;

@@ -80,7 +80,12 @@ impl From<u32> for Expr {
 
 /// Builds a map expression: `obj([("Key", x.into()), ...])`.
 pub fn obj<const N: usize>(entries: [(&str, Expr); N]) -> Expr {
-    Expr::Map(entries.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+    Expr::Map(
+        entries
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+    )
 }
 
 impl Serialize for Expr {
@@ -110,11 +115,7 @@ impl Serialize for Expr {
             Expr::Sub(t, vars) => one(s, "Fn::Sub", &(t, vars)),
             Expr::Join(sep, parts) => one(s, "Fn::Join", &(sep, parts)),
             Expr::ImportValue(v) => one(s, "Fn::ImportValue", v.as_ref()),
-            Expr::Az(i) => one(
-                s,
-                "Fn::Select",
-                &(i, BTreeMap::from([("Fn::GetAZs", "")])),
-            ),
+            Expr::Az(i) => one(s, "Fn::Select", &(i, BTreeMap::from([("Fn::GetAZs", "")]))),
         }
     }
 }
@@ -150,7 +151,10 @@ pub struct Resource {
     pub depends_on: Vec<String>,
     #[serde(rename = "DeletionPolicy", skip_serializing_if = "Option::is_none")]
     pub deletion_policy: Option<&'static str>,
-    #[serde(rename = "UpdateReplacePolicy", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "UpdateReplacePolicy",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub update_replace_policy: Option<&'static str>,
     #[serde(rename = "Metadata", skip_serializing_if = "BTreeMap::is_empty")]
     pub metadata: BTreeMap<String, Expr>,
@@ -203,12 +207,6 @@ impl Resource {
     pub fn meta(mut self, key: &str, value: Expr) -> Resource {
         self.metadata.insert(key.to_owned(), value);
         self
-    }
-}
-
-impl From<Expr> for Option<Expr> {
-    fn from(e: Expr) -> Self {
-        Some(e)
     }
 }
 
@@ -316,20 +314,40 @@ mod tests {
             ("B", Expr::att("Key", "Arn")),
             ("C", Expr::import("stack:KeyArn")),
             ("D", Expr::Az(1)),
-            ("E", Expr::Sub("${X}".into(), BTreeMap::from([("X".to_owned(), Expr::r("Y"))]))),
+            (
+                "E",
+                Expr::Sub(
+                    "${X}".into(),
+                    BTreeMap::from([("X".to_owned(), Expr::r("Y"))]),
+                ),
+            ),
         ]);
         let v = serde_json::to_value(&e).unwrap();
         assert_eq!(v["A"], serde_json::json!({"Ref": "Bucket"}));
         assert_eq!(v["B"], serde_json::json!({"Fn::GetAtt": ["Key", "Arn"]}));
-        assert_eq!(v["C"], serde_json::json!({"Fn::ImportValue": "stack:KeyArn"}));
-        assert_eq!(v["D"], serde_json::json!({"Fn::Select": [1, {"Fn::GetAZs": ""}]}));
-        assert_eq!(v["E"], serde_json::json!({"Fn::Sub": ["${X}", {"X": {"Ref": "Y"}}]}));
+        assert_eq!(
+            v["C"],
+            serde_json::json!({"Fn::ImportValue": "stack:KeyArn"})
+        );
+        assert_eq!(
+            v["D"],
+            serde_json::json!({"Fn::Select": [1, {"Fn::GetAZs": ""}]})
+        );
+        assert_eq!(
+            v["E"],
+            serde_json::json!({"Fn::Sub": ["${X}", {"X": {"Ref": "Y"}}]})
+        );
     }
 
     #[test]
     fn resources_put_type_first() {
         let mut t = Template::new("d");
-        t.add("B", Resource::new("AWS::S3::Bucket").p("BucketName", "b").retain(true));
+        t.add(
+            "B",
+            Resource::new("AWS::S3::Bucket")
+                .p("BucketName", "b")
+                .retain(true),
+        );
         let s = t.to_json();
         let type_at = s.find("\"Type\"").unwrap();
         let props_at = s.find("\"Properties\"").unwrap();

@@ -23,25 +23,64 @@ pub const REPLICA_KEY: &str = "${ReplicaKeyArn}";
 /// What each placeholder stands for (for the policy files).
 pub fn placeholder_docs() -> BTreeMap<&'static str, &'static str> {
     BTreeMap::from([
-        ("DataKeyArn", "ARN of the pipeline's KMS key (foundation stack output `DataKeyArn`)"),
-        ("ArtifactsKeyArn", "ARN of the artifacts bucket's KMS key (bootstrap stack output `ArtifactsKeyArn`)"),
-        ("ReplicaKeyArn", "ARN of the replica region's KMS key (replica stack output `ReplicaKeyArn`)"),
-        ("PrivateSubnet1", "id of the first private subnet (network stack)"),
-        ("PrivateSubnet2", "id of the second private subnet (network stack)"),
-        ("PrivateSubnet3", "id of the third private subnet (network stack)"),
-        ("WorkloadSecurityGroup", "id of the workload security group (network stack)"),
+        (
+            "DataKeyArn",
+            "ARN of the pipeline's KMS key (foundation stack output `DataKeyArn`)",
+        ),
+        (
+            "ArtifactsKeyArn",
+            "ARN of the artifacts bucket's KMS key (bootstrap stack output `ArtifactsKeyArn`)",
+        ),
+        (
+            "ReplicaKeyArn",
+            "ARN of the replica region's KMS key (replica stack output `ReplicaKeyArn`)",
+        ),
+        (
+            "PrivateSubnet1",
+            "id of the first private subnet (network stack)",
+        ),
+        (
+            "PrivateSubnet2",
+            "id of the second private subnet (network stack)",
+        ),
+        (
+            "PrivateSubnet3",
+            "id of the third private subnet (network stack)",
+        ),
+        (
+            "WorkloadSecurityGroup",
+            "id of the workload security group (network stack)",
+        ),
     ])
 }
 
 /// Actions that support no resource-level permissions, each with the reason it is
 /// granted on `*`. The only place a `"Resource": "*"` can come from.
 pub const STAR_ONLY: &[(&str, &str)] = &[
-    ("ec2:DescribeNetworkInterfaces", "Lambda, Glue and SageMaker look up the interfaces they manage in the VPC"),
-    ("ec2:DescribeSecurityGroups", "Glue and SageMaker validate the security group before starting in the VPC"),
-    ("ec2:DescribeSubnets", "Glue and SageMaker validate the subnets before starting in the VPC"),
-    ("ec2:DescribeVpcEndpoints", "Glue checks the S3 gateway endpoint exists before starting in the VPC"),
-    ("ec2:DescribeRouteTables", "Glue checks the subnets route to the S3 gateway endpoint"),
-    ("ec2:DescribeVpcs", "Glue and SageMaker validate the VPC before starting in it"),
+    (
+        "ec2:DescribeNetworkInterfaces",
+        "Lambda, Glue and SageMaker look up the interfaces they manage in the VPC",
+    ),
+    (
+        "ec2:DescribeSecurityGroups",
+        "Glue and SageMaker validate the security group before starting in the VPC",
+    ),
+    (
+        "ec2:DescribeSubnets",
+        "Glue and SageMaker validate the subnets before starting in the VPC",
+    ),
+    (
+        "ec2:DescribeVpcEndpoints",
+        "Glue checks the S3 gateway endpoint exists before starting in the VPC",
+    ),
+    (
+        "ec2:DescribeRouteTables",
+        "Glue checks the subnets route to the S3 gateway endpoint",
+    ),
+    (
+        "ec2:DescribeVpcs",
+        "Glue and SageMaker validate the VPC before starting in it",
+    ),
 ];
 
 /// One statement. Fields serialise in IAM's conventional order.
@@ -103,7 +142,10 @@ pub struct RoleIam {
     pub purpose: String,
     #[serde(rename = "AssumedBy")]
     pub service: String,
-    #[serde(rename = "PermissionsBoundary", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "PermissionsBoundary",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub boundary: Option<String>,
     #[serde(rename = "TrustPolicy")]
     pub trust: Value,
@@ -122,7 +164,11 @@ pub const MANAGED_POLICY_LIMIT: usize = 6144;
 
 fn arn(plan: &Plan, service: &str, region: bool, rest: &str) -> String {
     let r = if region { plan.region.as_str() } else { "" };
-    let acct = if service == "s3" { "" } else { plan.account.as_str() };
+    let acct = if service == "s3" {
+        ""
+    } else {
+        plan.account.as_str()
+    };
     format!("arn:{}:{service}:{r}:{acct}:{rest}", plan.partition)
 }
 
@@ -134,7 +180,8 @@ fn key_for(plan: &Plan, b: BucketId) -> Option<&'static str> {
     let _ = plan;
     match b {
         BucketId::Artifacts => Some(ARTIFACTS_KEY),
-        BucketId::Logs => None, // SSE-S3: S3 server access logging cannot write SSE-KMS
+        // SSE-S3: S3 server access logging cannot deliver to SSE-KMS buckets.
+        BucketId::Logs | BucketId::LogsReplica => None,
         BucketId::RawReplica | BucketId::CuratedReplica => Some(REPLICA_KEY),
         _ => Some(DATA_KEY),
     }
@@ -177,8 +224,16 @@ pub fn statements(plan: &Plan, flow: &Flow) -> Vec<Statement> {
             let region = &plan.bucket(b).region;
             out.push(
                 Statement::allow(sid(flow, "Key"), actions, vec![key.to_owned()])
-                    .when("StringEquals", "kms:ViaService", json!(format!("s3.{region}.amazonaws.com")))
-                    .when("StringEquals", "kms:EncryptionContext:aws:s3:arn", json!(bucket_arn(plan, b))),
+                    .when(
+                        "StringEquals",
+                        "kms:ViaService",
+                        json!(format!("s3.{region}.amazonaws.com")),
+                    )
+                    .when(
+                        "StringEquals",
+                        "kms:EncryptionContext:aws:s3:arn",
+                        json!(bucket_arn(plan, b)),
+                    ),
             );
         }
     };
@@ -198,13 +253,24 @@ pub fn statements(plan: &Plan, flow: &Flow) -> Vec<Statement> {
         }
         Access::ReadObjects { bucket, prefix } => {
             let b = bucket_arn(plan, *bucket);
-            let object = if prefix.ends_with('/') { format!("{b}/{prefix}*") } else { format!("{b}/{prefix}") };
-            out.push(Statement::allow(sid(flow, ""), &["s3:GetObject"], vec![object]));
+            let object = if prefix.ends_with('/') {
+                format!("{b}/{prefix}*")
+            } else {
+                format!("{b}/{prefix}")
+            };
+            out.push(Statement::allow(
+                sid(flow, ""),
+                &["s3:GetObject"],
+                vec![object],
+            ));
             if prefix.ends_with('/') {
                 let bare = prefix.trim_end_matches('/');
                 out.push(
-                    Statement::allow(sid(flow, "List"), &["s3:ListBucket"], vec![b])
-                        .when("StringLike", "s3:prefix", json!([bare, format!("{prefix}*")])),
+                    Statement::allow(sid(flow, "List"), &["s3:ListBucket"], vec![b]).when(
+                        "StringLike",
+                        "s3:prefix",
+                        json!([bare, format!("{prefix}*")]),
+                    ),
                 );
             }
             kms_s3(&mut out, *bucket, &["kms:Decrypt"]);
@@ -213,33 +279,62 @@ pub fn statements(plan: &Plan, flow: &Flow) -> Vec<Statement> {
             let b = bucket_arn(plan, *bucket);
             out.push(Statement::allow(
                 sid(flow, ""),
-                &["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+                &[
+                    "s3:GetObject",
+                    "s3:PutObject",
+                    "s3:DeleteObject",
+                    "s3:AbortMultipartUpload",
+                ],
                 vec![format!("{b}/{prefix}*")],
             ));
             out.push(
-                Statement::allow(sid(flow, "List"), &["s3:ListBucket", "s3:GetBucketLocation"], vec![b])
-                    .when("StringLike", "s3:prefix", json!([prefix.trim_end_matches('/'), format!("{prefix}*")])),
+                Statement::allow(
+                    sid(flow, "List"),
+                    &["s3:ListBucket", "s3:GetBucketLocation"],
+                    vec![b],
+                )
+                .when(
+                    "StringLike",
+                    "s3:prefix",
+                    json!([prefix.trim_end_matches('/'), format!("{prefix}*")]),
+                ),
             );
             kms_s3(&mut out, *bucket, &["kms:GenerateDataKey", "kms:Decrypt"]);
         }
         Access::WriteItems | Access::ReadItems | Access::QueryIndex { .. } => {
             let table = arn(plan, "dynamodb", true, &format!("table/{}", plan.table));
             let (actions, resource, kms): (&[&str], String, &[&str]) = match &flow.access {
-                Access::WriteItems => (&["dynamodb:PutItem"], table, &["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]),
+                Access::WriteItems => (
+                    &["dynamodb:PutItem"],
+                    table,
+                    &["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+                ),
                 Access::ReadItems => (&["dynamodb:GetItem"], table, &["kms:Decrypt"]),
-                Access::QueryIndex { index } => (&["dynamodb:Query"], format!("{table}/index/{index}"), &["kms:Decrypt"]),
+                Access::QueryIndex { index } => (
+                    &["dynamodb:Query"],
+                    format!("{table}/index/{index}"),
+                    &["kms:Decrypt"],
+                ),
                 _ => unreachable!(),
             };
             out.push(Statement::allow(sid(flow, ""), actions, vec![resource]));
             out.push(
                 Statement::allow(sid(flow, "Key"), kms, vec![DATA_KEY.to_owned()])
                     .when("StringEquals", "kms:ViaService", via(plan, "dynamodb"))
-                    .when("StringEquals", "kms:EncryptionContext:aws:dynamodb:tableName", json!(plan.table)),
+                    .when(
+                        "StringEquals",
+                        "kms:EncryptionContext:aws:dynamodb:tableName",
+                        json!(plan.table),
+                    ),
             );
         }
         Access::ExportTable { bucket, prefix } => {
             let table = arn(plan, "dynamodb", true, &format!("table/{}", plan.table));
-            out.push(Statement::allow(sid(flow, ""), &["dynamodb:ExportTableToPointInTime"], vec![table]));
+            out.push(Statement::allow(
+                sid(flow, ""),
+                &["dynamodb:ExportTableToPointInTime"],
+                vec![table],
+            ));
             let b = bucket_arn(plan, *bucket);
             out.push(Statement::allow(
                 sid(flow, "Write"),
@@ -249,7 +344,11 @@ pub fn statements(plan: &Plan, flow: &Flow) -> Vec<Statement> {
             kms_s3(&mut out, *bucket, &["kms:GenerateDataKey", "kms:Decrypt"]);
         }
         Access::StartJob { job } => {
-            out.push(Statement::allow(sid(flow, ""), &["glue:StartJobRun"], vec![arn(plan, "glue", true, &format!("job/{job}"))]));
+            out.push(Statement::allow(
+                sid(flow, ""),
+                &["glue:StartJobRun"],
+                vec![arn(plan, "glue", true, &format!("job/{job}"))],
+            ));
         }
         Access::WriteLogs { group } => {
             let creates_group = role.is_some_and(|r| !r.service.starts_with("lambda."));
@@ -262,25 +361,47 @@ pub fn statements(plan: &Plan, flow: &Flow) -> Vec<Statement> {
                 &actions,
                 vec![
                     arn(plan, "logs", true, &format!("log-group:{group}")),
-                    arn(plan, "logs", true, &format!("log-group:{group}:log-stream:*")),
+                    arn(
+                        plan,
+                        "logs",
+                        true,
+                        &format!("log-group:{group}:log-stream:*"),
+                    ),
                 ],
             ));
         }
         Access::PushApiLogs { group } => {
             out.push(Statement::allow(
                 sid(flow, ""),
-                &["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                &[
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "logs:DescribeLogStreams",
+                ],
                 vec![
                     arn(plan, "logs", true, &format!("log-group:{group}")),
-                    arn(plan, "logs", true, &format!("log-group:{group}:log-stream:*")),
+                    arn(
+                        plan,
+                        "logs",
+                        true,
+                        &format!("log-group:{group}:log-stream:*"),
+                    ),
                 ],
             ));
         }
         Access::SendMessages { queue } => {
-            out.push(Statement::allow(sid(flow, ""), &["sqs:SendMessage"], vec![arn(plan, "sqs", true, queue)]));
+            out.push(Statement::allow(
+                sid(flow, ""),
+                &["sqs:SendMessage"],
+                vec![arn(plan, "sqs", true, queue)],
+            ));
             out.push(
-                Statement::allow(sid(flow, "Key"), &["kms:GenerateDataKey", "kms:Decrypt"], vec![DATA_KEY.to_owned()])
-                    .when("StringEquals", "kms:ViaService", via(plan, "sqs")),
+                Statement::allow(
+                    sid(flow, "Key"),
+                    &["kms:GenerateDataKey", "kms:Decrypt"],
+                    vec![DATA_KEY.to_owned()],
+                )
+                .when("StringEquals", "kms:ViaService", via(plan, "sqs")),
             );
         }
         Access::ReadCatalog { tables } | Access::UpdateCatalog { tables } => {
@@ -289,9 +410,20 @@ pub fn statements(plan: &Plan, flow: &Flow) -> Vec<Statement> {
                 arn(plan, "glue", true, "catalog"),
                 arn(plan, "glue", true, &format!("database/{db}")),
             ];
-            resources.extend(tables.iter().map(|t| arn(plan, "glue", true, &format!("table/{db}/{t}"))));
+            resources.extend(
+                tables
+                    .iter()
+                    .map(|t| arn(plan, "glue", true, &format!("table/{db}/{t}"))),
+            );
             let actions: Vec<&str> = if matches!(flow.access, Access::ReadCatalog { .. }) {
-                vec!["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartition", "glue:GetPartitions", "glue:BatchGetPartition"]
+                vec![
+                    "glue:GetDatabase",
+                    "glue:GetTable",
+                    "glue:GetTables",
+                    "glue:GetPartition",
+                    "glue:GetPartitions",
+                    "glue:BatchGetPartition",
+                ]
             } else {
                 let mut a = vec![
                     "glue:GetDatabase",
@@ -308,7 +440,11 @@ pub fn statements(plan: &Plan, flow: &Flow) -> Vec<Statement> {
                     "glue:BatchUpdatePartition",
                 ];
                 if plan.on_delete == crate::spec::model::DeleteBehavior::Delete {
-                    a.extend(["glue:DeleteTable", "glue:DeletePartition", "glue:BatchDeletePartition"]);
+                    a.extend([
+                        "glue:DeleteTable",
+                        "glue:DeletePartition",
+                        "glue:BatchDeletePartition",
+                    ]);
                 }
                 a
             };
@@ -324,7 +460,12 @@ pub fn statements(plan: &Plan, flow: &Flow) -> Vec<Statement> {
                     "athena:StartQueryExecution",
                     "athena:StopQueryExecution",
                 ],
-                vec![arn(plan, "athena", true, &format!("workgroup/{}", plan.workgroup))],
+                vec![arn(
+                    plan,
+                    "athena",
+                    true,
+                    &format!("workgroup/{}", plan.workgroup),
+                )],
             ));
         }
         Access::AttachToVpc => {
@@ -333,11 +474,21 @@ pub fn statements(plan: &Plan, flow: &Flow) -> Vec<Statement> {
                 arn(plan, "ec2", true, "network-interface/*"),
                 arn(plan, "ec2", true, "security-group/${WorkloadSecurityGroup}"),
             ];
-            create.extend((1..=n).map(|i| arn(plan, "ec2", true, &format!("subnet/${{PrivateSubnet{i}}}"))));
-            out.push(Statement::allow(sid(flow, "Create"), &["ec2:CreateNetworkInterface", "ec2:CreateTags"], create));
+            create.extend(
+                (1..=n).map(|i| arn(plan, "ec2", true, &format!("subnet/${{PrivateSubnet{i}}}"))),
+            );
+            out.push(Statement::allow(
+                sid(flow, "Create"),
+                &["ec2:CreateNetworkInterface", "ec2:CreateTags"],
+                create,
+            ));
             let mut manage = Statement::allow(
                 sid(flow, "Manage"),
-                &["ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
+                &[
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:AssignPrivateIpAddresses",
+                    "ec2:UnassignPrivateIpAddresses",
+                ],
                 vec![arn(plan, "ec2", true, "network-interface/*")],
             );
             let subnets: Vec<String> = (1..=n)
@@ -346,13 +497,20 @@ pub fn statements(plan: &Plan, flow: &Flow) -> Vec<Statement> {
             manage = manage.when("ArnEquals", "ec2:Subnet", json!(subnets));
             out.push(manage);
             let star: Vec<&str> = STAR_ONLY.iter().map(|(a, _)| *a).collect();
-            out.push(Statement::allow(sid(flow, "Describe"), &star, vec!["*".to_owned()]));
+            out.push(Statement::allow(
+                sid(flow, "Describe"),
+                &star,
+                vec!["*".to_owned()],
+            ));
         }
         Access::RegisterModels => {
             let g = plan.model_package_group.as_deref().unwrap_or_default();
             out.push(Statement::allow(
                 sid(flow, ""),
-                &["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackageGroup"],
+                &[
+                    "sagemaker:CreateModelPackage",
+                    "sagemaker:DescribeModelPackageGroup",
+                ],
                 vec![
                     arn(plan, "sagemaker", true, &format!("model-package-group/{g}")),
                     arn(plan, "sagemaker", true, &format!("model-package/{g}/*")),
@@ -362,23 +520,47 @@ pub fn statements(plan: &Plan, flow: &Flow) -> Vec<Statement> {
         Access::Replicate { from, to } => {
             let src = bucket_arn(plan, *from);
             let dst = bucket_arn(plan, *to);
-            out.push(Statement::allow(sid(flow, "Config"), &["s3:GetReplicationConfiguration", "s3:ListBucket"], vec![src.clone()]));
+            out.push(Statement::allow(
+                sid(flow, "Config"),
+                &["s3:GetReplicationConfiguration", "s3:ListBucket"],
+                vec![src.clone()],
+            ));
             out.push(Statement::allow(
                 sid(flow, "Read"),
-                &["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"],
+                &[
+                    "s3:GetObjectVersionForReplication",
+                    "s3:GetObjectVersionAcl",
+                    "s3:GetObjectVersionTagging",
+                ],
                 vec![format!("{src}/*")],
             ));
             out.push(Statement::allow(
                 sid(flow, "Write"),
-                &["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
+                &[
+                    "s3:ReplicateObject",
+                    "s3:ReplicateDelete",
+                    "s3:ReplicateTags",
+                ],
                 vec![format!("{dst}/*")],
             ));
             kms_s3(&mut out, *from, &["kms:Decrypt"]);
             let rr = &plan.bucket(*to).region;
             out.push(
-                Statement::allow(sid(flow, "ReplicaKey"), &["kms:Encrypt", "kms:GenerateDataKey"], vec![REPLICA_KEY.to_owned()])
-                    .when("StringEquals", "kms:ViaService", json!(format!("s3.{rr}.amazonaws.com")))
-                    .when("StringEquals", "kms:EncryptionContext:aws:s3:arn", json!(dst)),
+                Statement::allow(
+                    sid(flow, "ReplicaKey"),
+                    &["kms:Encrypt", "kms:GenerateDataKey"],
+                    vec![REPLICA_KEY.to_owned()],
+                )
+                .when(
+                    "StringEquals",
+                    "kms:ViaService",
+                    json!(format!("s3.{rr}.amazonaws.com")),
+                )
+                .when(
+                    "StringEquals",
+                    "kms:EncryptionContext:aws:s3:arn",
+                    json!(dst),
+                ),
             );
         }
         Access::EncryptBookmarks => {
@@ -396,7 +578,9 @@ pub fn statements(plan: &Plan, flow: &Flow) -> Vec<Statement> {
 /// `aws:SourceAccount` when assuming a role (others would then fail to assume it).
 fn trust_condition(plan: &Plan, service: &str) -> Option<Value> {
     match service.split('.').next()? {
-        "scheduler" | "sagemaker" => Some(json!({"StringEquals": {"aws:SourceAccount": plan.account}})),
+        "scheduler" | "sagemaker" => {
+            Some(json!({"StringEquals": {"aws:SourceAccount": plan.account}}))
+        }
         _ => None,
     }
 }
@@ -422,19 +606,19 @@ fn minified_len<T: Serialize>(v: &T) -> usize {
 pub fn roles(plan: &Plan) -> BTreeMap<String, RoleIam> {
     let mut out = BTreeMap::new();
     for (id, role) in &plan.roles {
-        let mut statements = Vec::new();
+        let mut all = Vec::new();
         let mut sources = BTreeMap::new();
         for flow in plan.flows_of(id) {
             for st in statements(plan, flow) {
                 sources.insert(st.sid.clone(), flow.id.clone());
-                statements.push(st);
+                all.push(st);
             }
         }
         // Split deterministically into managed policies under the size limit.
         let mut policies = BTreeMap::new();
         let mut current: Vec<Statement> = Vec::new();
         let mut n = 1;
-        for st in statements {
+        for st in all {
             let mut trial = current.clone();
             trial.push(st.clone());
             let doc = Document {
@@ -503,7 +687,10 @@ mod tests {
             id: "transform-pos_sales:read-raw:pos".into(),
             principal: Principal::Role("x".into()),
             access: Access::ReadItems,
-            origin: crate::plan::Origin { path: "p".into(), line: None },
+            origin: crate::plan::Origin {
+                path: "p".into(),
+                line: None,
+            },
             why: String::new(),
         };
         assert_eq!(sid(&f, "Key"), "TransformPosSalesReadRawPosKey");

@@ -41,6 +41,7 @@ pub enum BucketId {
     Results,
     RawReplica,
     CuratedReplica,
+    LogsReplica,
 }
 
 /// What a principal may do to what. Each variant is one kind of data access; the IAM
@@ -328,12 +329,22 @@ impl Lower<'_> {
     fn name(&mut self, name: String, rule: Rule, what: &str, fix: &str, at: &[&str]) -> String {
         if let Some(d) = names::check(&name, rule, what, fix) {
             let path: Vec<Seg> = at.iter().map(|k| Seg::Key((*k).to_owned())).collect();
-            self.diags.push(d.at_opt(self.v.doc.span_of(&path)).with_path(fmt_path(&path)));
+            self.diags.push(
+                d.at_opt(self.v.doc.span_of(&path))
+                    .with_path(fmt_path(&path)),
+            );
         }
         name
     }
 
-    fn flow(&mut self, id: String, role: &str, access: Access, origin: Origin, why: impl Into<String>) {
+    fn flow(
+        &mut self,
+        id: String,
+        role: &str,
+        access: Access,
+        origin: Origin,
+        why: impl Into<String>,
+    ) {
         self.flows.push(Flow {
             id,
             principal: Principal::Role(role.to_owned()),
@@ -350,7 +361,10 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
     let spec = &v.spec;
     let Some(env) = spec.environments.get(env_name) else {
         let mut d = Diagnostics::default();
-        d.push(Diagnostic::error("PW0203", format!("environment `{env_name}` is not defined")));
+        d.push(Diagnostic::error(
+            "PW0203",
+            format!("environment `{env_name}` is not defined"),
+        ));
         return Err(d);
     };
     let mut lw = Lower {
@@ -391,12 +405,24 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
         StackId::Analytics,
         StackId::Ml,
     ] {
-        let n = lw.name(format!("{base}-{}", s.as_str()), Rule::Stack, "stack", fix_base, &["name"]);
+        let n = lw.name(
+            format!("{base}-{}", s.as_str()),
+            Rule::Stack,
+            "stack",
+            fix_base,
+            &["name"],
+        );
         stacks.insert(s, n);
     }
     if pci {
         for s in [StackId::Network, StackId::Replica] {
-            let n = lw.name(format!("{base}-{}", s.as_str()), Rule::Stack, "stack", fix_base, &["name"]);
+            let n = lw.name(
+                format!("{base}-{}", s.as_str()),
+                Rule::Stack,
+                "stack",
+                fix_base,
+                &["name"],
+            );
             stacks.insert(s, n);
         }
     }
@@ -413,11 +439,25 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
         .storage
         .transformed_retention_days
         .or(spec.storage.transformed.retention_days);
-    let results_days = spec.analytics.as_ref().map(|a| a.athena.results_retention_days);
+    let results_days = spec
+        .analytics
+        .as_ref()
+        .map(|a| a.athena.results_retention_days);
     let log_days = env.log_retention_days.unwrap_or(365);
     let mut buckets = BTreeMap::new();
-    let mut bucket = |lw: &mut Lower<'_>, id: BucketId, purpose: &str, region: &str, expire: Option<u32>, arch: Option<(u32, ArchiveClass)>| {
-        let name = lw.name(format!("{base}-{purpose}-{acct}"), Rule::S3Bucket, "bucket", fix_base, &["name"]);
+    let mut bucket = |lw: &mut Lower<'_>,
+                      id: BucketId,
+                      purpose: &str,
+                      region: &str,
+                      expire: Option<u32>,
+                      arch: Option<(u32, ArchiveClass)>| {
+        let name = lw.name(
+            format!("{base}-{purpose}-{acct}"),
+            Rule::S3Bucket,
+            "bucket",
+            fix_base,
+            &["name"],
+        );
         buckets.insert(
             id,
             BucketPlan {
@@ -430,30 +470,134 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
         );
     };
     let archive_plan = archive.map(|a| (a, spec.storage.raw.archive_class));
-    bucket(&mut lw, BucketId::Artifacts, "artifacts", &env.region, None, None);
-    bucket(&mut lw, BucketId::Logs, "logs", &env.region, Some(log_days.max(90)), None);
-    bucket(&mut lw, BucketId::Raw, "raw", &env.region, Some(raw_days), archive_plan);
-    bucket(&mut lw, BucketId::Curated, "curated", &env.region, curated_days, None);
+    bucket(
+        &mut lw,
+        BucketId::Artifacts,
+        "artifacts",
+        &env.region,
+        None,
+        None,
+    );
+    bucket(
+        &mut lw,
+        BucketId::Logs,
+        "logs",
+        &env.region,
+        Some(log_days.max(90)),
+        None,
+    );
+    bucket(
+        &mut lw,
+        BucketId::Raw,
+        "raw",
+        &env.region,
+        Some(raw_days),
+        archive_plan,
+    );
+    bucket(
+        &mut lw,
+        BucketId::Curated,
+        "curated",
+        &env.region,
+        curated_days,
+        None,
+    );
     if spec.analytics.is_some() {
-        bucket(&mut lw, BucketId::Results, "results", &env.region, results_days, None);
+        bucket(
+            &mut lw,
+            BucketId::Results,
+            "results",
+            &env.region,
+            results_days,
+            None,
+        );
     }
     if let (true, Some(rr)) = (pci, &env.replica_region) {
-        bucket(&mut lw, BucketId::RawReplica, "raw-replica", rr, Some(raw_days), archive_plan);
-        bucket(&mut lw, BucketId::CuratedReplica, "curated-replica", rr, curated_days, None);
+        bucket(
+            &mut lw,
+            BucketId::RawReplica,
+            "raw-replica",
+            rr,
+            Some(raw_days),
+            archive_plan,
+        );
+        bucket(
+            &mut lw,
+            BucketId::CuratedReplica,
+            "curated-replica",
+            rr,
+            curated_days,
+            None,
+        );
+        bucket(
+            &mut lw,
+            BucketId::LogsReplica,
+            "logs-replica",
+            rr,
+            Some(log_days.max(90)),
+            None,
+        );
     }
 
     // Key, table, topic, queue, function, API
-    let key_alias = lw.name(format!("alias/{base}-data"), Rule::KmsAlias, "KMS alias", fix_base, &["name"]);
-    let table = lw.name(format!("{base}-index"), Rule::DynamoTable, "table", fix_base, &["name"]);
-    let alarm_topic = lw.name(format!("{base}-alarms"), Rule::SnsTopic, "topic", fix_base, &["name"]);
-    let dlq_name = lw.name(format!("{base}-ingest-dlq"), Rule::SqsQueue, "queue", fix_base, &["name"]);
-    let function_name = lw.name(format!("{base}-ingest"), Rule::LambdaFunction, "function", fix_base, &["name"]);
+    let key_alias = lw.name(
+        format!("alias/{base}-data"),
+        Rule::KmsAlias,
+        "KMS alias",
+        fix_base,
+        &["name"],
+    );
+    let table = lw.name(
+        format!("{base}-index"),
+        Rule::DynamoTable,
+        "table",
+        fix_base,
+        &["name"],
+    );
+    let alarm_topic = lw.name(
+        format!("{base}-alarms"),
+        Rule::SnsTopic,
+        "topic",
+        fix_base,
+        &["name"],
+    );
+    let dlq_name = lw.name(
+        format!("{base}-ingest-dlq"),
+        Rule::SqsQueue,
+        "queue",
+        fix_base,
+        &["name"],
+    );
+    let function_name = lw.name(
+        format!("{base}-ingest"),
+        Rule::LambdaFunction,
+        "function",
+        fix_base,
+        &["name"],
+    );
     let function_log_group = format!("/aws/lambda/{function_name}");
-    let api_name = lw.name(format!("{base}-api"), Rule::ApiName, "API", fix_base, &["name"]);
-    let api_log_group = lw.name(format!("/aws/apigateway/{base}-access"), Rule::LogGroup, "log group", fix_base, &["name"]);
+    let api_name = lw.name(
+        format!("{base}-api"),
+        Rule::ApiName,
+        "API",
+        fix_base,
+        &["name"],
+    );
+    let api_log_group = lw.name(
+        format!("/aws/apigateway/{base}-access"),
+        Rule::LogGroup,
+        "log group",
+        fix_base,
+        &["name"],
+    );
 
     // Roles
-    let mut role = |lw: &mut Lower<'_>, id: &str, service: &str, purpose: &str, stack: StackId, at: &[&str]| {
+    let role = |lw: &mut Lower<'_>,
+                id: &str,
+                service: &str,
+                purpose: &str,
+                stack: StackId,
+                at: &[&str]| {
         let name = lw.name(format!("{base}-{id}"), Rule::IamRole, "role", fix_base, at);
         let origin = lw.origin(at);
         lw.roles.insert(
@@ -467,15 +611,33 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
             },
         );
     };
-    role(&mut lw, "ingest", "lambda", "the ingest function", StackId::Ingest, &["sources"]);
-    role(&mut lw, "apigw-logs", "apigateway", "API Gateway access logging", StackId::Ingest, &["sources"]);
+    role(
+        &mut lw,
+        "ingest",
+        "lambda",
+        "the ingest function",
+        StackId::Ingest,
+        &["sources"],
+    );
+    role(
+        &mut lw,
+        "apigw-logs",
+        "apigateway",
+        "API Gateway access logging",
+        StackId::Ingest,
+        &["sources"],
+    );
 
     // Routes and ingest flows
     let mut routes = Vec::new();
     for (name, src) in &spec.sources {
         let ov = env.sources.get(name);
-        let throttle = ov.and_then(|o| o.throttle.clone()).unwrap_or_else(|| src.throttle.clone());
-        let quota = ov.and_then(|o| o.quota.clone()).or_else(|| src.quota.clone());
+        let throttle = ov
+            .and_then(|o| o.throttle.clone())
+            .unwrap_or_else(|| src.throttle.clone());
+        let quota = ov
+            .and_then(|o| o.quota.clone())
+            .or_else(|| src.quota.clone());
         routes.push(RoutePlan {
             source: name.clone(),
             route: src.route.trim_end_matches('/').to_owned(),
@@ -510,27 +672,45 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
         );
     }
     let io = lw.origin(&["index"]);
-    lw.flow("ingest:write-index".into(), "ingest", Access::WriteItems, io.clone(), "record each stored object (and idempotency keys) in the index");
-    lw.flow("ingest:read-idempotency".into(), "ingest", Access::ReadItems, io, "answer retried requests from their idempotency record");
+    lw.flow(
+        "ingest:write-index".into(),
+        "ingest",
+        Access::WriteItems,
+        io.clone(),
+        "record each stored object (and idempotency keys) in the index",
+    );
+    lw.flow(
+        "ingest:read-idempotency".into(),
+        "ingest",
+        Access::ReadItems,
+        io,
+        "answer retried requests from their idempotency record",
+    );
     let ingo = lw.origin(&["ingest"]);
     lw.flow(
         "ingest:logs".into(),
         "ingest",
-        Access::WriteLogs { group: function_log_group.clone() },
+        Access::WriteLogs {
+            group: function_log_group.clone(),
+        },
         ingo.clone(),
         "write the function's logs and metrics",
     );
     lw.flow(
         "ingest:dead-letters".into(),
         "ingest",
-        Access::SendMessages { queue: dlq_name.clone() },
+        Access::SendMessages {
+            queue: dlq_name.clone(),
+        },
         ingo.clone(),
         "park events of failed asynchronous invocations",
     );
     lw.flow(
         "apigw-logs:access-logs".into(),
         "apigw-logs",
-        Access::PushApiLogs { group: api_log_group.clone() },
+        Access::PushApiLogs {
+            group: api_log_group.clone(),
+        },
         lw.origin(&["sources"]),
         "write API access logs",
     );
@@ -551,17 +731,38 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
             .database
             .clone()
             .unwrap_or_else(|| p.replace('-', "_"));
-        lw.name(format!("{db}_{e}"), Rule::GlueDatabase, "Glue database", "`catalog.database`", &["catalog"])
+        lw.name(
+            format!("{db}_{e}"),
+            Rule::GlueDatabase,
+            "Glue database",
+            "`catalog.database`",
+            &["catalog"],
+        )
     };
     let mut transforms = Vec::new();
     let mut on_ingest_jobs: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (tname, t) in &spec.transforms {
         let ov = env.transforms.get(tname);
-        let job_name = lw.name(format!("{base}-{tname}"), Rule::GlueName, "Glue job", "the transform name", &["transforms", tname]);
+        let job_name = lw.name(
+            format!("{base}-{tname}"),
+            Rule::GlueName,
+            "Glue job",
+            "the transform name",
+            &["transforms", tname],
+        );
         let role_id = format!("transform-{tname}");
-        role(&mut lw, &role_id, "glue", &format!("Glue job `{tname}`"), StackId::Processing, &["transforms", tname]);
+        role(
+            &mut lw,
+            &role_id,
+            "glue",
+            &format!("Glue job `{tname}`"),
+            StackId::Processing,
+            &["transforms", tname],
+        );
         let dataset = t.dataset.clone().unwrap_or_else(|| tname.clone());
-        let schedule = ov.and_then(|o| o.schedule.clone()).or_else(|| t.schedule.clone());
+        let schedule = ov
+            .and_then(|o| o.schedule.clone())
+            .or_else(|| t.schedule.clone());
         let trigger = if let Some(s) = schedule {
             match Schedule::parse(&s).and_then(|sc| sc.to_glue_cron()) {
                 Ok(cron) => Trigger::Schedule { cron },
@@ -573,13 +774,18 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
             }
         } else if t.on_ingest {
             for input in &t.inputs {
-                on_ingest_jobs.entry(input.clone()).or_default().push(job_name.clone());
+                on_ingest_jobs
+                    .entry(input.clone())
+                    .or_default()
+                    .push(job_name.clone());
             }
             Trigger::OnIngest
         } else {
             Trigger::Manual
         };
-        let workers = ov.and_then(|o| o.workers.clone()).unwrap_or_else(|| t.workers.clone());
+        let workers = ov
+            .and_then(|o| o.workers.clone())
+            .unwrap_or_else(|| t.workers.clone());
         let columns = columns_of(v, t);
         let script_key = prefix::glue_script(&job_name);
         let to = lw.origin(&["transforms", tname]);
@@ -639,7 +845,9 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
         lw.flow(
             format!("{role_id}:logs"),
             &role_id,
-            Access::WriteLogs { group: log_group.clone() },
+            Access::WriteLogs {
+                group: log_group.clone(),
+            },
             to.clone(),
             "write the job's logs",
         );
@@ -651,7 +859,13 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
             "encrypt job bookmarks (which raw objects were processed)",
         );
         if pci {
-            lw.flow(format!("{role_id}:vpc"), &role_id, Access::AttachToVpc, lw.origin(&["environments", e]), "run in the pipeline's private subnets");
+            lw.flow(
+                format!("{role_id}:vpc"),
+                &role_id,
+                Access::AttachToVpc,
+                lw.origin(&["environments", e]),
+                "run in the pipeline's private subnets",
+            );
         }
         if let Trigger::After { .. } = &trigger {
             // Triggers are started by Glue itself; no permission needed.
@@ -686,10 +900,23 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
     }
 
     // Catalog crawler
-    let crawler_name = lw.name(format!("{base}-curated"), Rule::GlueName, "crawler", fix_base, &["catalog"]);
+    let crawler_name = lw.name(
+        format!("{base}-curated"),
+        Rule::GlueName,
+        "crawler",
+        fix_base,
+        &["catalog"],
+    );
     let datasets: Vec<String> = transforms.iter().map(|t| t.dataset.clone()).collect();
     if !transforms.is_empty() {
-        role(&mut lw, "crawler", "glue", "the catalog crawler", StackId::Processing, &["catalog"]);
+        role(
+            &mut lw,
+            "crawler",
+            "glue",
+            "the catalog crawler",
+            StackId::Processing,
+            &["catalog"],
+        );
         let co = lw.origin(&["catalog"]);
         for d in &datasets {
             lw.flow(
@@ -706,7 +933,9 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
         lw.flow(
             "crawler:update-catalog".into(),
             "crawler",
-            Access::UpdateCatalog { tables: datasets.clone() },
+            Access::UpdateCatalog {
+                tables: datasets.clone(),
+            },
             co.clone(),
             "create and update the datasets' tables",
         );
@@ -736,9 +965,22 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
         .and_then(|a| a.athena.workgroup.clone())
         .map(|w| format!("{w}-{e}"))
         .unwrap_or_else(|| base.clone());
-    let workgroup = lw.name(workgroup, Rule::AthenaWorkgroup, "Athena workgroup", "`analytics.athena.workgroup`", &["analytics"]);
+    let workgroup = lw.name(
+        workgroup,
+        Rule::AthenaWorkgroup,
+        "Athena workgroup",
+        "`analytics.athena.workgroup`",
+        &["analytics"],
+    );
     if let Some(qs) = spec.analytics.as_ref().and_then(|a| a.quicksight.as_ref()) {
-        role(&mut lw, "quicksight", "quicksight", "QuickSight's Athena data source", StackId::Analytics, &["analytics", "quicksight"]);
+        role(
+            &mut lw,
+            "quicksight",
+            "quicksight",
+            "QuickSight's Athena data source",
+            StackId::Analytics,
+            &["analytics", "quicksight"],
+        );
         let mut by_dataset: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for pr in &qs.principals {
             let arn = quicksight_arn(&pr.principal, partition, &env.region, acct);
@@ -747,7 +989,13 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
             }
         }
         let qo = lw.origin(&["analytics", "quicksight"]);
-        lw.flow("quicksight:query".into(), "quicksight", Access::QueryAthena, qo.clone(), "run Athena queries for dashboards");
+        lw.flow(
+            "quicksight:query".into(),
+            "quicksight",
+            Access::QueryAthena,
+            qo.clone(),
+            "run Athena queries for dashboards",
+        );
         lw.flow(
             "quicksight:results".into(),
             "quicksight",
@@ -785,10 +1033,26 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
                 principals,
             });
         }
-        lw.flow("quicksight:catalog".into(), "quicksight", Access::ReadCatalog { tables }, qo.clone(), "read the tables' definitions");
+        lw.flow(
+            "quicksight:catalog".into(),
+            "quicksight",
+            Access::ReadCatalog { tables },
+            qo.clone(),
+            "read the tables' definitions",
+        );
         if quicksight.iter().any(|q| q.dataset == "index_export") {
-            let schedule = qs.index_export_schedule.clone().unwrap_or_else(|| "rate(1 day)".into());
-            role(&mut lw, "index-export", "scheduler", "the scheduled index export", StackId::Analytics, &["analytics", "quicksight"]);
+            let schedule = qs
+                .index_export_schedule
+                .clone()
+                .unwrap_or_else(|| "rate(1 day)".into());
+            role(
+                &mut lw,
+                "index-export",
+                "scheduler",
+                "the scheduled index export",
+                StackId::Analytics,
+                &["analytics", "quicksight"],
+            );
             lw.flow(
                 "index-export:export".into(),
                 "index-export",
@@ -806,8 +1070,21 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
     // ML
     let mut model_package_group = None;
     if let Some(ml) = &spec.ml {
-        let group = lw.name(format!("{base}-{}", ml.model_package_group), Rule::ModelPackageGroup, "model package group", "`ml.model_package_group`", &["ml", "model_package_group"]);
-        role(&mut lw, "sagemaker", "sagemaker", "SageMaker training", StackId::Ml, &["ml"]);
+        let group = lw.name(
+            format!("{base}-{}", ml.model_package_group),
+            Rule::ModelPackageGroup,
+            "model package group",
+            "`ml.model_package_group`",
+            &["ml", "model_package_group"],
+        );
+        role(
+            &mut lw,
+            "sagemaker",
+            "sagemaker",
+            "SageMaker training",
+            StackId::Ml,
+            &["ml"],
+        );
         for s in &ml.sources {
             lw.flow(
                 format!("sagemaker:read-raw:{s}"),
@@ -836,7 +1113,9 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
             lw.flow(
                 format!("sagemaker:query:{}", l.as_str()),
                 "sagemaker",
-                Access::QueryIndex { index: l.as_str().to_owned() },
+                Access::QueryIndex {
+                    index: l.as_str().to_owned(),
+                },
                 lw.origin(&["ml", "index_lookups"]),
                 format!("pick datasets through the index's `{}` lookup", l.as_str()),
             );
@@ -862,7 +1141,13 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
             mo.clone(),
             "read model artifacts back",
         );
-        lw.flow("sagemaker:register".into(), "sagemaker", Access::RegisterModels, mo, "register model versions");
+        lw.flow(
+            "sagemaker:register".into(),
+            "sagemaker",
+            Access::RegisterModels,
+            mo,
+            "register model versions",
+        );
         lw.flow(
             "sagemaker:logs".into(),
             "sagemaker",
@@ -873,16 +1158,32 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
             "write training job logs",
         );
         if pci {
-            lw.flow("sagemaker:vpc".into(), "sagemaker", Access::AttachToVpc, lw.origin(&["environments", e]), "train in the pipeline's private subnets");
+            lw.flow(
+                "sagemaker:vpc".into(),
+                "sagemaker",
+                Access::AttachToVpc,
+                lw.origin(&["environments", e]),
+                "train in the pipeline's private subnets",
+            );
         }
         model_package_group = Some(group);
     }
 
     // Replication
     if pci && env.replica_region.is_some() {
-        role(&mut lw, "replication", "s3", "cross-region replication", StackId::Storage, &["environments", e, "replica_region"]);
+        role(
+            &mut lw,
+            "replication",
+            "s3",
+            "cross-region replication",
+            StackId::Storage,
+            &["environments", e, "replica_region"],
+        );
         let ro = lw.origin(&["environments", e, "replica_region"]);
-        for (from, to) in [(BucketId::Raw, BucketId::RawReplica), (BucketId::Curated, BucketId::CuratedReplica)] {
+        for (from, to) in [
+            (BucketId::Raw, BucketId::RawReplica),
+            (BucketId::Curated, BucketId::CuratedReplica),
+        ] {
             lw.flow(
                 format!("replication:{}", kebab(from)),
                 "replication",
@@ -925,7 +1226,11 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
     }
 
     let network = if pci {
-        let cidr = env.network.cidr.clone().unwrap_or_else(|| "10.0.0.0/16".into());
+        let cidr = env
+            .network
+            .cidr
+            .clone()
+            .unwrap_or_else(|| "10.0.0.0/16".into());
         let azs = env.network.availability_zones.unwrap_or(2);
         Some(NetworkPlan {
             subnets: subnets(&cidr, azs),
@@ -953,7 +1258,10 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
     let mut lookups = spec.index.lookups.clone();
     lookups.sort();
     lookups.dedup();
-    let index_ttl_days = env.index_ttl_days.or(spec.index.ttl_days).or(Some(raw_days));
+    let index_ttl_days = env
+        .index_ttl_days
+        .or(spec.index.ttl_days)
+        .or(Some(raw_days));
     let ingest_config = contract::IngestConfig {
         version: contract::CONFIG_VERSION,
         pipeline: p.to_owned(),
@@ -980,7 +1288,11 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
                     contract::SourceConfig {
                         route: s.route.trim_end_matches('/').to_owned(),
                         schema_version: s.schema.version.clone(),
-                        schema: v.schemas.get(n).map(|l| l.value.clone()).unwrap_or_default(),
+                        schema: v
+                            .schemas
+                            .get(n)
+                            .map(|l| l.value.clone())
+                            .unwrap_or_default(),
                         max_body_bytes: s.limits.max_body_bytes,
                         max_events: s.limits.max_events,
                         id_field: s.fields.id.clone(),
@@ -996,7 +1308,10 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
     let mut flows = std::mem::take(&mut lw.flows);
     flows.sort_by(|a, b| a.id.cmp(&b.id));
     if let Some(w) = flows.windows(2).find(|w| w[0].id == w[1].id) {
-        lw.diags.push(Diagnostic::error("PW0301", format!("internal: two flows with id `{}`", w[0].id)));
+        lw.diags.push(Diagnostic::error(
+            "PW0301",
+            format!("internal: two flows with id `{}`", w[0].id),
+        ));
     }
     if lw.diags.has_errors() {
         return Err(lw.diags);
@@ -1008,7 +1323,11 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
         account: acct.to_owned(),
         region: env.region.clone(),
         partition,
-        replica_region: if pci { env.replica_region.clone() } else { None },
+        replica_region: if pci {
+            env.replica_region.clone()
+        } else {
+            None
+        },
         compliance,
         retain,
         tags,
@@ -1034,7 +1353,10 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
         memory_mb: env.ingest.memory_mb.unwrap_or(spec.ingest.memory_mb),
         timeout_seconds: spec.ingest.timeout_seconds,
         architecture: spec.ingest.architecture,
-        reserved_concurrency: env.ingest.reserved_concurrency.or(spec.ingest.reserved_concurrency),
+        reserved_concurrency: env
+            .ingest
+            .reserved_concurrency
+            .or(spec.ingest.reserved_concurrency),
         ingest_config,
         transforms,
         database,
@@ -1070,6 +1392,7 @@ fn kebab(b: BucketId) -> &'static str {
         BucketId::Results => "results",
         BucketId::RawReplica => "raw-replica",
         BucketId::CuratedReplica => "curated-replica",
+        BucketId::LogsReplica => "logs-replica",
     }
 }
 
@@ -1097,12 +1420,12 @@ fn columns_of(v: &Validated, t: &Transform) -> Vec<ColumnPlan> {
             let from = c.from.clone().unwrap_or_else(|| c.name.clone());
             let mut ty = c.ty.as_deref().and_then(|s| ColumnType::parse(s).ok());
             let mut nullable = true;
-            if let Some(schema) = t.inputs.first().and_then(|i| v.schemas.get(i)) {
-                if let Ok(f) = event_schema::field(&schema.value, &from) {
-                    nullable = !f.required;
-                    if ty.is_none() {
-                        ty = event_schema::column_type(&schema.value, f.schema).ok();
-                    }
+            if let Some(schema) = t.inputs.first().and_then(|i| v.schemas.get(i))
+                && let Ok(f) = event_schema::field(&schema.value, &from)
+            {
+                nullable = !f.required;
+                if ty.is_none() {
+                    ty = event_schema::column_type(&schema.value, f.schema).ok();
                 }
             }
             ColumnPlan {
@@ -1151,14 +1474,25 @@ mod tests {
 
     #[test]
     fn subnets_are_carved_in_order() {
-        assert_eq!(subnets("10.40.0.0/16", 2), vec!["10.40.0.0/20", "10.40.16.0/20"]);
-        assert_eq!(subnets("192.168.0.0/24", 3), vec!["192.168.0.0/28", "192.168.0.16/28", "192.168.0.32/28"]);
+        assert_eq!(
+            subnets("10.40.0.0/16", 2),
+            vec!["10.40.0.0/20", "10.40.16.0/20"]
+        );
+        assert_eq!(
+            subnets("192.168.0.0/24", 3),
+            vec!["192.168.0.0/28", "192.168.0.16/28", "192.168.0.32/28"]
+        );
     }
 
     #[test]
     fn placeholders_resolve() {
         assert_eq!(
-            placeholders("arn:{partition}:iam::{account}:policy/b", "aws-cn", "cn-north-1", "123456789012"),
+            placeholders(
+                "arn:{partition}:iam::{account}:policy/b",
+                "aws-cn",
+                "cn-north-1",
+                "123456789012"
+            ),
             "arn:aws-cn:iam::123456789012:policy/b"
         );
     }

@@ -27,20 +27,56 @@ pub enum Rule {
 impl Rule {
     fn describe(self) -> (&'static str, usize) {
         match self {
-            Rule::S3Bucket => ("S3 bucket names are 3–63 lower-case letters, digits, `.` and `-`", 63),
-            Rule::IamRole => ("IAM role names are at most 64 characters of letters, digits and `+=,.@_-`", 64),
-            Rule::LambdaFunction => ("Lambda function names are at most 64 letters, digits, `-` and `_`", 64),
-            Rule::Stack => ("stack names are at most 128 letters, digits and `-`, starting with a letter", 128),
-            Rule::DynamoTable => ("DynamoDB table names are 3–255 letters, digits, `_`, `-` and `.`", 255),
-            Rule::SqsQueue => ("SQS queue names are at most 80 letters, digits, `-` and `_`", 80),
-            Rule::SnsTopic => ("SNS topic names are at most 256 letters, digits, `-` and `_`", 256),
+            Rule::S3Bucket => (
+                "S3 bucket names are 3–63 lower-case letters, digits, `.` and `-`",
+                63,
+            ),
+            Rule::IamRole => (
+                "IAM role names are at most 64 characters of letters, digits and `+=,.@_-`",
+                64,
+            ),
+            Rule::LambdaFunction => (
+                "Lambda function names are at most 64 letters, digits, `-` and `_`",
+                64,
+            ),
+            Rule::Stack => (
+                "stack names are at most 128 letters, digits and `-`, starting with a letter",
+                128,
+            ),
+            Rule::DynamoTable => (
+                "DynamoDB table names are 3–255 letters, digits, `_`, `-` and `.`",
+                255,
+            ),
+            Rule::SqsQueue => (
+                "SQS queue names are at most 80 letters, digits, `-` and `_`",
+                80,
+            ),
+            Rule::SnsTopic => (
+                "SNS topic names are at most 256 letters, digits, `-` and `_`",
+                256,
+            ),
             Rule::GlueName => ("Glue names are at most 255 characters", 255),
-            Rule::GlueDatabase => ("Glue database names are at most 255 lower-case letters, digits and `_`", 255),
-            Rule::AthenaWorkgroup => ("Athena workgroup names are at most 128 letters, digits, `.`, `_` and `-`", 128),
-            Rule::KmsAlias => ("KMS aliases are at most 256 characters of `alias/` and letters, digits, `/_-`", 256),
+            Rule::GlueDatabase => (
+                "Glue database names are at most 255 lower-case letters, digits and `_`",
+                255,
+            ),
+            Rule::AthenaWorkgroup => (
+                "Athena workgroup names are at most 128 letters, digits, `.`, `_` and `-`",
+                128,
+            ),
+            Rule::KmsAlias => (
+                "KMS aliases are at most 256 characters of `alias/` and letters, digits, `/_-`",
+                256,
+            ),
             Rule::LogGroup => ("log group names are at most 512 characters", 512),
-            Rule::SchedulerName => ("EventBridge Scheduler names are at most 64 letters, digits, `.`, `_` and `-`", 64),
-            Rule::ModelPackageGroup => ("model package group names are at most 63 letters, digits and `-`", 63),
+            Rule::SchedulerName => (
+                "EventBridge Scheduler names are at most 64 letters, digits, `.`, `_` and `-`",
+                64,
+            ),
+            Rule::ModelPackageGroup => (
+                "model package group names are at most 63 letters, digits and `-`",
+                63,
+            ),
             Rule::ApiName => ("API names are at most 1024 characters", 1024),
         }
     }

@@ -1,0 +1,2144 @@
+//! One CloudFormation template per layer, built from the plan. Cross-stack values
+//! travel as exports (`<stack>:<Name>`) for ids that only exist after deployment
+//! (key ARNs, subnet ids); everything with a derived name is referenced by name.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::cfn::{Expr, Parameter, Resource, Template, logical_id, obj};
+use super::iam::{self, RoleIam, bucket_arn};
+use crate::plan::{BucketId, Plan, StackId, Trigger};
+use crate::spec::model::{Auth, QuotaPeriod, UpdateBehavior};
+
+pub struct Ctx<'a> {
+    pub plan: &'a Plan,
+    pub iam: &'a BTreeMap<String, RoleIam>,
+}
+
+impl Ctx<'_> {
+    fn export_name(&self, stack: StackId, name: &str) -> String {
+        format!("{}:{name}", self.plan.stacks[&stack])
+    }
+
+    fn import(&self, stack: StackId, name: &str) -> Expr {
+        Expr::import(self.export_name(stack, name))
+    }
+
+    fn tags(&self) -> Expr {
+        Expr::list(
+            self.plan
+                .tags
+                .iter()
+                .map(|(k, v)| obj([("Key", Expr::s(k)), ("Value", Expr::s(v))])),
+        )
+    }
+
+    fn arn(&self, service: &str, rest: &str) -> String {
+        format!(
+            "arn:{}:{service}:{}:{}:{rest}",
+            self.plan.partition, self.plan.region, self.plan.account
+        )
+    }
+
+    fn bucket_name(&self, b: BucketId) -> String {
+        self.plan.bucket(b).name.clone()
+    }
+
+    /// A string with `${Placeholder}`s becomes `Fn::Sub` with each placeholder bound.
+    fn resolve(&self, s: &str, in_stack: StackId) -> Expr {
+        if !s.contains("${") {
+            return Expr::s(s);
+        }
+        let mut vars = BTreeMap::new();
+        for (name, _) in iam::placeholder_docs() {
+            if s.contains(&format!("${{{name}}}")) {
+                let v = match name {
+                    "DataKeyArn" => self.import(StackId::Foundation, "DataKeyArn"),
+                    "ArtifactsKeyArn" => self.import(StackId::Bootstrap, "ArtifactsKeyArn"),
+                    "ReplicaKeyArn" if in_stack == StackId::Storage => Expr::r("ReplicaKeyArn"),
+                    "ReplicaKeyArn" => continue,
+                    other => self.import(StackId::Network, other),
+                };
+                vars.insert(name.to_owned(), v);
+            }
+        }
+        Expr::Sub(s.to_owned(), vars)
+    }
+
+    /// A JSON document with placeholders resolved inside every string.
+    fn resolve_json(&self, v: &Value, in_stack: StackId) -> Expr {
+        match v {
+            Value::String(s) => self.resolve(s, in_stack),
+            Value::Array(a) => Expr::list(a.iter().map(|x| self.resolve_json(x, in_stack))),
+            Value::Object(o) => Expr::Map(
+                o.iter()
+                    .map(|(k, x)| (k.clone(), self.resolve_json(x, in_stack)))
+                    .collect(),
+            ),
+            Value::Bool(b) => Expr::Bool(*b),
+            Value::Number(n) => n
+                .as_i64()
+                .map_or_else(|| Expr::Float(n.as_f64().unwrap_or(0.0)), Expr::Int),
+            Value::Null => Expr::Json(Value::Null),
+        }
+    }
+
+    fn stack_meta(&self, t: &mut Template, stack: StackId) {
+        let rule_sets: Vec<&str> = if self.plan.pci() {
+            vec![
+                "pci_dss_3_2_1",
+                "wa-Security-Pillar",
+                "wa-Reliability-Pillar",
+                "cfn_nag",
+                "nist800_53rev5",
+            ]
+        } else {
+            Vec::new()
+        };
+        t.metadata.insert(
+            "pipewright".into(),
+            obj([
+                ("pipeline", Expr::s(&self.plan.pipeline)),
+                ("environment", Expr::s(&self.plan.env)),
+                ("stack", Expr::s(stack.as_str())),
+                (
+                    "compliance",
+                    Expr::strs(self.plan.compliance.iter().map(|c| {
+                        serde_json::to_value(c)
+                            .unwrap()
+                            .as_str()
+                            .unwrap_or("")
+                            .to_owned()
+                    })),
+                ),
+                ("rule_sets", Expr::strs(rule_sets)),
+            ]),
+        );
+    }
+
+    /// A role with its trust policy, boundary and managed policies.
+    fn role(&self, t: &mut Template, id: &str, stack: StackId) -> String {
+        let r = &self.iam[id];
+        let lid = logical_id(&[id, "role"]);
+        let res = Resource::new("AWS::IAM::Role")
+            .p("RoleName", Expr::s(&r.name))
+            .p("Description", Expr::s(format!("pipewright: {}", r.purpose)))
+            .p("AssumeRolePolicyDocument", Expr::Json(r.trust.clone()))
+            .p_opt("PermissionsBoundary", r.boundary.as_ref().map(Expr::s))
+            .p("Tags", self.tags());
+        t.add(&lid, res);
+        for (i, (name, doc)) in r.policies.iter().enumerate() {
+            let doc = serde_json::to_value(doc).expect("policy serialises");
+            t.add(
+                &logical_id(&[id, "policy", &(i + 1).to_string()]),
+                Resource::new("AWS::IAM::ManagedPolicy")
+                    .p("ManagedPolicyName", Expr::s(name))
+                    .p(
+                        "Description",
+                        Expr::s(format!("pipewright: permissions of {}", r.name)),
+                    )
+                    .p("PolicyDocument", self.resolve_json(&doc, stack))
+                    .p("Roles", Expr::list([Expr::r(&lid)])),
+            );
+        }
+        lid
+    }
+
+    fn log_group(&self, name: &str) -> Resource {
+        Resource::new("AWS::Logs::LogGroup")
+            .p("LogGroupName", Expr::s(name))
+            .p(
+                "RetentionInDays",
+                Expr::Int(i64::from(self.plan.log_retention_days)),
+            )
+            .p("KmsKeyId", self.import(StackId::Foundation, "DataKeyArn"))
+            .p("Tags", self.tags())
+            .retain(self.plan.retain)
+    }
+
+    /// A private, versioned, encrypted, access-logged bucket with its lifecycle.
+    fn bucket(&self, id: BucketId, key: Option<Expr>, log_target: Option<Expr>) -> Resource {
+        let b = self.plan.bucket(id);
+        let encryption = match key {
+            Some(k) => obj([(
+                "ServerSideEncryptionConfiguration",
+                Expr::list([obj([
+                    ("BucketKeyEnabled", true.into()),
+                    (
+                        "ServerSideEncryptionByDefault",
+                        obj([("KMSMasterKeyID", k), ("SSEAlgorithm", "aws:kms".into())]),
+                    ),
+                ])]),
+            )]),
+            None => obj([(
+                "ServerSideEncryptionConfiguration",
+                Expr::list([obj([(
+                    "ServerSideEncryptionByDefault",
+                    obj([("SSEAlgorithm", "AES256".into())]),
+                )])]),
+            )]),
+        };
+        let mut rules = vec![obj([
+            ("Id", "abort-incomplete-uploads".into()),
+            ("Status", "Enabled".into()),
+            (
+                "AbortIncompleteMultipartUpload",
+                obj([("DaysAfterInitiation", Expr::Int(7))]),
+            ),
+        ])];
+        rules.push(obj([
+            ("Id", "expire-noncurrent-versions".into()),
+            ("Status", "Enabled".into()),
+            (
+                "NoncurrentVersionExpiration",
+                obj([("NoncurrentDays", Expr::Int(90))]),
+            ),
+        ]));
+        if b.expire_days.is_some() || b.archive.is_some() {
+            let mut rule = BTreeMap::from([
+                ("Id".to_owned(), Expr::s("retention")),
+                ("Status".to_owned(), Expr::s("Enabled")),
+            ]);
+            if let Some(d) = b.expire_days {
+                rule.insert("ExpirationInDays".into(), Expr::Int(i64::from(d)));
+            }
+            if let Some((d, class)) = b.archive {
+                rule.insert(
+                    "Transitions".into(),
+                    Expr::list([obj([
+                        ("StorageClass", Expr::s(class.as_str())),
+                        ("TransitionInDays", Expr::Int(i64::from(d))),
+                    ])]),
+                );
+            }
+            rules.push(Expr::Map(rule));
+        }
+        Resource::new("AWS::S3::Bucket")
+            .p("BucketName", Expr::s(&b.name))
+            .p("BucketEncryption", encryption)
+            .p(
+                "VersioningConfiguration",
+                obj([("Status", "Enabled".into())]),
+            )
+            .p(
+                "PublicAccessBlockConfiguration",
+                obj([
+                    ("BlockPublicAcls", true.into()),
+                    ("BlockPublicPolicy", true.into()),
+                    ("IgnorePublicAcls", true.into()),
+                    ("RestrictPublicBuckets", true.into()),
+                ]),
+            )
+            .p(
+                "OwnershipControls",
+                obj([(
+                    "Rules",
+                    Expr::list([obj([("ObjectOwnership", "BucketOwnerEnforced".into())])]),
+                )]),
+            )
+            .p_opt(
+                "LoggingConfiguration",
+                log_target.map(|t| {
+                    obj([
+                        ("DestinationBucketName", t),
+                        ("LogFilePrefix", Expr::s(format!("{}/", b.name))),
+                    ])
+                }),
+            )
+            .p(
+                "LifecycleConfiguration",
+                obj([("Rules", Expr::List(rules))]),
+            )
+            .p("Tags", self.tags())
+            .retain(self.plan.retain && id != BucketId::Artifacts)
+    }
+
+    /// TLS-only policy plus any extra statements.
+    fn bucket_policy(&self, bucket_lid: &str, id: BucketId, extra: Vec<Value>) -> Resource {
+        let arn = bucket_arn(self.plan, id);
+        let mut statements = vec![json!({
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Action": "s3:*",
+            "Resource": [arn, format!("{arn}/*")],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        })];
+        statements.extend(extra);
+        Resource::new("AWS::S3::BucketPolicy")
+            .p("Bucket", Expr::r(bucket_lid))
+            .p(
+                "PolicyDocument",
+                Expr::Json(json!({"Version": "2012-10-17", "Statement": statements})),
+            )
+    }
+
+    fn key(&self, description: &str, statements: Vec<Value>) -> Resource {
+        let mut all = vec![json!({
+            "Sid": "KeyAdministration",
+            "Effect": "Allow",
+            "Principal": {"AWS": self.plan.key_admins},
+            "Action": [
+                "kms:CancelKeyDeletion", "kms:Create*", "kms:Delete*", "kms:Describe*", "kms:Disable*",
+                "kms:Enable*", "kms:Get*", "kms:List*", "kms:Put*", "kms:Revoke*", "kms:ScheduleKeyDeletion",
+                "kms:TagResource", "kms:UntagResource", "kms:Update*"
+            ],
+            "Resource": "*",
+        })];
+        all.extend(statements);
+        Resource::new("AWS::KMS::Key")
+            .p("Description", Expr::s(description))
+            .p("EnableKeyRotation", true)
+            .p(
+                "RotationPeriodInDays",
+                Expr::Int(i64::from(self.plan.key_rotation_days)),
+            )
+            .p(
+                "PendingWindowInDays",
+                Expr::Int(i64::from(self.plan.key_deletion_window_days)),
+            )
+            .p(
+                "KeyPolicy",
+                Expr::Json(json!({"Version": "2012-10-17", "Statement": all})),
+            )
+            .p("Tags", self.tags())
+            .retain(self.plan.retain)
+    }
+}
+
+fn quota_period(p: QuotaPeriod) -> &'static str {
+    match p {
+        QuotaPeriod::Day => "DAY",
+        QuotaPeriod::Week => "WEEK",
+        QuotaPeriod::Month => "MONTH",
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// bootstrap
+// ---------------------------------------------------------------------------------
+
+pub fn bootstrap(cx: &Ctx<'_>) -> Template {
+    let p = cx.plan;
+    let mut t = Template::new(format!(
+        "{} {}: artifacts bucket and access-log bucket (deploy first)",
+        p.pipeline, p.env
+    ));
+    cx.stack_meta(&mut t, StackId::Bootstrap);
+    t.add(
+        "ArtifactsKey",
+        cx.key(
+            &format!("{}-{}: Lambda zips, Glue scripts and templates", p.pipeline, p.env),
+            vec![json!({
+                "Sid": "UseThroughS3InThisAccount",
+                "Effect": "Allow",
+                "Principal": {"AWS": format!("arn:{}:iam::{}:root", p.partition, p.account)},
+                "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"kms:ViaService": format!("s3.{}.amazonaws.com", p.region), "kms:CallerAccount": p.account}},
+            })],
+        )
+        .retain(true),
+    );
+    t.add(
+        "ArtifactsKeyAlias",
+        Resource::new("AWS::KMS::Alias")
+            .p(
+                "AliasName",
+                Expr::s(format!("alias/{}-{}-artifacts", p.pipeline, p.env)),
+            )
+            .p("TargetKeyId", Expr::r("ArtifactsKey")),
+    );
+    t.add("LogsBucket", cx.bucket(BucketId::Logs, None, None));
+    let logs_arn = bucket_arn(p, BucketId::Logs);
+    t.add(
+        "LogsBucketPolicy",
+        cx.bucket_policy(
+            "LogsBucket",
+            BucketId::Logs,
+            vec![json!({
+                "Sid": "AllowServerAccessLogs",
+                "Effect": "Allow",
+                "Principal": {"Service": "logging.s3.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": format!("{logs_arn}/*"),
+                "Condition": {"StringEquals": {"aws:SourceAccount": p.account}},
+            })],
+        ),
+    );
+    t.add(
+        "ArtifactsBucket",
+        cx.bucket(
+            BucketId::Artifacts,
+            Some(Expr::att("ArtifactsKey", "Arn")),
+            Some(Expr::r("LogsBucket")),
+        )
+        .depends("LogsBucketPolicy"),
+    );
+    t.add(
+        "ArtifactsBucketPolicy",
+        cx.bucket_policy("ArtifactsBucket", BucketId::Artifacts, Vec::new()),
+    );
+    t.output(
+        "ArtifactsBucketName",
+        "Bucket for Lambda zips, Glue scripts and large templates",
+        Expr::r("ArtifactsBucket"),
+        Some(cx.export_name(StackId::Bootstrap, "ArtifactsBucketName")),
+    );
+    t.output(
+        "ArtifactsKeyArn",
+        "KMS key of the artifacts bucket",
+        Expr::att("ArtifactsKey", "Arn"),
+        Some(cx.export_name(StackId::Bootstrap, "ArtifactsKeyArn")),
+    );
+    t.output(
+        "LogsBucketName",
+        "Bucket receiving S3 server access logs",
+        Expr::r("LogsBucket"),
+        Some(cx.export_name(StackId::Bootstrap, "LogsBucketName")),
+    );
+    t
+}
+
+// ---------------------------------------------------------------------------------
+// foundation
+// ---------------------------------------------------------------------------------
+
+pub fn foundation(cx: &Ctx<'_>) -> Template {
+    let p = cx.plan;
+    let mut t = Template::new(format!(
+        "{} {}: the data KMS key and the alarm topic",
+        p.pipeline, p.env
+    ));
+    cx.stack_meta(&mut t, StackId::Foundation);
+    let root = format!("arn:{}:iam::{}:root", p.partition, p.account);
+    let roles: Vec<String> = p
+        .roles
+        .values()
+        .map(|r| format!("arn:{}:iam::{}:role/{}", p.partition, p.account, r.name))
+        .collect();
+    let mut statements = vec![
+        json!({
+            "Sid": "UseByPipelineRoles",
+            "Effect": "Allow",
+            "Principal": {"AWS": root},
+            "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
+            "Resource": "*",
+            "Condition": {"ArnEquals": {"aws:PrincipalArn": roles}},
+        }),
+        json!({
+            "Sid": "UseByCloudWatchLogs",
+            "Effect": "Allow",
+            "Principal": {"Service": format!("logs.{}.amazonaws.com", p.region)},
+            "Action": ["kms:Decrypt*", "kms:Describe*", "kms:Encrypt*", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
+            "Resource": "*",
+            "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": format!("arn:{}:logs:{}:{}:log-group:*", p.partition, p.region, p.account)}},
+        }),
+        json!({
+            "Sid": "UseByCloudWatchAlarms",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": p.account}},
+        }),
+        json!({
+            "Sid": "GrantsForAwsServices",
+            "Effect": "Allow",
+            "Principal": {"AWS": root},
+            "Action": ["kms:CreateGrant", "kms:DescribeKey"],
+            "Resource": "*",
+            "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        }),
+    ];
+    let readers: Vec<String> = p
+        .flows
+        .iter()
+        .filter_map(|f| match &f.principal {
+            crate::plan::Principal::External(a) => Some(a.clone()),
+            _ => None,
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if !readers.is_empty() {
+        statements.push(json!({
+            "Sid": "DecryptForReaders",
+            "Effect": "Allow",
+            "Principal": {"AWS": readers},
+            "Action": "kms:Decrypt",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"kms:ViaService": format!("s3.{}.amazonaws.com", p.region)}},
+        }));
+    }
+    t.add(
+        "DataKey",
+        cx.key(
+            &format!("{}-{}: pipeline data", p.pipeline, p.env),
+            statements,
+        ),
+    );
+    t.add(
+        "DataKeyAlias",
+        Resource::new("AWS::KMS::Alias")
+            .p("AliasName", Expr::s(&p.key_alias))
+            .p("TargetKeyId", Expr::r("DataKey")),
+    );
+    t.add(
+        "AlarmTopic",
+        Resource::new("AWS::SNS::Topic")
+            .p("TopicName", Expr::s(&p.alarm_topic))
+            .p("KmsMasterKeyId", Expr::r("DataKey"))
+            .p("Tags", cx.tags()),
+    );
+    t.add(
+        "AlarmTopicPolicy",
+        Resource::new("AWS::SNS::TopicPolicy")
+            .p("Topics", Expr::list([Expr::r("AlarmTopic")]))
+            .p(
+                "PolicyDocument",
+                obj([
+                    ("Version", "2012-10-17".into()),
+                    (
+                        "Statement",
+                        Expr::list([
+                            obj([
+                                ("Sid", "AlarmsPublish".into()),
+                                ("Effect", "Allow".into()),
+                                (
+                                    "Principal",
+                                    obj([("Service", "cloudwatch.amazonaws.com".into())]),
+                                ),
+                                ("Action", "sns:Publish".into()),
+                                ("Resource", Expr::r("AlarmTopic")),
+                                (
+                                    "Condition",
+                                    obj([(
+                                        "StringEquals",
+                                        obj([("aws:SourceAccount", Expr::s(&p.account))]),
+                                    )]),
+                                ),
+                            ]),
+                            obj([
+                                ("Sid", "DenyInsecureTransport".into()),
+                                ("Effect", "Deny".into()),
+                                ("Principal", obj([("AWS", "*".into())])),
+                                ("Action", "sns:Publish".into()),
+                                ("Resource", Expr::r("AlarmTopic")),
+                                (
+                                    "Condition",
+                                    obj([("Bool", obj([("aws:SecureTransport", "false".into())]))]),
+                                ),
+                            ]),
+                        ]),
+                    ),
+                ]),
+            ),
+    );
+    if let Some(email) = &p.alarm_email {
+        t.add(
+            "AlarmEmail",
+            Resource::new("AWS::SNS::Subscription")
+                .p("TopicArn", Expr::r("AlarmTopic"))
+                .p("Protocol", "email")
+                .p("Endpoint", Expr::s(email)),
+        );
+    }
+    t.output(
+        "DataKeyArn",
+        "The pipeline's KMS key",
+        Expr::att("DataKey", "Arn"),
+        Some(cx.export_name(StackId::Foundation, "DataKeyArn")),
+    );
+    t.output(
+        "AlarmTopicArn",
+        "SNS topic for alarms",
+        Expr::r("AlarmTopic"),
+        Some(cx.export_name(StackId::Foundation, "AlarmTopicArn")),
+    );
+    t
+}
+
+// ---------------------------------------------------------------------------------
+// storage
+// ---------------------------------------------------------------------------------
+
+pub fn storage(cx: &Ctx<'_>) -> Template {
+    let p = cx.plan;
+    let mut t = Template::new(format!(
+        "{} {}: raw, curated and query-result buckets and the metadata index",
+        p.pipeline, p.env
+    ));
+    cx.stack_meta(&mut t, StackId::Storage);
+    let key = || cx.import(StackId::Foundation, "DataKeyArn");
+    let logs = || Expr::s(cx.bucket_name(BucketId::Logs));
+    let replication = p.roles.contains_key("replication");
+    if replication {
+        t.parameters.insert(
+            "ReplicaKeyArn".into(),
+            Parameter {
+                ty: "String",
+                description: "ARN of the replica region's KMS key (output `ReplicaKeyArn` of the replica stack)".into(),
+                allowed_pattern: Some("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-f0-9-]+$".into()),
+            },
+        );
+        cx.role(&mut t, "replication", StackId::Storage);
+    }
+    let mut readers: BTreeMap<BucketId, Vec<Value>> = BTreeMap::new();
+    for f in &p.flows {
+        if let (
+            crate::plan::Principal::External(who),
+            crate::plan::Access::ReadObjects { bucket, prefix },
+        ) = (&f.principal, &f.access)
+        {
+            let arn = bucket_arn(p, *bucket);
+            let sid = logical_id(&["reader", &f.id]);
+            readers.entry(*bucket).or_default().push(json!({
+                "Sid": sid,
+                "Effect": "Allow",
+                "Principal": {"AWS": who},
+                "Action": "s3:GetObject",
+                "Resource": format!("{arn}/{prefix}*"),
+            }));
+            readers.entry(*bucket).or_default().push(json!({
+                "Sid": format!("{sid}List"),
+                "Effect": "Allow",
+                "Principal": {"AWS": who},
+                "Action": "s3:ListBucket",
+                "Resource": arn,
+                "Condition": {"StringLike": {"s3:prefix": [prefix.trim_end_matches('/'), format!("{prefix}*")]}},
+            }));
+        }
+    }
+    for (id, lid) in [
+        (BucketId::Raw, "RawBucket"),
+        (BucketId::Curated, "CuratedBucket"),
+        (BucketId::Results, "ResultsBucket"),
+    ] {
+        if !p.buckets.contains_key(&id) {
+            continue;
+        }
+        let mut b = cx.bucket(id, Some(key()), Some(logs()));
+        if replication && matches!(id, BucketId::Raw | BucketId::Curated) {
+            let to = if id == BucketId::Raw {
+                BucketId::RawReplica
+            } else {
+                BucketId::CuratedReplica
+            };
+            b = b.p(
+                "ReplicationConfiguration",
+                obj([
+                    (
+                        "Role",
+                        Expr::att(logical_id(&["replication", "role"]), "Arn"),
+                    ),
+                    (
+                        "Rules",
+                        Expr::list([obj([
+                            ("Id", "to-replica-region".into()),
+                            ("Status", "Enabled".into()),
+                            ("Priority", Expr::Int(1)),
+                            ("Filter", obj([("Prefix", "".into())])),
+                            (
+                                "DeleteMarkerReplication",
+                                obj([("Status", "Disabled".into())]),
+                            ),
+                            (
+                                "SourceSelectionCriteria",
+                                obj([(
+                                    "SseKmsEncryptedObjects",
+                                    obj([("Status", "Enabled".into())]),
+                                )]),
+                            ),
+                            (
+                                "Destination",
+                                obj([
+                                    ("Bucket", Expr::s(bucket_arn(p, to))),
+                                    (
+                                        "EncryptionConfiguration",
+                                        obj([("ReplicaKmsKeyID", Expr::r("ReplicaKeyArn"))]),
+                                    ),
+                                ]),
+                            ),
+                        ])]),
+                    ),
+                ]),
+            );
+        }
+        t.add(lid, b);
+        t.add(
+            &format!("{lid}Policy"),
+            cx.bucket_policy(lid, id, readers.remove(&id).unwrap_or_default()),
+        );
+        t.output(
+            &format!("{lid}Name"),
+            &format!(
+                "The {} bucket",
+                lid.trim_end_matches("Bucket").to_lowercase()
+            ),
+            Expr::r(lid),
+            Some(cx.export_name(StackId::Storage, &format!("{lid}Name"))),
+        );
+    }
+    // The metadata index
+    use pipewright_ingest_config::index as ix;
+    let mut attrs = vec![(ix::PK, "S"), (ix::SK, "S")];
+    let mut gsis = Vec::new();
+    for l in &p.lookups {
+        let g = match l {
+            crate::spec::model::Lookup::BySourceDate => ix::BY_SOURCE_DATE,
+            crate::spec::model::Lookup::ByDevice => ix::BY_DEVICE,
+            crate::spec::model::Lookup::BySchemaVersion => ix::BY_SCHEMA_VERSION,
+        };
+        attrs.push((g.pk, "S"));
+        attrs.push((g.sk, "S"));
+        gsis.push(obj([
+            ("IndexName", Expr::s(g.name)),
+            (
+                "KeySchema",
+                Expr::list([
+                    obj([("AttributeName", Expr::s(g.pk)), ("KeyType", "HASH".into())]),
+                    obj([
+                        ("AttributeName", Expr::s(g.sk)),
+                        ("KeyType", "RANGE".into()),
+                    ]),
+                ]),
+            ),
+            ("Projection", obj([("ProjectionType", "ALL".into())])),
+        ]));
+    }
+    attrs.sort();
+    attrs.dedup();
+    let mut table = Resource::new("AWS::DynamoDB::Table")
+        .p("TableName", Expr::s(&p.table))
+        .p("BillingMode", "PAY_PER_REQUEST")
+        .p(
+            "AttributeDefinitions",
+            Expr::list(attrs.iter().map(|(n, ty)| {
+                obj([
+                    ("AttributeName", Expr::s(*n)),
+                    ("AttributeType", Expr::s(*ty)),
+                ])
+            })),
+        )
+        .p(
+            "KeySchema",
+            Expr::list([
+                obj([
+                    ("AttributeName", Expr::s(ix::PK)),
+                    ("KeyType", "HASH".into()),
+                ]),
+                obj([
+                    ("AttributeName", Expr::s(ix::SK)),
+                    ("KeyType", "RANGE".into()),
+                ]),
+            ]),
+        )
+        .p(
+            "PointInTimeRecoverySpecification",
+            obj([("PointInTimeRecoveryEnabled", true.into())]),
+        )
+        .p(
+            "SSESpecification",
+            obj([
+                ("KMSMasterKeyId", key()),
+                ("SSEEnabled", true.into()),
+                ("SSEType", "KMS".into()),
+            ]),
+        )
+        .p(
+            "TimeToLiveSpecification",
+            obj([
+                ("AttributeName", Expr::s(ix::TTL)),
+                ("Enabled", true.into()),
+            ]),
+        )
+        .p("DeletionProtectionEnabled", p.retain)
+        .p("Tags", cx.tags())
+        .retain(p.retain);
+    if !gsis.is_empty() {
+        table = table.p("GlobalSecondaryIndexes", Expr::List(gsis));
+    }
+    t.add("IndexTable", table);
+    t.output(
+        "IndexTableName",
+        "The metadata index table",
+        Expr::r("IndexTable"),
+        Some(cx.export_name(StackId::Storage, "IndexTableName")),
+    );
+    t
+}
+
+// ---------------------------------------------------------------------------------
+// ingest
+// ---------------------------------------------------------------------------------
+
+pub fn ingest(cx: &Ctx<'_>) -> Template {
+    let p = cx.plan;
+    let mut t = Template::new(format!(
+        "{} {}: API Gateway and the ingest function",
+        p.pipeline, p.env
+    ));
+    cx.stack_meta(&mut t, StackId::Ingest);
+    t.parameters.insert(
+        "IngestCodeKey".into(),
+        Parameter {
+            ty: "String",
+            description: "Key of the ingest function's zip in the artifacts bucket (content-hashed; set by `pipewright deploy`)".into(),
+            allowed_pattern: Some("^lambda/[a-z0-9_-]+/[a-f0-9]{64}\\.zip$".into()),
+        },
+    );
+    let role = cx.role(&mut t, "ingest", StackId::Ingest);
+    t.add("IngestLogGroup", cx.log_group(&p.function_log_group));
+    t.add("ApiAccessLogGroup", cx.log_group(&p.api_log_group));
+    t.add(
+        "DeadLetterQueue",
+        Resource::new("AWS::SQS::Queue")
+            .p("QueueName", Expr::s(&p.dlq_name))
+            .p(
+                "KmsMasterKeyId",
+                cx.import(StackId::Foundation, "DataKeyArn"),
+            )
+            .p("MessageRetentionPeriod", Expr::Int(1_209_600))
+            .p("Tags", cx.tags()),
+    );
+    t.add(
+        "DeadLetterQueuePolicy",
+        Resource::new("AWS::SQS::QueuePolicy")
+            .p("Queues", Expr::list([Expr::r("DeadLetterQueue")]))
+            .p(
+                "PolicyDocument",
+                obj([
+                    ("Version", "2012-10-17".into()),
+                    (
+                        "Statement",
+                        Expr::list([obj([
+                            ("Sid", "DenyInsecureTransport".into()),
+                            ("Effect", "Deny".into()),
+                            ("Principal", obj([("AWS", "*".into())])),
+                            ("Action", "sqs:*".into()),
+                            ("Resource", Expr::att("DeadLetterQueue", "Arn")),
+                            (
+                                "Condition",
+                                obj([("Bool", obj([("aws:SecureTransport", "false".into())]))]),
+                            ),
+                        ])]),
+                    ),
+                ]),
+            ),
+    );
+    let env_vars = obj([
+        (
+            pipewright_ingest_config::env::RAW_BUCKET,
+            Expr::s(cx.bucket_name(BucketId::Raw)),
+        ),
+        (
+            pipewright_ingest_config::env::INDEX_TABLE,
+            Expr::s(&p.table),
+        ),
+        (
+            pipewright_ingest_config::env::KMS_KEY_ARN,
+            cx.import(StackId::Foundation, "DataKeyArn"),
+        ),
+    ]);
+    let mut function = Resource::new("AWS::Lambda::Function")
+        .p("FunctionName", Expr::s(&p.function_name))
+        .p("Description", Expr::s("pipewright ingest: validates device events and stores them in the raw bucket and the index"))
+        .p("Runtime", "provided.al2023")
+        .p("Handler", "bootstrap")
+        .p("Architectures", Expr::strs([p.architecture.as_str()]))
+        .p("MemorySize", Expr::Int(i64::from(p.memory_mb)))
+        .p("Timeout", Expr::Int(i64::from(p.timeout_seconds)))
+        .p("Role", Expr::att(&role, "Arn"))
+        .p(
+            "Code",
+            obj([("S3Bucket", Expr::s(cx.bucket_name(BucketId::Artifacts))), ("S3Key", Expr::r("IngestCodeKey"))]),
+        )
+        .p("Environment", obj([("Variables", env_vars)]))
+        .p("DeadLetterConfig", obj([("TargetArn", Expr::att("DeadLetterQueue", "Arn"))]))
+        .p("LoggingConfig", obj([("LogFormat", "JSON".into()), ("LogGroup", Expr::r("IngestLogGroup"))]))
+        .p_opt("ReservedConcurrentExecutions", p.reserved_concurrency.map(|r| Expr::Int(i64::from(r))))
+        .p("Tags", cx.tags());
+    for lid in t
+        .resources
+        .keys()
+        .filter(|k| k.starts_with("IngestPolicy"))
+        .cloned()
+        .collect::<Vec<_>>()
+    {
+        function = function.depends(&lid);
+    }
+    if let Some(n) = &p.network {
+        function = function.p(
+            "VpcConfig",
+            obj([
+                (
+                    "SecurityGroupIds",
+                    Expr::list([cx.import(StackId::Network, "WorkloadSecurityGroup")]),
+                ),
+                (
+                    "SubnetIds",
+                    Expr::list(
+                        (1..=n.subnets.len())
+                            .map(|i| cx.import(StackId::Network, &format!("PrivateSubnet{i}"))),
+                    ),
+                ),
+            ]),
+        );
+    }
+    t.add("IngestFunction", function);
+
+    // API
+    t.add(
+        "Api",
+        Resource::new("AWS::ApiGateway::RestApi")
+            .p("Name", Expr::s(&p.api_name))
+            .p(
+                "Description",
+                Expr::s(format!("{} {}: device event ingestion", p.pipeline, p.env)),
+            )
+            .p(
+                "EndpointConfiguration",
+                obj([("Types", Expr::strs(["REGIONAL"]))]),
+            )
+            .p(
+                "BinaryMediaTypes",
+                Expr::strs([
+                    "application/gzip",
+                    "application/octet-stream",
+                    "application/x-ndjson",
+                ]),
+            )
+            .p("MinimumCompressionSize", Expr::Int(1024))
+            .p("DisableExecuteApiEndpoint", false)
+            .p("Tags", cx.tags()),
+    );
+    t.add(
+        "ApiBodyValidator",
+        Resource::new("AWS::ApiGateway::RequestValidator")
+            .p("RestApiId", Expr::r("Api"))
+            .p("Name", "body")
+            .p("ValidateRequestBody", true)
+            .p("ValidateRequestParameters", false),
+    );
+    let mut paths: BTreeMap<String, String> = BTreeMap::new(); // path → logical id
+    let mut methods = Vec::new();
+    let mut method_settings = Vec::new();
+    for r in &p.routes {
+        let mut parent = Expr::att("Api", "RootResourceId");
+        let mut so_far = String::new();
+        for seg in r.route.trim_start_matches('/').split('/') {
+            so_far.push('/');
+            so_far.push_str(seg);
+            let lid = format!(
+                "ApiPath{}",
+                logical_id(&so_far.split('/').collect::<Vec<_>>())
+            );
+            if !paths.contains_key(&so_far) {
+                t.add(
+                    &lid,
+                    Resource::new("AWS::ApiGateway::Resource")
+                        .p("RestApiId", Expr::r("Api"))
+                        .p("ParentId", parent.clone())
+                        .p("PathPart", Expr::s(seg)),
+                );
+                paths.insert(so_far.clone(), lid.clone());
+            }
+            parent = Expr::r(&paths[&so_far]);
+        }
+        let model_lid = logical_id(&[&r.source, "envelope", "model"]);
+        t.add(
+            &model_lid,
+            Resource::new("AWS::ApiGateway::Model")
+                .p("RestApiId", Expr::r("Api"))
+                .p("Name", Expr::s(logical_id(&[&r.source, "envelope"])))
+                .p("ContentType", "application/json")
+                .p("Description", Expr::s(format!("`{}` requests: one event object or a list of at most {} (each event is validated by the function, which keeps rejects)", r.source, r.max_events)))
+                .p(
+                    "Schema",
+                    Expr::Json(json!({
+                        "$schema": "http://json-schema.org/draft-04/schema#",
+                        "title": format!("{} batch", r.source),
+                        "oneOf": [
+                            {"type": "object"},
+                            {"type": "array", "minItems": 1, "maxItems": r.max_events, "items": {"type": "object"}}
+                        ]
+                    })),
+                ),
+        );
+        let method_lid = logical_id(&[&r.source, "post", "method"]);
+        let fn_arn = cx.arn("lambda", &format!("function:{}", p.function_name));
+        t.add(
+            &method_lid,
+            Resource::new("AWS::ApiGateway::Method")
+                .p("RestApiId", Expr::r("Api"))
+                .p("ResourceId", parent)
+                .p("HttpMethod", "POST")
+                .p("AuthorizationType", if r.auth == Auth::Iam { "AWS_IAM" } else { "NONE" })
+                .p("ApiKeyRequired", r.auth == Auth::ApiKey)
+                .p("OperationName", Expr::s(logical_id(&["ingest", &r.source])))
+                .p("RequestValidatorId", Expr::r("ApiBodyValidator"))
+                .p("RequestModels", obj([("application/json", Expr::r(&model_lid))]))
+                .p(
+                    "Integration",
+                    obj([
+                        ("Type", "AWS_PROXY".into()),
+                        ("IntegrationHttpMethod", "POST".into()),
+                        (
+                            "Uri",
+                            Expr::s(format!(
+                                "arn:{}:apigateway:{}:lambda:path/2015-03-31/functions/{fn_arn}/invocations",
+                                p.partition, p.region
+                            )),
+                        ),
+                        ("TimeoutInMillis", Expr::Int(29_000)),
+                    ]),
+                )
+                .depends("IngestFunction"),
+        );
+        t.add(
+            &logical_id(&[&r.source, "invoke", "permission"]),
+            Resource::new("AWS::Lambda::Permission")
+                .p("FunctionName", Expr::r("IngestFunction"))
+                .p("Action", "lambda:InvokeFunction")
+                .p("Principal", "apigateway.amazonaws.com")
+                .p("SourceAccount", Expr::s(&p.account))
+                .p(
+                    "SourceArn",
+                    Expr::Sub(
+                        format!(
+                            "arn:{}:execute-api:{}:{}:${{Api}}/*/POST{}",
+                            p.partition, p.region, p.account, r.route
+                        ),
+                        BTreeMap::new(),
+                    ),
+                ),
+        );
+        methods.push(method_lid);
+        method_settings.push(obj([
+            ("ResourcePath", Expr::s(r.route.clone())),
+            ("HttpMethod", "POST".into()),
+            ("ThrottlingRateLimit", Expr::Float(r.rate_limit)),
+            ("ThrottlingBurstLimit", Expr::Int(i64::from(r.burst_limit))),
+            ("MetricsEnabled", true.into()),
+            ("DataTraceEnabled", false.into()),
+        ]));
+    }
+    // A new deployment whenever the API's shape changes (its id hashes the methods).
+    let shape: String = methods
+        .iter()
+        .map(|m| serde_json::to_string(&t.resources[m].properties).unwrap_or_default())
+        .collect();
+    let digest = Sha256::digest(shape.as_bytes());
+    let hash: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    let dep_lid = format!("ApiDeployment{hash}");
+    let mut dep = Resource::new("AWS::ApiGateway::Deployment")
+        .p("RestApiId", Expr::r("Api"))
+        .p("Description", Expr::s(format!("API shape {hash}")));
+    for m in &methods {
+        dep = dep.depends(m);
+    }
+    t.add(&dep_lid, dep);
+    t.add(
+        "ApiStage",
+        Resource::new("AWS::ApiGateway::Stage")
+            .p("RestApiId", Expr::r("Api"))
+            .p("StageName", Expr::s(&p.stage))
+            .p("DeploymentId", Expr::r(&dep_lid))
+            .p("TracingEnabled", true)
+            .p(
+                "AccessLogSetting",
+                obj([
+                    ("DestinationArn", Expr::att("ApiAccessLogGroup", "Arn")),
+                    (
+                        "Format",
+                        Expr::s(r#"{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","apiKeyId":"$context.identity.apiKeyId","time":"$context.requestTime","method":"$context.httpMethod","path":"$context.resourcePath","status":"$context.status","bytes":"$context.responseLength","latencyMs":"$context.responseLatency","error":"$context.error.message"}"#),
+                    ),
+                ]),
+            )
+            .p("MethodSettings", Expr::List(method_settings))
+            .p("Tags", cx.tags())
+            .depends("ApiGatewayAccount"),
+    );
+    let logs_role = cx.role(&mut t, "apigw-logs", StackId::Ingest);
+    t.add(
+        "ApiGatewayAccount",
+        Resource::new("AWS::ApiGateway::Account")
+            .p("CloudWatchRoleArn", Expr::att(&logs_role, "Arn")),
+    );
+    for r in p.routes.iter().filter(|r| r.auth == Auth::ApiKey) {
+        let plan_lid = logical_id(&[&r.source, "usage", "plan"]);
+        let key_lid = logical_id(&[&r.source, "api", "key"]);
+        let mut up = Resource::new("AWS::ApiGateway::UsagePlan")
+            .p(
+                "UsagePlanName",
+                Expr::s(format!("{}-{}-{}", p.pipeline, p.env, r.source)),
+            )
+            .p(
+                "Description",
+                Expr::s(format!("Devices of source `{}`", r.source)),
+            )
+            .p(
+                "ApiStages",
+                Expr::list([obj([
+                    ("ApiId", Expr::r("Api")),
+                    ("Stage", Expr::r("ApiStage")),
+                ])]),
+            )
+            .p(
+                "Throttle",
+                obj([
+                    ("RateLimit", Expr::Float(r.rate_limit)),
+                    ("BurstLimit", Expr::Int(i64::from(r.burst_limit))),
+                ]),
+            )
+            .p("Tags", cx.tags());
+        if let Some((limit, period)) = r.quota {
+            up = up.p(
+                "Quota",
+                obj([
+                    ("Limit", Expr::Int(i64::from(limit))),
+                    ("Period", Expr::s(quota_period(period))),
+                ]),
+            );
+        }
+        t.add(&plan_lid, up);
+        t.add(
+            &key_lid,
+            Resource::new("AWS::ApiGateway::ApiKey")
+                .p(
+                    "Name",
+                    Expr::s(format!("{}-{}-{}", p.pipeline, p.env, r.source)),
+                )
+                .p(
+                    "Description",
+                    Expr::s(format!("API key for `{}` devices", r.source)),
+                )
+                .p("Enabled", true)
+                .p("Tags", cx.tags()),
+        );
+        t.add(
+            &logical_id(&[&r.source, "usage", "plan", "key"]),
+            Resource::new("AWS::ApiGateway::UsagePlanKey")
+                .p("KeyId", Expr::r(&key_lid))
+                .p("KeyType", "API_KEY")
+                .p("UsagePlanId", Expr::r(&plan_lid)),
+        );
+        t.output(&logical_id(&[&r.source, "api", "key", "id"]), &format!("API key id for `{}` devices (read the value with `aws apigateway get-api-key --include-value`)", r.source), Expr::r(&key_lid), None);
+    }
+    // Alarms
+    let topic = || Expr::list([cx.import(StackId::Foundation, "AlarmTopicArn")]);
+    let alarm = |ns: &str, metric: &str, dims: Expr, stat: &str, threshold: i64, what: &str| {
+        Resource::new("AWS::CloudWatch::Alarm")
+            .p("AlarmDescription", Expr::s(what))
+            .p("Namespace", Expr::s(ns))
+            .p("MetricName", Expr::s(metric))
+            .p("Dimensions", dims)
+            .p("Statistic", Expr::s(stat))
+            .p("Period", Expr::Int(300))
+            .p("EvaluationPeriods", Expr::Int(1))
+            .p("Threshold", Expr::Int(threshold))
+            .p("ComparisonOperator", "GreaterThanOrEqualToThreshold")
+            .p("TreatMissingData", "notBreaching")
+            .p("AlarmActions", topic())
+            .p("OKActions", topic())
+    };
+    let fn_dims = || {
+        Expr::list([obj([
+            ("Name", "FunctionName".into()),
+            ("Value", Expr::r("IngestFunction")),
+        ])])
+    };
+    t.add(
+        "Api5xxAlarm",
+        alarm(
+            "AWS/ApiGateway",
+            "5XXError",
+            Expr::list([
+                obj([("Name", "ApiName".into()), ("Value", Expr::s(&p.api_name))]),
+                obj([("Name", "Stage".into()), ("Value", Expr::s(&p.stage))]),
+            ]),
+            "Sum",
+            5,
+            "The ingest API returned server errors",
+        ),
+    );
+    t.add(
+        "IngestErrorsAlarm",
+        alarm(
+            "AWS/Lambda",
+            "Errors",
+            fn_dims(),
+            "Sum",
+            1,
+            "The ingest function failed",
+        ),
+    );
+    t.add(
+        "IngestThrottlesAlarm",
+        alarm(
+            "AWS/Lambda",
+            "Throttles",
+            fn_dims(),
+            "Sum",
+            1,
+            "The ingest function was throttled",
+        ),
+    );
+    t.add(
+        "DeadLetterAlarm",
+        alarm(
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            Expr::list([obj([
+                ("Name", "QueueName".into()),
+                ("Value", Expr::att("DeadLetterQueue", "QueueName")),
+            ])]),
+            "Maximum",
+            1,
+            "Events are waiting in the ingest dead-letter queue",
+        ),
+    );
+    t.output(
+        "ApiUrl",
+        "Base URL devices post to",
+        Expr::Sub(
+            format!(
+                "https://${{Api}}.execute-api.{}.amazonaws.com/{}",
+                p.region, p.stage
+            ),
+            BTreeMap::new(),
+        ),
+        Some(cx.export_name(StackId::Ingest, "ApiUrl")),
+    );
+    t.output(
+        "IngestFunctionName",
+        "The ingest function",
+        Expr::r("IngestFunction"),
+        None,
+    );
+    t
+}
+
+// ---------------------------------------------------------------------------------
+// processing
+// ---------------------------------------------------------------------------------
+
+pub fn processing(cx: &Ctx<'_>) -> Template {
+    let p = cx.plan;
+    let mut t = Template::new(format!(
+        "{} {}: Glue jobs, the catalog database and the crawler",
+        p.pipeline, p.env
+    ));
+    cx.stack_meta(&mut t, StackId::Processing);
+    let key = || cx.import(StackId::Foundation, "DataKeyArn");
+    t.add(
+        "GlueSecurityConfiguration",
+        Resource::new("AWS::Glue::SecurityConfiguration")
+            .p("Name", Expr::s(&p.glue_security_configuration))
+            .p(
+                "EncryptionConfiguration",
+                obj([
+                    (
+                        "CloudWatchEncryption",
+                        obj([
+                            ("CloudWatchEncryptionMode", "SSE-KMS".into()),
+                            ("KmsKeyArn", key()),
+                        ]),
+                    ),
+                    (
+                        "JobBookmarksEncryption",
+                        obj([
+                            ("JobBookmarksEncryptionMode", "CSE-KMS".into()),
+                            ("KmsKeyArn", key()),
+                        ]),
+                    ),
+                    (
+                        "S3Encryptions",
+                        Expr::list([obj([
+                            ("S3EncryptionMode", "SSE-KMS".into()),
+                            ("KmsKeyArn", key()),
+                        ])]),
+                    ),
+                ]),
+            ),
+    );
+    t.add(
+        "Database",
+        Resource::new("AWS::Glue::Database")
+            .p("CatalogId", Expr::s(&p.account))
+            .p(
+                "DatabaseInput",
+                obj([
+                    ("Name", Expr::s(&p.database)),
+                    (
+                        "Description",
+                        Expr::s(format!("{} {}: curated datasets", p.pipeline, p.env)),
+                    ),
+                ]),
+            ),
+    );
+    if let Some(n) = &p.network {
+        let _ = n;
+        t.add(
+            "GlueConnection",
+            Resource::new("AWS::Glue::Connection")
+                .p("CatalogId", Expr::s(&p.account))
+                .p(
+                    "ConnectionInput",
+                    obj([
+                        ("Name", Expr::s(format!("{}-{}-vpc", p.pipeline, p.env))),
+                        ("ConnectionType", "NETWORK".into()),
+                        (
+                            "PhysicalConnectionRequirements",
+                            obj([
+                                ("SubnetId", cx.import(StackId::Network, "PrivateSubnet1")),
+                                (
+                                    "SecurityGroupIdList",
+                                    Expr::list([
+                                        cx.import(StackId::Network, "WorkloadSecurityGroup")
+                                    ]),
+                                ),
+                                ("AvailabilityZone", Expr::Az(0)),
+                            ]),
+                        ),
+                    ]),
+                ),
+        );
+    }
+    let artifacts = cx.bucket_name(BucketId::Artifacts);
+    for tr in &p.transforms {
+        let role = cx.role(&mut t, &tr.role, StackId::Processing);
+        let job_lid = logical_id(&[&tr.name, "job"]);
+        let args = obj([
+            ("--job-bookmark-option", "job-bookmark-enable".into()),
+            (
+                "--TempDir",
+                Expr::s(format!(
+                    "s3://{artifacts}/{}",
+                    crate::plan::prefix::glue_temp(&tr.job_name)
+                )),
+            ),
+            ("--enable-metrics", "true".into()),
+            ("--enable-observability-metrics", "true".into()),
+            ("--raw_bucket", Expr::s(cx.bucket_name(BucketId::Raw))),
+            (
+                "--curated_bucket",
+                Expr::s(cx.bucket_name(BucketId::Curated)),
+            ),
+            ("--dataset", Expr::s(&tr.dataset)),
+            ("--sources", Expr::s(tr.inputs.join(","))),
+        ]);
+        let mut job = Resource::new("AWS::Glue::Job")
+            .p("Name", Expr::s(&tr.job_name))
+            .p(
+                "Description",
+                Expr::s(format!(
+                    "pipewright transform `{}` → dataset `{}`",
+                    tr.name, tr.dataset
+                )),
+            )
+            .p("Role", Expr::att(&role, "Arn"))
+            .p(
+                "Command",
+                obj([
+                    ("Name", "glueetl".into()),
+                    ("PythonVersion", "3".into()),
+                    (
+                        "ScriptLocation",
+                        Expr::s(format!("s3://{artifacts}/{}", tr.script_key)),
+                    ),
+                ]),
+            )
+            .p("GlueVersion", "5.0")
+            .p("WorkerType", Expr::s(tr.worker_type.as_str()))
+            .p("NumberOfWorkers", Expr::Int(i64::from(tr.workers)))
+            .p("Timeout", Expr::Int(i64::from(tr.timeout_minutes)))
+            .p("MaxRetries", Expr::Int(i64::from(tr.max_retries)))
+            .p(
+                "ExecutionProperty",
+                obj([("MaxConcurrentRuns", Expr::Int(1))]),
+            )
+            .p(
+                "SecurityConfiguration",
+                Expr::r("GlueSecurityConfiguration"),
+            )
+            .p("DefaultArguments", args)
+            .p(
+                "Tags",
+                Expr::Map(
+                    p.tags
+                        .iter()
+                        .map(|(k, v)| (k.clone(), Expr::s(v)))
+                        .collect(),
+                ),
+            );
+        if p.network.is_some() {
+            job = job.p(
+                "Connections",
+                obj([("Connections", Expr::list([Expr::r("GlueConnection")]))]),
+            );
+        }
+        for lid in t
+            .resources
+            .keys()
+            .filter(|k| k.starts_with(&logical_id(&[&tr.role, "policy"])))
+            .cloned()
+            .collect::<Vec<_>>()
+        {
+            job = job.depends(&lid);
+        }
+        t.add(&job_lid, job);
+        match &tr.trigger {
+            Trigger::Schedule { cron } => t.add(
+                &logical_id(&[&tr.name, "schedule"]),
+                Resource::new("AWS::Glue::Trigger")
+                    .p("Name", Expr::s(format!("{}-schedule", tr.job_name)))
+                    .p("Type", "SCHEDULED")
+                    .p("Schedule", Expr::s(cron))
+                    .p("StartOnCreation", true)
+                    .p(
+                        "Actions",
+                        Expr::list([obj([("JobName", Expr::r(&job_lid))])]),
+                    ),
+            ),
+            Trigger::After { jobs } => t.add(
+                &logical_id(&[&tr.name, "after"]),
+                Resource::new("AWS::Glue::Trigger")
+                    .p("Name", Expr::s(format!("{}-after", tr.job_name)))
+                    .p("Type", "CONDITIONAL")
+                    .p("StartOnCreation", true)
+                    .p(
+                        "Predicate",
+                        obj([
+                            ("Logical", "ANY".into()),
+                            (
+                                "Conditions",
+                                Expr::list(jobs.iter().map(|j| {
+                                    obj([
+                                        ("JobName", Expr::s(j)),
+                                        ("LogicalOperator", "EQUALS".into()),
+                                        ("State", "SUCCEEDED".into()),
+                                    ])
+                                })),
+                            ),
+                        ]),
+                    )
+                    .p(
+                        "Actions",
+                        Expr::list([obj([("JobName", Expr::r(&job_lid))])]),
+                    ),
+            ),
+            Trigger::OnIngest | Trigger::Manual => {}
+        }
+    }
+    if p.roles.contains_key("crawler") {
+        let role = cx.role(&mut t, "crawler", StackId::Processing);
+        let curated = cx.bucket_name(BucketId::Curated);
+        let mut crawler = Resource::new("AWS::Glue::Crawler")
+            .p("Name", Expr::s(&p.crawler_name))
+            .p("Description", Expr::s("pipewright: catalogues the curated datasets"))
+            .p("Role", Expr::att(&role, "Arn"))
+            .p("DatabaseName", Expr::s(&p.database))
+            .p(
+                "Targets",
+                obj([(
+                    "S3Targets",
+                    Expr::list(p.transforms.iter().map(|tr| {
+                        obj([("Path", Expr::s(format!("s3://{curated}/{}", crate::plan::prefix::curated(&tr.dataset))))])
+                    })),
+                )]),
+            )
+            .p(
+                "SchemaChangePolicy",
+                obj([
+                    (
+                        "UpdateBehavior",
+                        Expr::s(if p.on_change == UpdateBehavior::Update { "UPDATE_IN_DATABASE" } else { "LOG" }),
+                    ),
+                    (
+                        "DeleteBehavior",
+                        Expr::s(match p.on_delete {
+                            crate::spec::model::DeleteBehavior::Deprecate => "DEPRECATE_IN_DATABASE",
+                            crate::spec::model::DeleteBehavior::Log => "LOG",
+                            crate::spec::model::DeleteBehavior::Delete => "DELETE_FROM_DATABASE",
+                        }),
+                    ),
+                ]),
+            )
+            .p("CrawlerSecurityConfiguration", Expr::r("GlueSecurityConfiguration"))
+            .p(
+                "Configuration",
+                Expr::s(r#"{"Version":1.0,"CrawlerOutput":{"Partitions":{"AddOrUpdateBehavior":"InheritFromTable"}},"Grouping":{"TableGroupingPolicy":"CombineCompatibleSchemas"}}"#),
+            )
+            .p("Tags", Expr::Map(p.tags.iter().map(|(k, v)| (k.clone(), Expr::s(v))).collect()))
+            .depends("Database");
+        if let Some(s) = &p.crawler_schedule {
+            crawler = crawler.p("Schedule", obj([("ScheduleExpression", Expr::s(s))]));
+        }
+        t.add("Crawler", crawler);
+        if p.crawler_schedule.is_none() {
+            t.add(
+                "CrawlAfterTransforms",
+                Resource::new("AWS::Glue::Trigger")
+                    .p(
+                        "Name",
+                        Expr::s(format!("{}-after-transforms", p.crawler_name)),
+                    )
+                    .p("Type", "CONDITIONAL")
+                    .p("StartOnCreation", true)
+                    .p(
+                        "Predicate",
+                        obj([
+                            ("Logical", "ANY".into()),
+                            (
+                                "Conditions",
+                                Expr::list(p.transforms.iter().map(|tr| {
+                                    obj([
+                                        ("JobName", Expr::r(logical_id(&[&tr.name, "job"]))),
+                                        ("LogicalOperator", "EQUALS".into()),
+                                        ("State", "SUCCEEDED".into()),
+                                    ])
+                                })),
+                            ),
+                        ]),
+                    )
+                    .p(
+                        "Actions",
+                        Expr::list([obj([("CrawlerName", Expr::r("Crawler"))])]),
+                    ),
+            );
+        }
+    }
+    t.output(
+        "DatabaseName",
+        "Glue database of the curated datasets",
+        Expr::s(&p.database),
+        None,
+    );
+    t
+}
+
+// ---------------------------------------------------------------------------------
+// analytics and ml
+// ---------------------------------------------------------------------------------
+
+pub fn analytics(cx: &Ctx<'_>) -> Template {
+    let p = cx.plan;
+    let mut t = Template::new(format!(
+        "{} {}: Athena workgroup, QuickSight data sets and the index export",
+        p.pipeline, p.env
+    ));
+    cx.stack_meta(&mut t, StackId::Analytics);
+    let results = cx.bucket_name(BucketId::Results);
+    t.add(
+        "Workgroup",
+        Resource::new("AWS::Athena::WorkGroup")
+            .p("Name", Expr::s(&p.workgroup))
+            .p(
+                "Description",
+                Expr::s(format!(
+                    "{} {}: queries over the curated datasets",
+                    p.pipeline, p.env
+                )),
+            )
+            .p("State", "ENABLED")
+            .p(
+                "WorkGroupConfiguration",
+                obj([
+                    ("EnforceWorkGroupConfiguration", true.into()),
+                    ("PublishCloudWatchMetricsEnabled", true.into()),
+                    (
+                        "BytesScannedCutoffPerQuery",
+                        Expr::Int(p.bytes_scanned_cutoff as i64),
+                    ),
+                    (
+                        "ResultConfiguration",
+                        obj([
+                            (
+                                "OutputLocation",
+                                Expr::s(format!(
+                                    "s3://{results}/{}",
+                                    crate::plan::prefix::athena_results("quicksight")
+                                )),
+                            ),
+                            (
+                                "EncryptionConfiguration",
+                                obj([
+                                    ("EncryptionOption", "SSE_KMS".into()),
+                                    ("KmsKey", cx.import(StackId::Foundation, "DataKeyArn")),
+                                ]),
+                            ),
+                        ]),
+                    ),
+                ]),
+            )
+            .p("Tags", cx.tags()),
+    );
+    if p.roles.contains_key("quicksight") {
+        let role = cx.role(&mut t, "quicksight", StackId::Analytics);
+        let source_id = format!("{}-{}-athena", p.pipeline, p.env);
+        let mut all_principals: Vec<String> = p
+            .quicksight
+            .iter()
+            .flat_map(|d| d.principals.clone())
+            .collect();
+        all_principals.sort();
+        all_principals.dedup();
+        t.add(
+            "QuickSightDataSource",
+            Resource::new("AWS::QuickSight::DataSource")
+                .p("AwsAccountId", Expr::s(&p.account))
+                .p("DataSourceId", Expr::s(&source_id))
+                .p("Name", Expr::s(&source_id))
+                .p("Type", "ATHENA")
+                .p(
+                    "DataSourceParameters",
+                    obj([(
+                        "AthenaParameters",
+                        obj([
+                            ("WorkGroup", Expr::r("Workgroup")),
+                            ("RoleArn", Expr::att(&role, "Arn")),
+                        ]),
+                    )]),
+                )
+                .p("SslProperties", obj([("DisableSsl", false.into())]))
+                .p(
+                    "Permissions",
+                    Expr::list(all_principals.iter().map(|pr| {
+                        obj([
+                            ("Principal", Expr::s(pr)),
+                            (
+                                "Actions",
+                                Expr::strs([
+                                    "quicksight:DescribeDataSource",
+                                    "quicksight:DescribeDataSourcePermissions",
+                                    "quicksight:PassDataSource",
+                                ]),
+                            ),
+                        ])
+                    })),
+                )
+                .p("Tags", cx.tags()),
+        );
+        for d in &p.quicksight {
+            let columns: Vec<(String, &str)> = if d.dataset == "index_export" {
+                vec![("item".to_owned(), "JSON")]
+            } else {
+                let tr = p.transforms.iter().find(|tr| tr.dataset == d.dataset);
+                tr.map(|tr| {
+                    let mut cols: Vec<(String, &str)> = tr
+                        .columns
+                        .iter()
+                        .map(|c| (c.name.clone(), quicksight_type(&c.ty)))
+                        .collect();
+                    cols.extend(
+                        tr.partition_by
+                            .iter()
+                            .filter(|pcol| !tr.columns.iter().any(|c| &&c.name == pcol))
+                            .map(|pcol| (pcol.clone(), "STRING")),
+                    );
+                    cols
+                })
+                .unwrap_or_default()
+            };
+            let physical =
+                obj([(
+                    "RelationalTable",
+                    obj([
+                        ("DataSourceArn", Expr::att("QuickSightDataSource", "Arn")),
+                        ("Catalog", "AwsDataCatalog".into()),
+                        ("Schema", Expr::s(&p.database)),
+                        ("Name", Expr::s(&d.dataset)),
+                        (
+                            "InputColumns",
+                            Expr::list(columns.iter().map(|(n, ty)| {
+                                obj([("Name", Expr::s(n)), ("Type", Expr::s(*ty))])
+                            })),
+                        ),
+                    ]),
+                )]);
+            t.add(
+                &logical_id(&[&d.dataset, "data", "set"]),
+                Resource::new("AWS::QuickSight::DataSet")
+                    .p("AwsAccountId", Expr::s(&p.account))
+                    .p("DataSetId", Expr::s(&d.id))
+                    .p("Name", Expr::s(&d.dataset))
+                    .p("ImportMode", "DIRECT_QUERY")
+                    .p(
+                        "PhysicalTableMap",
+                        Expr::Map(BTreeMap::from([(logical_id(&[&d.dataset]), physical)])),
+                    )
+                    .p(
+                        "Permissions",
+                        Expr::list(d.principals.iter().map(|pr| {
+                            obj([
+                                ("Principal", Expr::s(pr)),
+                                (
+                                    "Actions",
+                                    Expr::strs([
+                                        "quicksight:DescribeDataSet",
+                                        "quicksight:DescribeDataSetPermissions",
+                                        "quicksight:DescribeIngestion",
+                                        "quicksight:ListIngestions",
+                                        "quicksight:PassDataSet",
+                                    ]),
+                                ),
+                            ])
+                        })),
+                    )
+                    .p("Tags", cx.tags()),
+            );
+        }
+    }
+    if let Some(schedule) = &p.index_export {
+        let role = cx.role(&mut t, "index-export", StackId::Analytics);
+        let curated = cx.bucket_name(BucketId::Curated);
+        t.add(
+            "IndexExportTable",
+            Resource::new("AWS::Glue::Table")
+                .p("CatalogId", Expr::s(&p.account))
+                .p("DatabaseName", Expr::s(&p.database))
+                .p(
+                    "TableInput",
+                    obj([
+                        ("Name", "index_export".into()),
+                        (
+                            "Description",
+                            "Daily exports of the metadata index (DynamoDB JSON)".into(),
+                        ),
+                        ("TableType", "EXTERNAL_TABLE".into()),
+                        ("Parameters", obj([("classification", "json".into())])),
+                        (
+                            "StorageDescriptor",
+                            obj([
+                                (
+                                    "Location",
+                                    Expr::s(format!(
+                                        "s3://{curated}/{}AWSDynamoDB/",
+                                        crate::plan::prefix::INDEX_EXPORT
+                                    )),
+                                ),
+                                (
+                                    "InputFormat",
+                                    "org.apache.hadoop.mapred.TextInputFormat".into(),
+                                ),
+                                (
+                                    "OutputFormat",
+                                    "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
+                                        .into(),
+                                ),
+                                (
+                                    "SerdeInfo",
+                                    obj([
+                                        (
+                                            "SerializationLibrary",
+                                            "org.openx.data.jsonserde.JsonSerDe".into(),
+                                        ),
+                                        (
+                                            "Parameters",
+                                            obj([("ignore.malformed.json", "true".into())]),
+                                        ),
+                                    ]),
+                                ),
+                                (
+                                    "Columns",
+                                    Expr::list([obj([
+                                        ("Name", "item".into()),
+                                        ("Type", "string".into()),
+                                    ])]),
+                                ),
+                            ]),
+                        ),
+                    ]),
+                ),
+        );
+        let input = json!({
+            "TableArn": cx.arn("dynamodb", &format!("table/{}", p.table)),
+            "S3Bucket": curated,
+            "S3Prefix": crate::plan::prefix::INDEX_EXPORT.trim_end_matches('/'),
+            "ExportFormat": "DYNAMODB_JSON",
+            "S3SseAlgorithm": "KMS",
+            "S3SseKmsKeyId": "${DataKeyArn}",
+        });
+        t.add(
+            "IndexExportSchedule",
+            Resource::new("AWS::Scheduler::Schedule")
+                .p(
+                    "Name",
+                    Expr::s(format!("{}-{}-index-export", p.pipeline, p.env)),
+                )
+                .p(
+                    "Description",
+                    Expr::s("Export the metadata index to S3 for QuickSight"),
+                )
+                .p("ScheduleExpression", Expr::s(schedule))
+                .p("FlexibleTimeWindow", obj([("Mode", "OFF".into())]))
+                .p("KmsKeyArn", cx.import(StackId::Foundation, "DataKeyArn"))
+                .p(
+                    "Target",
+                    obj([
+                        (
+                            "Arn",
+                            Expr::s(format!(
+                                "arn:{}:scheduler:::aws-sdk:dynamodb:exportTableToPointInTime",
+                                p.partition
+                            )),
+                        ),
+                        ("RoleArn", Expr::att(&role, "Arn")),
+                        (
+                            "Input",
+                            cx.resolve(
+                                &serde_json::to_string(&input).expect("json"),
+                                StackId::Analytics,
+                            ),
+                        ),
+                    ]),
+                ),
+        );
+    }
+    t.output(
+        "WorkgroupName",
+        "Athena workgroup",
+        Expr::r("Workgroup"),
+        None,
+    );
+    t
+}
+
+fn quicksight_type(glue: &str) -> &'static str {
+    match glue {
+        "int" | "bigint" => "INTEGER",
+        "double" => "DECIMAL",
+        t if t.starts_with("decimal") => "DECIMAL",
+        "boolean" => "BOOLEAN",
+        "timestamp" | "date" => "DATETIME",
+        t if t.starts_with("array") || t.starts_with("struct") => "JSON",
+        _ => "STRING",
+    }
+}
+
+pub fn ml(cx: &Ctx<'_>) -> Template {
+    let p = cx.plan;
+    let mut t = Template::new(format!(
+        "{} {}: SageMaker training access and the model registry",
+        p.pipeline, p.env
+    ));
+    cx.stack_meta(&mut t, StackId::Ml);
+    let role = cx.role(&mut t, "sagemaker", StackId::Ml);
+    let group = p.model_package_group.clone().unwrap_or_default();
+    t.add(
+        "ModelPackageGroup",
+        Resource::new("AWS::SageMaker::ModelPackageGroup")
+            .p("ModelPackageGroupName", Expr::s(&group))
+            .p(
+                "ModelPackageGroupDescription",
+                Expr::s(format!("{} {}: trained models", p.pipeline, p.env)),
+            )
+            .p("Tags", cx.tags()),
+    );
+    t.output(
+        "SageMakerRoleArn",
+        "Execution role for training jobs",
+        Expr::att(&role, "Arn"),
+        None,
+    );
+    t.output(
+        "ModelArtifactsUri",
+        "Where training jobs write model artifacts",
+        Expr::s(format!(
+            "s3://{}/{}",
+            cx.bucket_name(BucketId::Curated),
+            crate::plan::prefix::models(&group)
+        )),
+        None,
+    );
+    t
+}
+
+// ---------------------------------------------------------------------------------
+// network and replica (the PCI-DSS posture)
+// ---------------------------------------------------------------------------------
+
+/// Interface endpoints the workloads need to reach AWS without the internet.
+pub const INTERFACE_ENDPOINTS: &[(&str, &str)] = &[
+    (
+        "glue",
+        "Glue jobs' catalog and bookmark calls; the ingest function starting jobs",
+    ),
+    ("kms", "Glue's client-side encryption of job bookmarks"),
+    ("logs", "Glue and SageMaker job logs"),
+    ("monitoring", "Glue job metrics"),
+    ("sts", "Glue and SageMaker credentials"),
+    (
+        "sagemaker.api",
+        "SageMaker training jobs registering models",
+    ),
+];
+
+pub fn network(cx: &Ctx<'_>) -> Template {
+    let p = cx.plan;
+    let n = p
+        .network
+        .as_ref()
+        .expect("network stack only with a network plan");
+    let mut t = Template::new(format!(
+        "{} {}: private VPC, subnets and endpoints (no internet path)",
+        p.pipeline, p.env
+    ));
+    cx.stack_meta(&mut t, StackId::Network);
+    t.add(
+        "Vpc",
+        Resource::new("AWS::EC2::VPC")
+            .p("CidrBlock", Expr::s(&n.cidr))
+            .p("EnableDnsHostnames", true)
+            .p("EnableDnsSupport", true)
+            .p("Tags", cx.tags()),
+    );
+    t.add(
+        "VpcFlowLog",
+        Resource::new("AWS::EC2::FlowLog")
+            .p("ResourceId", Expr::r("Vpc"))
+            .p("ResourceType", "VPC")
+            .p("TrafficType", "ALL")
+            .p("LogDestinationType", "s3")
+            .p(
+                "LogDestination",
+                Expr::s(format!("{}/vpc-flow-logs/", bucket_arn(p, BucketId::Logs))),
+            )
+            .p("Tags", cx.tags()),
+    );
+    let mut route_tables = Vec::new();
+    for (i, cidr) in n.subnets.iter().enumerate() {
+        let k = i + 1;
+        let subnet = format!("PrivateSubnet{k}");
+        let rt = format!("PrivateRouteTable{k}");
+        t.add(
+            &subnet,
+            Resource::new("AWS::EC2::Subnet")
+                .p("VpcId", Expr::r("Vpc"))
+                .p("CidrBlock", Expr::s(cidr))
+                .p("AvailabilityZone", Expr::Az(i as u32))
+                .p("MapPublicIpOnLaunch", false)
+                .p("Tags", cx.tags()),
+        );
+        t.add(
+            &rt,
+            Resource::new("AWS::EC2::RouteTable")
+                .p("VpcId", Expr::r("Vpc"))
+                .p("Tags", cx.tags()),
+        );
+        t.add(
+            &format!("{subnet}RouteTable"),
+            Resource::new("AWS::EC2::SubnetRouteTableAssociation")
+                .p("SubnetId", Expr::r(&subnet))
+                .p("RouteTableId", Expr::r(&rt)),
+        );
+        route_tables.push(Expr::r(&rt));
+        t.output(
+            &subnet,
+            &format!("Private subnet {k}"),
+            Expr::r(&subnet),
+            Some(cx.export_name(StackId::Network, &subnet)),
+        );
+    }
+    t.add(
+        "WorkloadSecurityGroup",
+        Resource::new("AWS::EC2::SecurityGroup")
+            .p("GroupDescription", Expr::s("pipewright workloads: HTTPS to AWS endpoints only"))
+            .p("VpcId", Expr::r("Vpc"))
+            .p(
+                "SecurityGroupEgress",
+                Expr::list([obj([
+                    ("IpProtocol", "tcp".into()),
+                    ("FromPort", Expr::Int(443)),
+                    ("ToPort", Expr::Int(443)),
+                    ("CidrIp", "0.0.0.0/0".into()),
+                    ("Description", "HTTPS to AWS through the VPC endpoints; the subnets have no route to the internet".into()),
+                ])]),
+            )
+            .p("Tags", cx.tags()),
+    );
+    // Glue workers talk to each other inside the group.
+    t.add(
+        "WorkloadSelfIngress",
+        Resource::new("AWS::EC2::SecurityGroupIngress")
+            .p("GroupId", Expr::r("WorkloadSecurityGroup"))
+            .p("SourceSecurityGroupId", Expr::r("WorkloadSecurityGroup"))
+            .p("IpProtocol", "tcp")
+            .p("FromPort", Expr::Int(0))
+            .p("ToPort", Expr::Int(65535))
+            .p("Description", "Glue workers within the group"),
+    );
+    t.add(
+        "WorkloadSelfEgress",
+        Resource::new("AWS::EC2::SecurityGroupEgress")
+            .p("GroupId", Expr::r("WorkloadSecurityGroup"))
+            .p(
+                "DestinationSecurityGroupId",
+                Expr::r("WorkloadSecurityGroup"),
+            )
+            .p("IpProtocol", "tcp")
+            .p("FromPort", Expr::Int(0))
+            .p("ToPort", Expr::Int(65535))
+            .p("Description", "Glue workers within the group"),
+    );
+    for (svc, lid) in [("s3", "S3Endpoint"), ("dynamodb", "DynamoDbEndpoint")] {
+        t.add(
+            lid,
+            Resource::new("AWS::EC2::VPCEndpoint")
+                .p("VpcId", Expr::r("Vpc"))
+                .p("VpcEndpointType", "Gateway")
+                .p(
+                    "ServiceName",
+                    Expr::s(format!("com.amazonaws.{}.{svc}", p.region)),
+                )
+                .p("RouteTableIds", Expr::List(route_tables.clone())),
+        );
+    }
+    t.add(
+        "EndpointSecurityGroup",
+        Resource::new("AWS::EC2::SecurityGroup")
+            .p(
+                "GroupDescription",
+                Expr::s("pipewright interface endpoints: HTTPS from workloads"),
+            )
+            .p("VpcId", Expr::r("Vpc"))
+            .p(
+                "SecurityGroupIngress",
+                Expr::list([obj([
+                    ("IpProtocol", "tcp".into()),
+                    ("FromPort", Expr::Int(443)),
+                    ("ToPort", Expr::Int(443)),
+                    ("SourceSecurityGroupId", Expr::r("WorkloadSecurityGroup")),
+                    ("Description", "HTTPS from workloads".into()),
+                ])]),
+            )
+            .p(
+                "SecurityGroupEgress",
+                Expr::list([obj([
+                    ("IpProtocol", "icmp".into()),
+                    ("FromPort", Expr::Int(-1)),
+                    ("ToPort", Expr::Int(-1)),
+                    ("CidrIp", "127.0.0.1/32".into()),
+                    (
+                        "Description",
+                        "no egress (placeholder rule replaces the default allow-all)".into(),
+                    ),
+                ])]),
+            )
+            .p("Tags", cx.tags()),
+    );
+    for (svc, _why) in INTERFACE_ENDPOINTS {
+        t.add(
+            &format!("{}Endpoint", logical_id(&[svc])),
+            Resource::new("AWS::EC2::VPCEndpoint")
+                .p("VpcId", Expr::r("Vpc"))
+                .p("VpcEndpointType", "Interface")
+                .p(
+                    "ServiceName",
+                    Expr::s(format!("com.amazonaws.{}.{svc}", p.region)),
+                )
+                .p("PrivateDnsEnabled", true)
+                .p(
+                    "SubnetIds",
+                    Expr::list((1..=n.subnets.len()).map(|k| Expr::r(format!("PrivateSubnet{k}")))),
+                )
+                .p(
+                    "SecurityGroupIds",
+                    Expr::list([Expr::r("EndpointSecurityGroup")]),
+                ),
+        );
+    }
+    t.output(
+        "WorkloadSecurityGroup",
+        "Security group of functions and jobs",
+        Expr::r("WorkloadSecurityGroup"),
+        Some(cx.export_name(StackId::Network, "WorkloadSecurityGroup")),
+    );
+    t.output("VpcId", "The pipeline's VPC", Expr::r("Vpc"), None);
+    t
+}
+
+pub fn replica(cx: &Ctx<'_>) -> Template {
+    let p = cx.plan;
+    let rr = p.replica_region.clone().unwrap_or_default();
+    let mut t = Template::new(format!(
+        "{} {}: replica buckets and key (deploy in {rr})",
+        p.pipeline, p.env
+    ));
+    cx.stack_meta(&mut t, StackId::Replica);
+    let replication_role = format!(
+        "arn:{}:iam::{}:role/{}",
+        p.partition,
+        p.account,
+        p.roles.get("replication").map_or("", |r| r.name.as_str())
+    );
+    t.add(
+        "ReplicaKey",
+        cx.key(
+            &format!("{}-{}: replicated data in {rr}", p.pipeline, p.env),
+            vec![json!({
+                "Sid": "UseByReplicationRole",
+                "Effect": "Allow",
+                "Principal": {"AWS": format!("arn:{}:iam::{}:root", p.partition, p.account)},
+                "Action": ["kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+                "Resource": "*",
+                "Condition": {"ArnEquals": {"aws:PrincipalArn": [replication_role]}},
+            })],
+        ),
+    );
+    t.add(
+        "ReplicaKeyAlias",
+        Resource::new("AWS::KMS::Alias")
+            .p("AliasName", Expr::s(format!("{}-replica", p.key_alias)))
+            .p("TargetKeyId", Expr::r("ReplicaKey")),
+    );
+    t.add(
+        "ReplicaLogsBucket",
+        cx.bucket(BucketId::LogsReplica, None, None),
+    );
+    let logs_arn = bucket_arn(p, BucketId::LogsReplica);
+    t.add(
+        "ReplicaLogsBucketPolicy",
+        cx.bucket_policy(
+            "ReplicaLogsBucket",
+            BucketId::LogsReplica,
+            vec![json!({
+                "Sid": "AllowServerAccessLogs",
+                "Effect": "Allow",
+                "Principal": {"Service": "logging.s3.amazonaws.com"},
+                "Action": "s3:PutObject",
+                "Resource": format!("{logs_arn}/*"),
+                "Condition": {"StringEquals": {"aws:SourceAccount": p.account}},
+            })],
+        ),
+    );
+    for (id, lid) in [
+        (BucketId::RawReplica, "RawReplicaBucket"),
+        (BucketId::CuratedReplica, "CuratedReplicaBucket"),
+    ] {
+        t.add(
+            lid,
+            cx.bucket(
+                id,
+                Some(Expr::att("ReplicaKey", "Arn")),
+                Some(Expr::r("ReplicaLogsBucket")),
+            )
+            .depends("ReplicaLogsBucketPolicy"),
+        );
+        t.add(
+            &format!("{lid}Policy"),
+            cx.bucket_policy(lid, id, Vec::new()),
+        );
+    }
+    t.output(
+        "ReplicaKeyArn",
+        "KMS key of the replica buckets (a parameter of the storage stack)",
+        Expr::att("ReplicaKey", "Arn"),
+        None,
+    );
+    t
+}
