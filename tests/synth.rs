@@ -21,12 +21,16 @@ fn validated(path: &str) -> Validated {
         .unwrap_or_else(|| panic!("{path} is invalid: {:?}", c.diagnostics))
 }
 
-fn plans() -> Vec<(String, Plan)> {
+fn plans() -> Vec<(String, Plan, Validated)> {
     let mut out = Vec::new();
     for s in SPECS {
         let v = validated(s);
         for env in v.spec.environments.keys() {
-            out.push((format!("{s}#{env}"), plan::lower(&v, env).expect("lowers")));
+            out.push((
+                format!("{s}#{env}"),
+                plan::lower(&v, env).expect("lowers"),
+                v.clone(),
+            ));
         }
     }
     out
@@ -38,8 +42,8 @@ fn snapshots_of_every_template_and_policy() {
     settings.set_snapshot_path("../snapshots/synth");
     settings.set_prepend_module_to_snapshot(false);
     settings.bind(|| {
-        for (name, plan) in plans() {
-            let out = emit::synth(&plan).expect("emits");
+        for (name, plan, v) in plans() {
+            let out = emit::synth(&plan, &v).expect("emits");
             let stem = name
                 .replace("tests/specs/ok/", "")
                 .replace(".yaml", "")
@@ -58,8 +62,8 @@ fn output_is_deterministic() {
         let a = validated(s);
         let b = validated(s);
         for env in a.spec.environments.keys() {
-            let x = emit::synth(&plan::lower(&a, env).unwrap()).unwrap();
-            let y = emit::synth(&plan::lower(&b, env).unwrap()).unwrap();
+            let x = emit::synth(&plan::lower(&a, env).unwrap(), &a).unwrap();
+            let y = emit::synth(&plan::lower(&b, env).unwrap(), &b).unwrap();
             assert_eq!(x.files, y.files, "{s} {env}");
         }
     }
@@ -69,7 +73,7 @@ fn output_is_deterministic() {
 fn committed_stacks_and_policies_are_current() {
     let v = validated("pipeline.yaml");
     for env in v.spec.environments.keys() {
-        let out = emit::synth(&plan::lower(&v, env).unwrap()).unwrap();
+        let out = emit::synth(&plan::lower(&v, env).unwrap(), &v).unwrap();
         let drift = emit::drift(&out, Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap();
         assert!(
             drift.is_empty(),
@@ -81,7 +85,7 @@ fn committed_stacks_and_policies_are_current() {
 #[test]
 fn iam_invariants_hold_for_every_role() {
     let star_only: Vec<&str> = iam::STAR_ONLY.iter().map(|(a, _)| *a).collect();
-    for (name, plan) in plans() {
+    for (name, plan, _) in plans() {
         let roles = iam::roles(&plan);
         assert!(!roles.is_empty());
         for (id, r) in &roles {
@@ -187,4 +191,34 @@ fn object_access_is_scoped_to_the_flow_prefix() {
             "ingest has {forbidden}"
         );
     }
+}
+
+#[test]
+fn glue_scripts_are_valid_python() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut n = 0;
+    for (name, plan, v) in plans() {
+        let out = emit::synth(&plan, &v).unwrap();
+        for (path, bytes) in out
+            .files
+            .iter()
+            .filter(|(p, _)| p.extension().is_some_and(|e| e == "py"))
+        {
+            let f = dir.path().join(format!("s{n}.py"));
+            n += 1;
+            std::fs::write(&f, bytes).unwrap();
+            let o = std::process::Command::new("python3")
+                .args(["-m", "py_compile"])
+                .arg(&f)
+                .output()
+                .expect("python3 runs");
+            assert!(
+                o.status.success(),
+                "{name} {}: {}",
+                path.display(),
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+    }
+    assert!(n >= 6, "only {n} scripts");
 }

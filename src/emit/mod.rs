@@ -4,6 +4,7 @@
 
 pub mod cfn;
 pub mod iam;
+pub mod scripts;
 pub mod stacks;
 
 use std::collections::BTreeMap;
@@ -41,9 +42,32 @@ pub struct Summary {
 }
 
 /// Builds every template and policy file of a plan.
-pub fn synth(plan: &Plan) -> Result<Output, Diagnostics> {
+pub fn synth(plan: &Plan, v: &crate::spec::Validated) -> Result<Output, Diagnostics> {
     let iam = iam::roles(plan);
-    let cx = stacks::Ctx { plan, iam: &iam };
+    let scripts: BTreeMap<String, String> = plan
+        .transforms
+        .iter()
+        .map(|t| (t.job_name.clone(), scripts::glue_script(plan, v, t)))
+        .collect();
+    let script_keys: BTreeMap<String, String> = plan
+        .transforms
+        .iter()
+        .map(|t| {
+            (
+                t.job_name.clone(),
+                format!(
+                    "{}{}.py",
+                    t.script_key,
+                    sha256_hex(scripts[&t.job_name].as_bytes())
+                ),
+            )
+        })
+        .collect();
+    let cx = stacks::Ctx {
+        plan,
+        iam: &iam,
+        script_keys: &script_keys,
+    };
     let mut templates: Vec<(StackId, Template)> = vec![
         (StackId::Bootstrap, stacks::bootstrap(&cx)),
         (StackId::Foundation, stacks::foundation(&cx)),
@@ -96,6 +120,12 @@ pub fn synth(plan: &Plan) -> Result<Output, Diagnostics> {
             text.into_bytes(),
         );
     }
+    for (job, script) in scripts {
+        out.files.insert(
+            stack_dir.join("glue").join(format!("{job}.py")),
+            script.into_bytes(),
+        );
+    }
     let policy_dir = PathBuf::from("policies").join(&plan.env);
     for r in iam.values() {
         let statements: usize = r.policies.values().map(|d| d.statements.len()).sum();
@@ -115,6 +145,15 @@ pub fn synth(plan: &Plan) -> Result<Output, Diagnostics> {
         return Err(diags);
     }
     Ok(out)
+}
+
+/// Lower-case hex SHA-256, the content hash used in artifact keys.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// `policies/<env>/README.md`: role → what it may do on what, and why.

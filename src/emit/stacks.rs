@@ -15,6 +15,8 @@ use crate::spec::model::{Auth, QuotaPeriod, UpdateBehavior};
 pub struct Ctx<'a> {
     pub plan: &'a Plan,
     pub iam: &'a BTreeMap<String, RoleIam>,
+    /// Job name → content-addressed key of its script in the artifacts bucket.
+    pub script_keys: &'a BTreeMap<String, String>,
 }
 
 impl Ctx<'_> {
@@ -1348,7 +1350,7 @@ pub fn processing(cx: &Ctx<'_>) -> Template {
                     ("PythonVersion", "3".into()),
                     (
                         "ScriptLocation",
-                        Expr::s(format!("s3://{artifacts}/{}", tr.script_key)),
+                        Expr::s(format!("s3://{artifacts}/{}", cx.script_keys[&tr.job_name])),
                     ),
                 ]),
             )

@@ -294,8 +294,9 @@ pub mod prefix {
     pub fn models(group: &str) -> String {
         format!("models/{group}/")
     }
+    /// Folder of a job's scripts; each script's key is `<folder><sha256>.py`.
     pub fn glue_script(job: &str) -> String {
-        format!("glue/scripts/{job}.py")
+        format!("glue/scripts/{job}/")
     }
     pub fn glue_temp(job: &str) -> String {
         format!("glue/temp/{job}/")

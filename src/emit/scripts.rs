@@ -1,0 +1,179 @@
+//! Text artefacts rendered with handlebars: the Glue job script of each transform.
+//! Templates live in `templates/` and are embedded at build time; rendering is
+//! strict (a missing field is an error) and never HTML-escapes. Values reach the
+//! Python template already written as Python literals.
+
+use std::collections::BTreeMap;
+
+use handlebars::Handlebars;
+use serde_json::{Value, json};
+
+use crate::plan::{Plan, TransformPlan};
+use crate::spec::Validated;
+
+const GLUE_TEMPLATE: &str = include_str!("../../templates/glue/transform.py.hbs");
+
+fn registry() -> Handlebars<'static> {
+    let mut h = Handlebars::new();
+    h.set_strict_mode(true);
+    h.register_escape_fn(handlebars::no_escape);
+    h.register_template_string("glue", GLUE_TEMPLATE)
+        .expect("the Glue template parses");
+    h
+}
+
+/// A JSON value written as a Python literal (`null` → `None`, ...), with sorted keys.
+pub fn py_literal(v: &Value) -> String {
+    match v {
+        Value::Null => "None".into(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => serde_json::to_string(s).expect("strings serialise"),
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(py_literal).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(o) => {
+            let mut items: Vec<(&String, &Value)> = o.iter().collect();
+            items.sort_by(|a, b| a.0.cmp(b.0));
+            format!(
+                "{{{}}}",
+                items
+                    .iter()
+                    .map(|(k, v)| format!(
+                        "{}: {}",
+                        py_literal(&Value::String((*k).clone())),
+                        py_literal(v)
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    }
+}
+
+/// A nested read schema under construction: field → (type or children).
+#[derive(Default)]
+struct Tree(BTreeMap<String, Node>);
+
+enum Node {
+    Leaf(String),
+    Branch(Tree),
+}
+
+impl Tree {
+    fn insert(&mut self, path: &[&str], ty: String) {
+        match path {
+            [] => {}
+            [last] => {
+                self.0.entry((*last).to_owned()).or_insert(Node::Leaf(ty));
+            }
+            [first, rest @ ..] => {
+                let e = self
+                    .0
+                    .entry((*first).to_owned())
+                    .or_insert_with(|| Node::Branch(Tree::default()));
+                if let Node::Branch(t) = e {
+                    t.insert(rest, ty);
+                }
+            }
+        }
+    }
+
+    fn ddl(&self, top: bool) -> String {
+        let fields: Vec<String> = self
+            .0
+            .iter()
+            .map(|(k, n)| {
+                let ty = match n {
+                    Node::Leaf(t) => t.clone(),
+                    Node::Branch(t) => format!("STRUCT<{}>", t.ddl(false)),
+                };
+                if top {
+                    format!("`{k}` {ty}")
+                } else {
+                    format!("`{k}`: {ty}")
+                }
+            })
+            .collect();
+        fields.join(", ")
+    }
+}
+
+/// The column type as read from JSON: scalars as strings (cast and checked later),
+/// lists and objects with their full type.
+fn read_type(ty: &str) -> String {
+    if ty.starts_with("array<") || ty.starts_with("struct<") {
+        ty.to_owned()
+    } else {
+        "STRING".to_owned()
+    }
+}
+
+/// The Glue script of one transform.
+pub fn glue_script(plan: &Plan, v: &Validated, t: &TransformPlan) -> String {
+    let mut sources = serde_json::Map::new();
+    for input in &t.inputs {
+        let src = &v.spec.sources[input];
+        let mut tree = Tree::default();
+        let mut columns = serde_json::Map::new();
+        for c in &t.columns {
+            tree.insert(&c.from.split('.').collect::<Vec<_>>(), read_type(&c.ty));
+            columns.insert(c.name.clone(), json!(c.from));
+        }
+        for f in [&src.fields.id, &src.fields.time].into_iter().flatten() {
+            tree.insert(&f.split('.').collect::<Vec<_>>(), "STRING".into());
+        }
+        sources.insert(
+            input.clone(),
+            json!({
+                "schema": tree.ddl(true),
+                "id": src.fields.id,
+                "time": src.fields.time,
+                "columns": columns,
+            }),
+        );
+    }
+    let columns: Vec<Value> = t.columns.iter().map(|c| json!([c.name, c.ty])).collect();
+    let data = json!({
+        "name": t.name,
+        "dataset": t.dataset,
+        "sources_text": t.inputs.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", "),
+        "py_name": py_literal(&json!(t.name)),
+        "py_dataset": py_literal(&json!(t.dataset)),
+        "py_compression": py_literal(&json!(v.spec.storage.transformed.compression.as_str())),
+        "py_partition_by": py_literal(&json!(t.partition_by)),
+        "py_sources": py_literal(&Value::Object(sources)),
+        "py_columns": py_literal(&Value::Array(columns)),
+    });
+    let _ = plan;
+    registry()
+        .render("glue", &data)
+        .expect("the Glue template renders with complete data")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_literals() {
+        assert_eq!(
+            py_literal(&json!({"b": null, "a": [true, 1, "x\"y"]})),
+            r#"{"a": [True, 1, "x\"y"], "b": None}"#
+        );
+    }
+
+    #[test]
+    fn nested_read_schema() {
+        let mut t = Tree::default();
+        t.insert(&["payment", "method"], "STRING".into());
+        t.insert(&["payment", "card"], "STRING".into());
+        t.insert(&["id"], "STRING".into());
+        assert_eq!(
+            t.ddl(true),
+            "`id` STRING, `payment` STRUCT<`card`: STRING, `method`: STRING>"
+        );
+    }
+}
