@@ -61,6 +61,15 @@ Exit status: 0 valid, 1 invalid, 2 usage or I/O error.")]
 
 Exit status: 0 written (or up to date), 1 invalid spec or stale files (--check), 2 usage or I/O error.")]
     Synth(SynthArgs),
+    /// Build the pipeline's Lambda functions with cargo-lambda into reproducible zips
+    /// named by their SHA-256 (x86_64, and arm64 when the toolchain has the target).
+    #[command(after_help = "Examples:
+  pipewright bundle --env prod          # build/prod/lambda/ingest/<arch>/<sha256>.zip
+  pipewright bundle --env dev --format json
+
+Needs cargo-lambda (`pip install cargo-lambda==1.9.2 ziglang==0.17.1`).
+Exit status: 0 built, 1 invalid spec or build failure, 2 usage error or missing tool.")]
+    Bundle(BundleArgs),
     /// Print the JSON Schema of the spec language (for editors: reference it from
     /// the spec with a `# yaml-language-server: $schema=...` line).
     #[command(after_help = "Examples:
@@ -99,6 +108,16 @@ pub struct SynthArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct BundleArgs {
+    /// The spec file.
+    #[arg(default_value = "pipeline.yaml")]
+    pub spec: PathBuf,
+    /// Where zips go (not committed).
+    #[arg(long, value_name = "DIR", default_value = "build")]
+    pub out: PathBuf,
+}
+
+#[derive(Args, Debug)]
 pub struct SchemaArgs {
     /// Write the schema to this file (atomically) instead of stdout.
     #[arg(long, value_name = "FILE")]
@@ -134,6 +153,7 @@ fn run(cli: Cli) -> io::Result<u8> {
     match &cli.command {
         Command::Check(a) => check(&cli, a),
         Command::Synth(a) => synth(&cli, a),
+        Command::Bundle(a) => bundle(&cli, a),
         Command::Schema(a) => schema(a),
         Command::Explain(a) => explain(a),
     }
@@ -428,6 +448,84 @@ fn synth(cli: &Cli, a: &SynthArgs) -> io::Result<u8> {
             out,
             "\nnext: review policies/<env>/README.md, then `pipewright deploy --env <env>` (or commit stacks/ and policies/ for CI)"
         )?,
+    }
+    Ok(0)
+}
+
+fn bundle(cli: &Cli, a: &BundleArgs) -> io::Result<u8> {
+    use crate::bundle::{self as b, BundleError};
+    use crate::spec::model::Architecture;
+    let v = match validated(&a.spec, cli.env.as_deref()) {
+        Ok(v) => v,
+        Err(code) => return Ok(code),
+    };
+    let workspace = std::env::current_dir()?;
+    if let Err(e) = b::check_cargo_lambda(&workspace) {
+        eprintln!("error: {e}");
+        return Ok(2);
+    }
+    let mut artifacts = Vec::new();
+    let mut notes = Vec::new();
+    for env in envs_of(&v, cli.env.as_deref()) {
+        let plan = match crate::plan::lower(&v, env) {
+            Ok(p) => p,
+            Err(d) => {
+                eprint!(
+                    "{}",
+                    diag::render_human(&d, &diag::SourceMap::default(), color_stderr())
+                );
+                return Ok(1);
+            }
+        };
+        for arch in [Architecture::X86_64, Architecture::Arm64] {
+            let bar = (cli.format == Format::Human).then(|| {
+                let pb = indicatif::ProgressBar::new_spinner();
+                pb.enable_steady_tick(std::time::Duration::from_millis(120));
+                pb.set_message(format!(
+                    "building {} ({}) with cargo-lambda",
+                    plan.function_name,
+                    arch.as_str()
+                ));
+                pb
+            });
+            let r = b::bundle_ingest(&plan, &workspace, &a.out, arch);
+            if let Some(pb) = bar {
+                pb.finish_and_clear();
+            }
+            match r {
+                Ok(art) => artifacts.push(art),
+                Err(BundleError::TargetMissing(m)) if arch != plan.architecture => {
+                    notes.push(format!("{env}: skipped {}: {m}", arch.as_str()));
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(match e {
+                        BundleError::ToolMissing(_) => 2,
+                        _ => 1,
+                    });
+                }
+            }
+        }
+    }
+    let mut out = io::stdout().lock();
+    match cli.format {
+        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&artifacts)?)?,
+        Format::Human => {
+            for art in &artifacts {
+                writeln!(
+                    out,
+                    "{} {:<7} {}  sha256 {}  {} bytes",
+                    art.function,
+                    art.architecture,
+                    art.path.display(),
+                    art.sha256,
+                    art.bytes
+                )?;
+            }
+            for n in &notes {
+                writeln!(out, "note: {n}")?;
+            }
+        }
     }
     Ok(0)
 }
