@@ -17,7 +17,16 @@ w("nesting-100k.yaml", "a: " + "[" * 100000 + "]" * 100000 + "\n")
 lol = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"a{i}: &a{i} [" + ", ".join([f"*a{i-1}"] * 10) + "]\n" for i in range(1, 12))
 w("billion-laughs.yaml", lol)
-w("many-keys-10mb.yaml", "".join(f"k{i}: v{i}\n" for i in range(mb // 14)))
+def upto(lines):
+    out, n = [], 0
+    for line in lines:
+        if n + len(line) > mb:
+            break
+        out.append(line)
+        n += len(line)
+    return "".join(out)
+w("many-keys-10mb.yaml", upto(f"k{i}: v{i}\n" for i in range(10**7)))
+w("unknown-keys-120k.yaml", "version: 1\n" + "".join(f"k{i}: v\n" for i in range(120000)))
 w("long-list-10mb.yaml", "l:\n" + "".join("  - 1234567\n" for _ in range(mb // 12)))
 w("binary-10mb.yaml", "")
 open(os.path.join(d, "binary-10mb.yaml"), "wb").write(os.urandom(mb))

@@ -41,6 +41,9 @@ pub struct Shaped {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// Most shape errors described in one run (the rest are counted).
+const MAX_SHAPE_ERRORS: usize = 200;
+
 const MAP_SECTIONS: &[&str] = &["sources", "transforms", "environments"];
 const REQUIRED_TOP: &[&str] = &["version", "name", "owner", "environments", "sources"];
 
@@ -51,8 +54,17 @@ pub fn check(mut doc: Doc) -> Shaped {
         .map(|e| (to_segs(e.instance_path().iter()), e.into_parts().kind))
         .collect();
     let mut diagnostics = Vec::new();
-    for (path, kind) in &errors {
+    for (path, kind) in errors.iter().take(MAX_SHAPE_ERRORS) {
         describe(&doc, path, kind, &mut diagnostics);
+    }
+    if errors.len() > MAX_SHAPE_ERRORS {
+        diagnostics.push(Diagnostic::error(
+            "PW0108",
+            format!(
+                "{} more shape errors are not shown",
+                errors.len() - MAX_SHAPE_ERRORS
+            ),
+        ));
     }
     // Make the value deserialisable by dropping broken entries.
     let mut value = doc.value.clone();
@@ -158,7 +170,21 @@ fn describe(doc: &Doc, path: &[Seg], kind: &ValidationErrorKind, out: &mut Vec<D
     let d = match kind {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
             let known = schema.map(property_names).unwrap_or_default();
-            for key in unexpected {
+            const SHOWN: usize = 20;
+            if unexpected.len() > SHOWN {
+                out.push(
+                    Diagnostic::error(
+                        "PW0100",
+                        format!(
+                            "{} unknown keys in this mapping (the first {SHOWN} follow)",
+                            unexpected.len()
+                        ),
+                    )
+                    .at_opt(span)
+                    .with_path(where_.clone()),
+                );
+            }
+            for key in unexpected.iter().take(SHOWN) {
                 let mut p = path.to_vec();
                 p.push(Seg::Key(key.clone()));
                 let mut d = Diagnostic::error("PW0100", format!("unknown key `{key}`"))

@@ -246,7 +246,7 @@ enum Frame {
         marks: Vec<(String, Span, Marked)>,
         pending_key: Option<(String, Span)>,
         /// Keys from `<<` merges: overridable by explicit keys.
-        merged: Vec<String>,
+        merged: std::collections::BTreeSet<String>,
     },
 }
 
@@ -509,7 +509,7 @@ impl Builder<'_> {
                 values: Map::new(),
                 marks: Vec::new(),
                 pending_key: None,
-                merged: Vec::new(),
+                merged: std::collections::BTreeSet::new(),
             }
         });
         Ok(())
@@ -556,8 +556,11 @@ impl Builder<'_> {
                         Value::Null if marked.raw.is_none() => String::new(),
                         _ => marked.raw.as_deref().map(str::to_owned).unwrap_or_default(),
                     };
-                    if let Some(prev) = marks.iter().find(|(k, _, _)| *k == key)
+                    // `values` is a sorted map: the check is O(log n), so a mapping
+                    // with many keys stays linear overall.
+                    if values.contains_key(&key)
                         && !merged.contains(&key)
+                        && let Some(prev) = marks.iter().find(|(k, _, _)| *k == key)
                     {
                         let (line, _) = (prev.1.line, prev.1.col);
                         return Err(vec![
@@ -610,7 +613,7 @@ impl Builder<'_> {
                             if !values.contains_key(&k) {
                                 values.insert(k.clone(), v);
                                 marks.push((k.clone(), ks, m));
-                                merged.push(k);
+                                merged.insert(k);
                             }
                         }
                     }
@@ -618,9 +621,8 @@ impl Builder<'_> {
                     Ok(())
                 }
                 Some((key, key_span)) => {
-                    if let Some(pos) = merged.iter().position(|k| *k == key) {
+                    if merged.remove(&key) {
                         // An explicit key overrides a merged one.
-                        merged.remove(pos);
                         marks.retain(|(k, _, _)| *k != key);
                     }
                     values.insert(key.clone(), value);
