@@ -204,6 +204,25 @@ impl Resource {
         self
     }
 
+    /// Records that a checkov check does not apply, with the reason (checkov reads
+    /// `Metadata.checkov.skip`). Reasons are required: a skip without one is a bug.
+    pub fn skip_check(mut self, id: &str, reason: &str) -> Resource {
+        assert!(!reason.trim().is_empty(), "a skipped check needs a reason");
+        let entry = obj([("comment", Expr::s(reason)), ("id", Expr::s(id))]);
+        match self.metadata.get_mut("checkov") {
+            Some(Expr::Map(m)) => {
+                if let Some(Expr::List(l)) = m.get_mut("skip") {
+                    l.push(entry);
+                }
+            }
+            _ => {
+                self.metadata
+                    .insert("checkov".into(), obj([("skip", Expr::list([entry]))]));
+            }
+        }
+        self
+    }
+
     pub fn meta(mut self, key: &str, value: Expr) -> Resource {
         self.metadata.insert(key.to_owned(), value);
         self

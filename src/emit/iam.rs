@@ -288,17 +288,18 @@ pub fn statements(plan: &Plan, flow: &Flow) -> Vec<Statement> {
                 vec![format!("{b}/{prefix}*")],
             ));
             out.push(
-                Statement::allow(
-                    sid(flow, "List"),
-                    &["s3:ListBucket", "s3:GetBucketLocation"],
-                    vec![b],
-                )
-                .when(
+                Statement::allow(sid(flow, "List"), &["s3:ListBucket"], vec![b.clone()]).when(
                     "StringLike",
                     "s3:prefix",
                     json!([prefix.trim_end_matches('/'), format!("{prefix}*")]),
                 ),
             );
+            // Athena and Spark look up the bucket's region; `s3:prefix` does not apply.
+            out.push(Statement::allow(
+                sid(flow, "Location"),
+                &["s3:GetBucketLocation"],
+                vec![b],
+            ));
             kms_s3(&mut out, *bucket, &["kms:GenerateDataKey", "kms:Decrypt"]);
         }
         Access::WriteItems | Access::ReadItems | Access::QueryIndex { .. } => {
