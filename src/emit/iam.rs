@@ -603,6 +603,90 @@ fn minified_len<T: Serialize>(v: &T) -> usize {
     serde_json::to_string(v).map_or(0, |s| s.len())
 }
 
+/// IAM's default quota of managed policies per role.
+pub const MAX_POLICIES_PER_ROLE: usize = 10;
+
+/// Splits statements, in order, into managed policies under the size limit.
+fn split(role: &str, statements: &[Statement]) -> BTreeMap<String, Document> {
+    const ENVELOPE: usize = r#"{"Version":"2012-10-17","Statement":[]}"#.len();
+    let mut policies = BTreeMap::new();
+    let mut current: Vec<Statement> = Vec::new();
+    let mut size = ENVELOPE;
+    let flush = |current: &mut Vec<Statement>, policies: &mut BTreeMap<String, Document>| {
+        let n = policies.len() + 1;
+        policies.insert(
+            format!("{role}-{n}"),
+            Document {
+                version: "2012-10-17",
+                statements: std::mem::take(current),
+            },
+        );
+    };
+    for st in statements {
+        let len = minified_len(st) + 1;
+        if size + len > MANAGED_POLICY_LIMIT && !current.is_empty() {
+            flush(&mut current, &mut policies);
+            size = ENVELOPE;
+        }
+        size += len;
+        current.push(st.clone());
+    }
+    if !current.is_empty() {
+        flush(&mut current, &mut policies);
+    }
+    policies
+}
+
+/// Merges statements with the same actions and conditions; `sources` is updated so
+/// each merged Sid lists every flow it serves.
+fn compact(statements: Vec<Statement>, sources: &mut BTreeMap<String, String>) -> Vec<Statement> {
+    let mut out: Vec<(Statement, Vec<String>)> = Vec::new();
+    for st in statements {
+        match out
+            .iter_mut()
+            .find(|(o, _)| o.actions == st.actions && o.condition == st.condition)
+        {
+            Some((o, sids)) => {
+                o.resources.extend(st.resources);
+                o.resources.sort();
+                o.resources.dedup();
+                sids.push(st.sid);
+            }
+            None => {
+                let sid = st.sid.clone();
+                out.push((st, vec![sid]));
+            }
+        }
+    }
+    let mut used = std::collections::BTreeSet::new();
+    out.into_iter()
+        .map(|(mut st, sids)| {
+            if sids.len() > 1 {
+                let first = &sids[0];
+                let common = sids.iter().fold(first.len(), |n, s| {
+                    first
+                        .bytes()
+                        .zip(s.bytes())
+                        .take(n)
+                        .take_while(|(a, b)| a == b)
+                        .count()
+                });
+                let mut sid = format!("{}Merged", &first[..common.max(1)]);
+                let mut k = 2;
+                while used.contains(&sid) {
+                    sid = format!("{}Merged{k}", &first[..common.max(1)]);
+                    k += 1;
+                }
+                let flows: Vec<String> = sids.iter().filter_map(|s| sources.remove(s)).collect();
+                sources.insert(sid.clone(), flows.join(","));
+                st.sid = sid;
+            }
+            used.insert(st.sid.clone());
+            st
+        })
+        .collect()
+}
+
 /// All generated roles' IAM, keyed by role id.
 pub fn roles(plan: &Plan) -> BTreeMap<String, RoleIam> {
     let mut out = BTreeMap::new();
@@ -615,37 +699,13 @@ pub fn roles(plan: &Plan) -> BTreeMap<String, RoleIam> {
                 all.push(st);
             }
         }
-        // Split deterministically into managed policies under the size limit.
-        let mut policies = BTreeMap::new();
-        let mut current: Vec<Statement> = Vec::new();
-        let mut n = 1;
-        for st in all {
-            let mut trial = current.clone();
-            trial.push(st.clone());
-            let doc = Document {
-                version: "2012-10-17",
-                statements: trial,
-            };
-            if minified_len(&doc) > MANAGED_POLICY_LIMIT && !current.is_empty() {
-                policies.insert(
-                    format!("{}-{n}", role.name),
-                    Document {
-                        version: "2012-10-17",
-                        statements: std::mem::take(&mut current),
-                    },
-                );
-                n += 1;
-            }
-            current.push(st);
-        }
-        if !current.is_empty() {
-            policies.insert(
-                format!("{}-{n}", role.name),
-                Document {
-                    version: "2012-10-17",
-                    statements: current,
-                },
-            );
+        let mut policies = split(&role.name, &all);
+        if policies.len() > MAX_POLICIES_PER_ROLE {
+            // Too many for IAM's default quota: merge statements that grant the same
+            // actions under the same conditions (their resources are joined), keeping
+            // the flows' common Sid prefix.
+            let merged = compact(all, &mut sources);
+            policies = split(&role.name, &merged);
         }
         let text = serde_json::to_string(&policies).unwrap_or_default();
         let placeholders = placeholder_docs()

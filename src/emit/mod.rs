@@ -72,9 +72,9 @@ pub fn synth(plan: &Plan, v: &crate::spec::Validated) -> Result<Output, Diagnost
         (StackId::Bootstrap, stacks::bootstrap(&cx)),
         (StackId::Foundation, stacks::foundation(&cx)),
         (StackId::Storage, stacks::storage(&cx)),
-        (StackId::Ingest, stacks::ingest(&cx)),
-        (StackId::Processing, stacks::processing(&cx)),
     ];
+    templates.extend(stacks::ingest(&cx));
+    templates.push((StackId::Processing, stacks::processing(&cx)));
     if plan.network.is_some() {
         templates.insert(2, (StackId::Network, stacks::network(&cx)));
     }
@@ -116,7 +116,7 @@ pub fn synth(plan: &Plan, v: &crate::spec::Validated) -> Result<Output, Diagnost
             .stacks
             .push((name.clone(), t.resources.len(), text.len()));
         out.files.insert(
-            stack_dir.join(format!("{}.json", id.as_str())),
+            stack_dir.join(format!("{}.json", id.name())),
             text.into_bytes(),
         );
     }
@@ -128,6 +128,19 @@ pub fn synth(plan: &Plan, v: &crate::spec::Validated) -> Result<Output, Diagnost
     }
     let policy_dir = PathBuf::from("policies").join(&plan.env);
     for r in iam.values() {
+        if r.policies.len() > 20 {
+            diags.push(
+                Diagnostic::error(
+                    "PW0301",
+                    format!(
+                        "role `{}` needs {} managed policies; IAM allows at most 20",
+                        r.name,
+                        r.policies.len()
+                    ),
+                )
+                .help("split the pipeline: fewer sources or transforms per spec"),
+            );
+        }
         let statements: usize = r.policies.values().map(|d| d.statements.len()).sum();
         out.summary
             .roles

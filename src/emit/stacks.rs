@@ -104,7 +104,7 @@ impl Ctx<'_> {
             obj([
                 ("pipeline", Expr::s(&self.plan.pipeline)),
                 ("environment", Expr::s(&self.plan.env)),
-                ("stack", Expr::s(stack.as_str())),
+                ("stack", Expr::s(stack.name())),
                 (
                     "compliance",
                     Expr::strs(self.plan.compliance.iter().map(|c| {
@@ -809,13 +809,248 @@ pub fn storage(cx: &Ctx<'_>) -> Template {
 // ingest
 // ---------------------------------------------------------------------------------
 
-pub fn ingest(cx: &Ctx<'_>) -> Template {
+/// The ingest layer: one stack, or with many sources a core stack (function, API,
+/// shared paths), route stacks (one per group of sources) and a release stack
+/// (deployment, stage, usage plans), so each stays under CloudFormation's limits.
+pub fn ingest(cx: &Ctx<'_>) -> Vec<(StackId, Template)> {
     let p = cx.plan;
-    let mut t = Template::new(format!(
+    let split = p.route_groups.len() > 1;
+    let mut parts: Vec<(StackId, Template)> = Vec::new();
+    let mut core = Template::new(format!(
         "{} {}: API Gateway and the ingest function",
         p.pipeline, p.env
     ));
-    cx.stack_meta(&mut t, StackId::Ingest);
+    cx.stack_meta(&mut core, StackId::Ingest);
+    ingest_core(cx, &mut core);
+    parts.push((StackId::Ingest, core));
+    if split {
+        for g in 1..=p.route_groups.len() {
+            let id = StackId::IngestRoutes(g as u16);
+            let mut t = Template::new(format!("{} {}: API routes, part {g}", p.pipeline, p.env));
+            cx.stack_meta(&mut t, id);
+            parts.push((id, t));
+        }
+        let mut t = Template::new(format!(
+            "{} {}: API deployment, stage and usage plans",
+            p.pipeline, p.env
+        ));
+        cx.stack_meta(&mut t, StackId::IngestRelease);
+        parts.push((StackId::IngestRelease, t));
+    }
+    let release = parts.len() - 1;
+    let slot_of_group = |g: usize| if split { 1 + g } else { 0 };
+    // A reference to a core resource from a slot: `Ref` inside core, an import elsewhere.
+    let core_ref = |slot: usize, lid: &str, export: &str| {
+        if slot == 0 {
+            Expr::r(lid)
+        } else {
+            cx.import(StackId::Ingest, export)
+        }
+    };
+    let path_lid = |path: &str| {
+        format!(
+            "ApiPath{}",
+            logical_id(&path.split('/').collect::<Vec<_>>())
+        )
+    };
+    // Paths that are a proper prefix of some route live in core (shared parents).
+    let mut shared: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    for r in &p.routes {
+        let segs: Vec<&str> = r.route.trim_start_matches('/').split('/').collect();
+        for n in 1..segs.len() {
+            shared.insert(format!("/{}", segs[..n].join("/")));
+        }
+    }
+    let mut created: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    let mut method_shapes = Vec::new();
+    let mut method_ids: Vec<(usize, String)> = Vec::new();
+    let mut method_settings = Vec::new();
+    for (g, group) in p.route_groups.iter().enumerate() {
+        let slot = slot_of_group(g);
+        for &ri in group {
+            let r = &p.routes[ri];
+            let segs: Vec<&str> = r.route.trim_start_matches('/').split('/').collect();
+            let mut parent_path = String::new();
+            for (k, seg) in segs.iter().enumerate() {
+                let path = format!("/{}", segs[..=k].join("/"));
+                let lid = path_lid(&path);
+                let in_core = shared.contains(&path);
+                let home = if in_core { 0 } else { slot };
+                if created.insert(path.clone()) {
+                    let parent = if parent_path.is_empty() {
+                        if home == 0 {
+                            Expr::att("Api", "RootResourceId")
+                        } else {
+                            cx.import(StackId::Ingest, "ApiRootResourceId")
+                        }
+                    } else {
+                        core_ref(
+                            home,
+                            &path_lid(&parent_path),
+                            &format!("{}Id", path_lid(&parent_path)),
+                        )
+                    };
+                    parts[home].1.add(
+                        &lid,
+                        Resource::new("AWS::ApiGateway::Resource")
+                            .p("RestApiId", core_ref(home, "Api", "ApiId"))
+                            .p("ParentId", parent)
+                            .p("PathPart", Expr::s(*seg)),
+                    );
+                    if in_core && split {
+                        parts[0].1.output(
+                            &format!("{lid}Id"),
+                            &format!("API resource {path}"),
+                            Expr::r(&lid),
+                            Some(cx.export_name(StackId::Ingest, &format!("{lid}Id"))),
+                        );
+                    }
+                }
+                parent_path = path;
+            }
+            let route_res = if shared.contains(&r.route) {
+                core_ref(
+                    slot,
+                    &path_lid(&r.route),
+                    &format!("{}Id", path_lid(&r.route)),
+                )
+            } else {
+                Expr::r(path_lid(&r.route))
+            };
+            let t = &mut parts[slot].1;
+            let model_lid = logical_id(&[&r.source, "envelope", "model"]);
+            t.add(
+                &model_lid,
+                Resource::new("AWS::ApiGateway::Model")
+                    .p("RestApiId", core_ref(slot, "Api", "ApiId"))
+                    .p("Name", Expr::s(logical_id(&[&r.source, "envelope"])))
+                    .p("ContentType", "application/json")
+                    .p(
+                        "Description",
+                        Expr::s(format!(
+                            "`{}` requests: one event object or a list of at most {} (each event is validated by the function, which keeps rejects)",
+                            r.source, r.max_events
+                        )),
+                    )
+                    .p(
+                        "Schema",
+                        Expr::Json(json!({
+                            "$schema": "http://json-schema.org/draft-04/schema#",
+                            "title": format!("{} batch", r.source),
+                            "oneOf": [
+                                {"type": "object"},
+                                {"type": "array", "minItems": 1, "maxItems": r.max_events, "items": {"type": "object"}}
+                            ]
+                        })),
+                    ),
+            );
+            let method_lid = logical_id(&[&r.source, "post", "method"]);
+            let fn_arn = cx.arn("lambda", &format!("function:{}", p.function_name));
+            let mut method = Resource::new("AWS::ApiGateway::Method")
+                .p("RestApiId", core_ref(slot, "Api", "ApiId"))
+                .p("ResourceId", route_res)
+                .p("HttpMethod", "POST")
+                .p("AuthorizationType", if r.auth == Auth::Iam { "AWS_IAM" } else { "NONE" })
+                .p("ApiKeyRequired", r.auth == Auth::ApiKey)
+                .p("OperationName", Expr::s(logical_id(&["ingest", &r.source])))
+                .p("RequestValidatorId", core_ref(slot, "ApiBodyValidator", "ApiBodyValidatorId"))
+                .p("RequestModels", obj([("application/json", Expr::r(&model_lid))]))
+                .p(
+                    "Integration",
+                    obj([
+                        ("Type", "AWS_PROXY".into()),
+                        ("IntegrationHttpMethod", "POST".into()),
+                        (
+                            "Uri",
+                            Expr::s(format!(
+                                "arn:{}:apigateway:{}:lambda:path/2015-03-31/functions/{fn_arn}/invocations",
+                                p.partition, p.region
+                            )),
+                        ),
+                        ("TimeoutInMillis", Expr::Int(29_000)),
+                    ]),
+                );
+            if slot == 0 {
+                method = method.depends("IngestFunction");
+            }
+            if r.auth == Auth::None {
+                method = method.skip_check(
+                    "CKV_AWS_59",
+                    &format!(
+                        "the spec declares `auth: none` for source `{}` (warned by `pipewright check` as PW0900)",
+                        r.source
+                    ),
+                );
+            }
+            method_shapes.push(serde_json::to_string(&method.properties).unwrap_or_default());
+            t.add(&method_lid, method);
+            let api_id = if slot == 0 {
+                BTreeMap::new()
+            } else {
+                BTreeMap::from([("Api".to_owned(), cx.import(StackId::Ingest, "ApiId"))])
+            };
+            let mut permission = Resource::new("AWS::Lambda::Permission")
+                .p("FunctionName", Expr::s(&p.function_name))
+                .p("Action", "lambda:InvokeFunction")
+                .p("Principal", "apigateway.amazonaws.com")
+                .p("SourceAccount", Expr::s(&p.account))
+                .p(
+                    "SourceArn",
+                    Expr::Sub(
+                        format!(
+                            "arn:{}:execute-api:{}:{}:${{Api}}/*/POST{}",
+                            p.partition, p.region, p.account, r.route
+                        ),
+                        api_id,
+                    ),
+                );
+            if slot == 0 {
+                permission = permission.depends("IngestFunction");
+            }
+            t.add(
+                &logical_id(&[&r.source, "invoke", "permission"]),
+                permission,
+            );
+            method_ids.push((slot, method_lid));
+            method_settings.push(obj([
+                ("ResourcePath", Expr::s(r.route.clone())),
+                ("HttpMethod", "POST".into()),
+                ("ThrottlingRateLimit", Expr::Float(r.rate_limit)),
+                ("ThrottlingBurstLimit", Expr::Int(i64::from(r.burst_limit))),
+                ("MetricsEnabled", true.into()),
+                ("DataTraceEnabled", false.into()),
+            ]));
+        }
+    }
+    if split {
+        let core = &mut parts[0].1;
+        for (name, value) in [
+            ("ApiId", Expr::r("Api")),
+            ("ApiRootResourceId", Expr::att("Api", "RootResourceId")),
+            ("ApiBodyValidatorId", Expr::r("ApiBodyValidator")),
+        ] {
+            core.output(
+                name,
+                name,
+                value,
+                Some(cx.export_name(StackId::Ingest, name)),
+            );
+        }
+    }
+    ingest_release(
+        cx,
+        &mut parts[release].1,
+        release,
+        &method_shapes,
+        &method_ids,
+        method_settings,
+    );
+    parts
+}
+
+/// The function, queue, log groups, roles, the API itself and the function's alarms.
+fn ingest_core(cx: &Ctx<'_>, t: &mut Template) {
+    let p = cx.plan;
     t.parameters.insert(
         "IngestCodeKey".into(),
         Parameter {
@@ -824,7 +1059,7 @@ pub fn ingest(cx: &Ctx<'_>) -> Template {
             allowed_pattern: Some("^lambda/[a-z0-9_-]+/[a-f0-9]{64}\\.zip$".into()),
         },
     );
-    let role = cx.role(&mut t, "ingest", StackId::Ingest);
+    let role = cx.role(t, "ingest", StackId::Ingest);
     t.add("IngestLogGroup", cx.log_group(&p.function_log_group));
     t.add("ApiAccessLogGroup", cx.log_group(&p.api_log_group));
     t.add(
@@ -934,7 +1169,6 @@ pub fn ingest(cx: &Ctx<'_>) -> Template {
     }
     t.add("IngestFunction", function);
 
-    // API
     t.add(
         "Api",
         Resource::new("AWS::ApiGateway::RestApi")
@@ -967,159 +1201,156 @@ pub fn ingest(cx: &Ctx<'_>) -> Template {
             .p("ValidateRequestBody", true)
             .p("ValidateRequestParameters", false),
     );
-    let mut paths: BTreeMap<String, String> = BTreeMap::new(); // path → logical id
-    let mut methods = Vec::new();
-    let mut method_settings = Vec::new();
-    for r in &p.routes {
-        let mut parent = Expr::att("Api", "RootResourceId");
-        let mut so_far = String::new();
-        for seg in r.route.trim_start_matches('/').split('/') {
-            so_far.push('/');
-            so_far.push_str(seg);
-            let lid = format!(
-                "ApiPath{}",
-                logical_id(&so_far.split('/').collect::<Vec<_>>())
-            );
-            if !paths.contains_key(&so_far) {
-                t.add(
-                    &lid,
-                    Resource::new("AWS::ApiGateway::Resource")
-                        .p("RestApiId", Expr::r("Api"))
-                        .p("ParentId", parent.clone())
-                        .p("PathPart", Expr::s(seg)),
-                );
-                paths.insert(so_far.clone(), lid.clone());
-            }
-            parent = Expr::r(&paths[&so_far]);
-        }
-        let model_lid = logical_id(&[&r.source, "envelope", "model"]);
-        t.add(
-            &model_lid,
-            Resource::new("AWS::ApiGateway::Model")
-                .p("RestApiId", Expr::r("Api"))
-                .p("Name", Expr::s(logical_id(&[&r.source, "envelope"])))
-                .p("ContentType", "application/json")
-                .p("Description", Expr::s(format!("`{}` requests: one event object or a list of at most {} (each event is validated by the function, which keeps rejects)", r.source, r.max_events)))
-                .p(
-                    "Schema",
-                    Expr::Json(json!({
-                        "$schema": "http://json-schema.org/draft-04/schema#",
-                        "title": format!("{} batch", r.source),
-                        "oneOf": [
-                            {"type": "object"},
-                            {"type": "array", "minItems": 1, "maxItems": r.max_events, "items": {"type": "object"}}
-                        ]
-                    })),
-                ),
-        );
-        let method_lid = logical_id(&[&r.source, "post", "method"]);
-        let fn_arn = cx.arn("lambda", &format!("function:{}", p.function_name));
-        let mut method = Resource::new("AWS::ApiGateway::Method")
-                .p("RestApiId", Expr::r("Api"))
-                .p("ResourceId", parent)
-                .p("HttpMethod", "POST")
-                .p("AuthorizationType", if r.auth == Auth::Iam { "AWS_IAM" } else { "NONE" })
-                .p("ApiKeyRequired", r.auth == Auth::ApiKey)
-                .p("OperationName", Expr::s(logical_id(&["ingest", &r.source])))
-                .p("RequestValidatorId", Expr::r("ApiBodyValidator"))
-                .p("RequestModels", obj([("application/json", Expr::r(&model_lid))]))
-                .p(
-                    "Integration",
-                    obj([
-                        ("Type", "AWS_PROXY".into()),
-                        ("IntegrationHttpMethod", "POST".into()),
-                        (
-                            "Uri",
-                            Expr::s(format!(
-                                "arn:{}:apigateway:{}:lambda:path/2015-03-31/functions/{fn_arn}/invocations",
-                                p.partition, p.region
-                            )),
-                        ),
-                        ("TimeoutInMillis", Expr::Int(29_000)),
-                    ]),
-                )
-                .depends("IngestFunction");
-        if r.auth == Auth::None {
-            method = method.skip_check(
-                "CKV_AWS_59",
-                &format!("the spec declares `auth: none` for source `{}` (warned by `pipewright check` as PW0900)", r.source),
-            );
-        }
-        t.add(&method_lid, method);
-        t.add(
-            &logical_id(&[&r.source, "invoke", "permission"]),
-            Resource::new("AWS::Lambda::Permission")
-                .p("FunctionName", Expr::r("IngestFunction"))
-                .p("Action", "lambda:InvokeFunction")
-                .p("Principal", "apigateway.amazonaws.com")
-                .p("SourceAccount", Expr::s(&p.account))
-                .p(
-                    "SourceArn",
-                    Expr::Sub(
-                        format!(
-                            "arn:{}:execute-api:{}:{}:${{Api}}/*/POST{}",
-                            p.partition, p.region, p.account, r.route
-                        ),
-                        BTreeMap::new(),
-                    ),
-                ),
-        );
-        methods.push(method_lid);
-        method_settings.push(obj([
-            ("ResourcePath", Expr::s(r.route.clone())),
-            ("HttpMethod", "POST".into()),
-            ("ThrottlingRateLimit", Expr::Float(r.rate_limit)),
-            ("ThrottlingBurstLimit", Expr::Int(i64::from(r.burst_limit))),
-            ("MetricsEnabled", true.into()),
-            ("DataTraceEnabled", false.into()),
-        ]));
-    }
-    // A new deployment whenever the API's shape changes (its id hashes the methods).
-    let shape: String = methods
-        .iter()
-        .map(|m| serde_json::to_string(&t.resources[m].properties).unwrap_or_default())
-        .collect();
-    let digest = Sha256::digest(shape.as_bytes());
-    let hash: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
-    let dep_lid = format!("ApiDeployment{hash}");
-    let mut dep = Resource::new("AWS::ApiGateway::Deployment")
-        .p("RestApiId", Expr::r("Api"))
-        .p("Description", Expr::s(format!("API shape {hash}")));
-    for m in &methods {
-        dep = dep.depends(m);
-    }
-    t.add(&dep_lid, dep);
-    t.add(
-        "ApiStage",
-        Resource::new("AWS::ApiGateway::Stage")
-            .p("RestApiId", Expr::r("Api"))
-            .p("StageName", Expr::s(&p.stage))
-            .p("DeploymentId", Expr::r(&dep_lid))
-            .p("TracingEnabled", true)
-            .p(
-                "AccessLogSetting",
-                obj([
-                    ("DestinationArn", Expr::att("ApiAccessLogGroup", "Arn")),
-                    (
-                        "Format",
-                        Expr::s(r#"{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","apiKeyId":"$context.identity.apiKeyId","time":"$context.requestTime","method":"$context.httpMethod","path":"$context.resourcePath","status":"$context.status","bytes":"$context.responseLength","latencyMs":"$context.responseLatency","error":"$context.error.message"}"#),
-                    ),
-                ]),
-            )
-            .p("MethodSettings", Expr::List(method_settings))
-            .skip_check(
-                "CKV_AWS_120",
-                "POST-only ingestion API: every request stores events, so no response may be cached; a cache cluster would cost money and cache nothing",
-            )
-            .p("Tags", cx.tags())
-            .depends("ApiGatewayAccount"),
-    );
-    let logs_role = cx.role(&mut t, "apigw-logs", StackId::Ingest);
+    let logs_role = cx.role(t, "apigw-logs", StackId::Ingest);
     t.add(
         "ApiGatewayAccount",
         Resource::new("AWS::ApiGateway::Account")
             .p("CloudWatchRoleArn", Expr::att(&logs_role, "Arn")),
     );
+    let fn_dims = || {
+        Expr::list([obj([
+            ("Name", "FunctionName".into()),
+            ("Value", Expr::r("IngestFunction")),
+        ])])
+    };
+    t.add(
+        "IngestErrorsAlarm",
+        alarm(
+            cx,
+            "AWS/Lambda",
+            "Errors",
+            fn_dims(),
+            "Sum",
+            1,
+            "The ingest function failed",
+        ),
+    );
+    t.add(
+        "IngestThrottlesAlarm",
+        alarm(
+            cx,
+            "AWS/Lambda",
+            "Throttles",
+            fn_dims(),
+            "Sum",
+            1,
+            "The ingest function was throttled",
+        ),
+    );
+    t.add(
+        "DeadLetterAlarm",
+        alarm(
+            cx,
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            Expr::list([obj([
+                ("Name", "QueueName".into()),
+                ("Value", Expr::att("DeadLetterQueue", "QueueName")),
+            ])]),
+            "Maximum",
+            1,
+            "Events are waiting in the ingest dead-letter queue",
+        ),
+    );
+    t.output(
+        "IngestFunctionName",
+        "The ingest function",
+        Expr::r("IngestFunction"),
+        None,
+    );
+    t.output(
+        "ApiUrl",
+        "Base URL devices post to",
+        Expr::sub(format!(
+            "https://${{Api}}.execute-api.{}.amazonaws.com/{}",
+            p.region, p.stage
+        )),
+        Some(cx.export_name(StackId::Ingest, "ApiUrl")),
+    );
+}
+
+fn alarm(
+    cx: &Ctx<'_>,
+    ns: &str,
+    metric: &str,
+    dims: Expr,
+    stat: &str,
+    threshold: i64,
+    what: &str,
+) -> Resource {
+    let topic = || Expr::list([cx.import(StackId::Foundation, "AlarmTopicArn")]);
+    Resource::new("AWS::CloudWatch::Alarm")
+        .p("AlarmDescription", Expr::s(what))
+        .p("Namespace", Expr::s(ns))
+        .p("MetricName", Expr::s(metric))
+        .p("Dimensions", dims)
+        .p("Statistic", Expr::s(stat))
+        .p("Period", Expr::Int(300))
+        .p("EvaluationPeriods", Expr::Int(1))
+        .p("Threshold", Expr::Int(threshold))
+        .p("ComparisonOperator", "GreaterThanOrEqualToThreshold")
+        .p("TreatMissingData", "notBreaching")
+        .p("AlarmActions", topic())
+        .p("OKActions", topic())
+}
+
+/// The deployment (a new one whenever the API's shape changes: its id hashes the
+/// methods), the stage, usage plans and keys, and the API's alarm.
+fn ingest_release(
+    cx: &Ctx<'_>,
+    t: &mut Template,
+    slot: usize,
+    method_shapes: &[String],
+    method_ids: &[(usize, String)],
+    method_settings: Vec<Expr>,
+) {
+    let p = cx.plan;
+    let api = || {
+        if slot == 0 {
+            Expr::r("Api")
+        } else {
+            cx.import(StackId::Ingest, "ApiId")
+        }
+    };
+    let digest = Sha256::digest(method_shapes.concat().as_bytes());
+    let hash: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    let dep_lid = format!("ApiDeployment{hash}");
+    let mut dep = Resource::new("AWS::ApiGateway::Deployment")
+        .p("RestApiId", api())
+        .p("Description", Expr::s(format!("API shape {hash}")));
+    for (s, m) in method_ids {
+        if *s == slot {
+            dep = dep.depends(m);
+        }
+    }
+    t.add(&dep_lid, dep);
+    let mut stage = Resource::new("AWS::ApiGateway::Stage")
+        .p("RestApiId", api())
+        .p("StageName", Expr::s(&p.stage))
+        .p("DeploymentId", Expr::r(&dep_lid))
+        .p("TracingEnabled", true)
+        .p(
+            "AccessLogSetting",
+            obj([
+                ("DestinationArn", Expr::s(cx.arn("logs", &format!("log-group:{}", p.api_log_group)))),
+                (
+                    "Format",
+                    Expr::s(r#"{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","apiKeyId":"$context.identity.apiKeyId","time":"$context.requestTime","method":"$context.httpMethod","path":"$context.resourcePath","status":"$context.status","bytes":"$context.responseLength","latencyMs":"$context.responseLatency","error":"$context.error.message"}"#),
+                ),
+            ]),
+        )
+        .p("MethodSettings", Expr::List(method_settings))
+        .skip_check(
+            "CKV_AWS_120",
+            "POST-only ingestion API: every request stores events, so no response may be cached; a cache cluster would cost money and cache nothing",
+        )
+        .p("Tags", cx.tags());
+    if slot == 0 {
+        stage = stage
+            .depends("ApiGatewayAccount")
+            .depends("ApiAccessLogGroup");
+    }
+    t.add("ApiStage", stage);
     for r in p.routes.iter().filter(|r| r.auth == Auth::ApiKey) {
         let plan_lid = logical_id(&[&r.source, "usage", "plan"]);
         let key_lid = logical_id(&[&r.source, "api", "key"]);
@@ -1134,10 +1365,7 @@ pub fn ingest(cx: &Ctx<'_>) -> Template {
             )
             .p(
                 "ApiStages",
-                Expr::list([obj([
-                    ("ApiId", Expr::r("Api")),
-                    ("Stage", Expr::r("ApiStage")),
-                ])]),
+                Expr::list([obj([("ApiId", api()), ("Stage", Expr::r("ApiStage"))])]),
             )
             .p(
                 "Throttle",
@@ -1180,32 +1408,10 @@ pub fn ingest(cx: &Ctx<'_>) -> Template {
         );
         t.output(&logical_id(&[&r.source, "api", "key", "id"]), &format!("API key id for `{}` devices (read the value with `aws apigateway get-api-key --include-value`)", r.source), Expr::r(&key_lid), None);
     }
-    // Alarms
-    let topic = || Expr::list([cx.import(StackId::Foundation, "AlarmTopicArn")]);
-    let alarm = |ns: &str, metric: &str, dims: Expr, stat: &str, threshold: i64, what: &str| {
-        Resource::new("AWS::CloudWatch::Alarm")
-            .p("AlarmDescription", Expr::s(what))
-            .p("Namespace", Expr::s(ns))
-            .p("MetricName", Expr::s(metric))
-            .p("Dimensions", dims)
-            .p("Statistic", Expr::s(stat))
-            .p("Period", Expr::Int(300))
-            .p("EvaluationPeriods", Expr::Int(1))
-            .p("Threshold", Expr::Int(threshold))
-            .p("ComparisonOperator", "GreaterThanOrEqualToThreshold")
-            .p("TreatMissingData", "notBreaching")
-            .p("AlarmActions", topic())
-            .p("OKActions", topic())
-    };
-    let fn_dims = || {
-        Expr::list([obj([
-            ("Name", "FunctionName".into()),
-            ("Value", Expr::r("IngestFunction")),
-        ])])
-    };
     t.add(
         "Api5xxAlarm",
         alarm(
+            cx,
             "AWS/ApiGateway",
             "5XXError",
             Expr::list([
@@ -1217,61 +1423,6 @@ pub fn ingest(cx: &Ctx<'_>) -> Template {
             "The ingest API returned server errors",
         ),
     );
-    t.add(
-        "IngestErrorsAlarm",
-        alarm(
-            "AWS/Lambda",
-            "Errors",
-            fn_dims(),
-            "Sum",
-            1,
-            "The ingest function failed",
-        ),
-    );
-    t.add(
-        "IngestThrottlesAlarm",
-        alarm(
-            "AWS/Lambda",
-            "Throttles",
-            fn_dims(),
-            "Sum",
-            1,
-            "The ingest function was throttled",
-        ),
-    );
-    t.add(
-        "DeadLetterAlarm",
-        alarm(
-            "AWS/SQS",
-            "ApproximateNumberOfMessagesVisible",
-            Expr::list([obj([
-                ("Name", "QueueName".into()),
-                ("Value", Expr::att("DeadLetterQueue", "QueueName")),
-            ])]),
-            "Maximum",
-            1,
-            "Events are waiting in the ingest dead-letter queue",
-        ),
-    );
-    t.output(
-        "ApiUrl",
-        "Base URL devices post to",
-        Expr::Sub(
-            format!(
-                "https://${{Api}}.execute-api.{}.amazonaws.com/{}",
-                p.region, p.stage
-            ),
-            BTreeMap::new(),
-        ),
-        Some(cx.export_name(StackId::Ingest, "ApiUrl")),
-    );
-    t.output(
-        "IngestFunctionName",
-        "The ingest function",
-        Expr::r("IngestFunction"),
-        None,
-    );
-    t
 }
 
 // ---------------------------------------------------------------------------------

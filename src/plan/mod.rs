@@ -132,26 +132,38 @@ pub enum StackId {
     Replica,
     Storage,
     Ingest,
+    /// Routes of many sources, split off the ingest stack to stay under
+    /// CloudFormation's 500 resources per stack (numbered from 1).
+    IngestRoutes(u16),
+    /// The API deployment, stage and usage plans, after all route stacks.
+    IngestRelease,
     Processing,
     Analytics,
     Ml,
 }
 
 impl StackId {
-    pub fn as_str(self) -> &'static str {
+    /// The stack's short name (`ingest`, `ingest-routes-2`), used in its full name
+    /// and its file name.
+    pub fn name(self) -> String {
         match self {
-            StackId::Bootstrap => "bootstrap",
-            StackId::Foundation => "foundation",
-            StackId::Network => "network",
-            StackId::Replica => "replica",
-            StackId::Storage => "storage",
-            StackId::Ingest => "ingest",
-            StackId::Processing => "processing",
-            StackId::Analytics => "analytics",
-            StackId::Ml => "ml",
+            StackId::Bootstrap => "bootstrap".into(),
+            StackId::Foundation => "foundation".into(),
+            StackId::Network => "network".into(),
+            StackId::Replica => "replica".into(),
+            StackId::Storage => "storage".into(),
+            StackId::Ingest => "ingest".into(),
+            StackId::IngestRoutes(n) => format!("ingest-routes-{n}"),
+            StackId::IngestRelease => "ingest-release".into(),
+            StackId::Processing => "processing".into(),
+            StackId::Analytics => "analytics".into(),
+            StackId::Ml => "ml".into(),
         }
     }
 }
+
+/// Most routes kept in one stack; more are split into route stacks of this size.
+pub const ROUTES_PER_STACK: usize = 40;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct BucketPlan {
@@ -248,6 +260,8 @@ pub struct Plan {
     pub stage: String,
     pub api_log_group: String,
     pub routes: Vec<RoutePlan>,
+    /// Route indices per route stack; a single group means no split.
+    pub route_groups: Vec<Vec<usize>>,
     pub function_name: String,
     pub function_log_group: String,
     pub dlq_name: String,
@@ -407,7 +421,7 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
         StackId::Ml,
     ] {
         let n = lw.name(
-            format!("{base}-{}", s.as_str()),
+            format!("{base}-{}", s.name()),
             Rule::Stack,
             "stack",
             fix_base,
@@ -418,7 +432,7 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
     if pci {
         for s in [StackId::Network, StackId::Replica] {
             let n = lw.name(
-                format!("{base}-{}", s.as_str()),
+                format!("{base}-{}", s.name()),
                 Rule::Stack,
                 "stack",
                 fix_base,
@@ -1306,6 +1320,36 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
             .collect(),
     };
 
+    let route_groups: Vec<Vec<usize>> = if routes.len() <= ROUTES_PER_STACK {
+        vec![(0..routes.len()).collect()]
+    } else {
+        (0..routes.len())
+            .collect::<Vec<_>>()
+            .chunks(ROUTES_PER_STACK)
+            .map(<[usize]>::to_vec)
+            .collect()
+    };
+    if route_groups.len() > 1 {
+        for i in 1..=route_groups.len() {
+            let id = StackId::IngestRoutes(i as u16);
+            let n = lw.name(
+                format!("{base}-{}", id.name()),
+                Rule::Stack,
+                "stack",
+                fix_base,
+                &["name"],
+            );
+            stacks.insert(id, n);
+        }
+        let n = lw.name(
+            format!("{base}-{}", StackId::IngestRelease.name()),
+            Rule::Stack,
+            "stack",
+            fix_base,
+            &["name"],
+        );
+        stacks.insert(StackId::IngestRelease, n);
+    }
     let mut flows = std::mem::take(&mut lw.flows);
     flows.sort_by(|a, b| a.id.cmp(&b.id));
     if let Some(w) = flows.windows(2).find(|w| w[0].id == w[1].id) {
@@ -1347,6 +1391,7 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
         stage: e.to_owned(),
         api_log_group,
         routes,
+        route_groups,
         function_name,
         function_log_group,
         dlq_name,
