@@ -22,7 +22,8 @@ PSEUDO = {
     "AWS::AccountId": ACCOUNT, "AWS::Region": REGION, "AWS::Partition": "aws",
     "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": "pipewright-dummy",
 }
-# First matching suffix wins, so the longer, more specific suffixes come first.
+# Chosen by the name's suffix, trailing digits ignored; the first match wins, so the more
+# specific suffixes come first.
 BY_SUFFIX = [
     ("KeyArn", f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{KEY_ID}"),
     ("KeyId", KEY_ID),
@@ -74,8 +75,9 @@ def json_files(directory):
 def dummy_for(name):
     if name in PSEUDO:
         return PSEUDO[name]
+    base = name.rstrip("0123456789")  # PrivateSubnet2 is a Subnet
     for suffix, value in BY_SUFFIX:
-        if name.endswith(suffix):
+        if base.endswith(suffix):
             return value
     return None
 
