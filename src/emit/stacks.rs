@@ -284,6 +284,33 @@ impl Ctx<'_> {
             )
     }
 
+    /// An access-log bucket (SSE-S3: log delivery cannot use SSE-KMS) and its policy
+    /// admitting S3 log delivery from this account. It logs to itself under `self/`
+    /// (expired with the rest), so every bucket has access logging.
+    fn log_bucket(&self, t: &mut Template, lid: &str, id: BucketId) {
+        let p = self.plan;
+        t.add(
+            lid,
+            self.bucket(id, None, Some(Expr::s(self.bucket_name(id)))),
+        );
+        let arn = bucket_arn(p, id);
+        t.add(
+            &format!("{lid}Policy"),
+            self.bucket_policy(
+                lid,
+                id,
+                vec![json!({
+                    "Sid": "AllowServerAccessLogs",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "logging.s3.amazonaws.com"},
+                    "Action": "s3:PutObject",
+                    "Resource": format!("{arn}/*"),
+                    "Condition": {"StringEquals": {"aws:SourceAccount": p.account}},
+                })],
+            ),
+        );
+    }
+
     fn key(&self, description: &str, statements: Vec<Value>) -> Resource {
         let mut all = vec![json!({
             "Sid": "KeyAdministration",
@@ -360,29 +387,7 @@ pub fn bootstrap(cx: &Ctx<'_>) -> Template {
             )
             .p("TargetKeyId", Expr::r("ArtifactsKey")),
     );
-    // The log bucket logs to itself under `self/` (expired with the rest), so every
-    // bucket has access logging without a second log bucket.
-    let logs_name = cx.bucket_name(BucketId::Logs);
-    t.add(
-        "LogsBucket",
-        cx.bucket(BucketId::Logs, None, Some(Expr::s(logs_name))),
-    );
-    let logs_arn = bucket_arn(p, BucketId::Logs);
-    t.add(
-        "LogsBucketPolicy",
-        cx.bucket_policy(
-            "LogsBucket",
-            BucketId::Logs,
-            vec![json!({
-                "Sid": "AllowServerAccessLogs",
-                "Effect": "Allow",
-                "Principal": {"Service": "logging.s3.amazonaws.com"},
-                "Action": "s3:PutObject",
-                "Resource": format!("{logs_arn}/*"),
-                "Condition": {"StringEquals": {"aws:SourceAccount": p.account}},
-            })],
-        ),
-    );
+    cx.log_bucket(&mut t, "LogsBucket", BucketId::Logs);
     t.add(
         "ArtifactsBucket",
         cx.bucket(
@@ -2299,30 +2304,7 @@ pub fn replica(cx: &Ctx<'_>) -> Template {
             .p("AliasName", Expr::s(format!("{}-replica", p.key_alias)))
             .p("TargetKeyId", Expr::r("ReplicaKey")),
     );
-    t.add(
-        "ReplicaLogsBucket",
-        cx.bucket(
-            BucketId::LogsReplica,
-            None,
-            Some(Expr::s(cx.bucket_name(BucketId::LogsReplica))),
-        ),
-    );
-    let logs_arn = bucket_arn(p, BucketId::LogsReplica);
-    t.add(
-        "ReplicaLogsBucketPolicy",
-        cx.bucket_policy(
-            "ReplicaLogsBucket",
-            BucketId::LogsReplica,
-            vec![json!({
-                "Sid": "AllowServerAccessLogs",
-                "Effect": "Allow",
-                "Principal": {"Service": "logging.s3.amazonaws.com"},
-                "Action": "s3:PutObject",
-                "Resource": format!("{logs_arn}/*"),
-                "Condition": {"StringEquals": {"aws:SourceAccount": p.account}},
-            })],
-        ),
-    );
+    cx.log_bucket(&mut t, "ReplicaLogsBucket", BucketId::LogsReplica);
     for (id, lid) in [
         (BucketId::RawReplica, "RawReplicaBucket"),
         (BucketId::CuratedReplica, "CuratedReplicaBucket"),
