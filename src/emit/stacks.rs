@@ -1520,6 +1520,12 @@ pub fn processing(cx: &Ctx<'_>) -> Template {
     for tr in &p.transforms {
         let role = cx.role(&mut t, &tr.role, StackId::Processing);
         let job_lid = logical_id(&[&tr.name, "job"]);
+        for stream in ["error", "output"] {
+            t.add(
+                &logical_id(&[&tr.name, stream, "log", "group"]),
+                cx.log_group(&format!("{}/{stream}", tr.log_group)),
+            );
+        }
         let args = obj([
             ("--job-bookmark-option", "job-bookmark-enable".into()),
             (
@@ -1531,6 +1537,7 @@ pub fn processing(cx: &Ctx<'_>) -> Template {
             ),
             ("--enable-metrics", "true".into()),
             ("--enable-observability-metrics", "true".into()),
+            ("--custom-logGroup-prefix", Expr::s(&tr.log_group)),
             ("--raw_bucket", Expr::s(cx.bucket_name(BucketId::Raw))),
             (
                 "--curated_bucket",

@@ -856,16 +856,21 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
             to.clone(),
             "use the job's temporary directory",
         );
-        let log_group = format!("/aws-glue/jobs/{base}-glue-role/{base}-{role_id}");
-        lw.flow(
-            format!("{role_id}:logs"),
-            &role_id,
-            Access::WriteLogs {
-                group: log_group.clone(),
-            },
-            to.clone(),
-            "write the job's logs",
-        );
+        // Glue 5 writes to `<prefix>/error` and `<prefix>/output` with
+        // `--custom-logGroup-prefix`; the groups are created (encrypted, with
+        // retention) by the processing stack.
+        let log_group = format!("/aws-glue/jobs/{job_name}");
+        for stream in ["error", "output"] {
+            lw.flow(
+                format!("{role_id}:logs-{stream}"),
+                &role_id,
+                Access::WriteLogs {
+                    group: format!("{log_group}/{stream}"),
+                },
+                to.clone(),
+                format!("write the job's {stream} log"),
+            );
+        }
         lw.flow(
             format!("{role_id}:bookmarks"),
             &role_id,
