@@ -236,6 +236,7 @@ fn many_sources_split_into_stacks_within_quotas() {
         .unwrap_or_else(|| panic!("{:?}", c.diagnostics));
     let plan = plan::lower(&v, "prod").unwrap();
     assert_eq!(plan.route_groups.len(), 3);
+    assert_eq!(plan.transform_groups.len(), 4);
     let out = emit::synth(&plan, &v).expect("fits the quotas");
     let names: Vec<&String> = out.summary.stacks.iter().map(|(n, _, _)| n).collect();
     for want in [
@@ -266,4 +267,17 @@ fn many_sources_split_into_stacks_within_quotas() {
             "source s{i}"
         );
     }
+}
+
+#[test]
+fn committed_large_spec_matches_the_generator() {
+    let committed = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/specs/large/big-fleet.yaml"),
+    )
+    .unwrap();
+    assert_eq!(
+        committed,
+        spec::generate::spec(100, 50),
+        "regenerate tests/specs/large/big-fleet.yaml"
+    );
 }

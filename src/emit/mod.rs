@@ -74,7 +74,7 @@ pub fn synth(plan: &Plan, v: &crate::spec::Validated) -> Result<Output, Diagnost
         (StackId::Storage, stacks::storage(&cx)),
     ];
     templates.extend(stacks::ingest(&cx));
-    templates.push((StackId::Processing, stacks::processing(&cx)));
+    templates.extend(stacks::processing(&cx));
     if plan.network.is_some() {
         templates.insert(2, (StackId::Network, stacks::network(&cx)));
     }

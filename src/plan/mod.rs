@@ -138,6 +138,10 @@ pub enum StackId {
     /// The API deployment, stage and usage plans, after all route stacks.
     IngestRelease,
     Processing,
+    /// Glue jobs of many transforms, split off the processing stack (numbered from 1).
+    ProcessingJobs(u16),
+    /// Triggers and the crawler, after all job stacks.
+    ProcessingCatalog,
     Analytics,
     Ml,
 }
@@ -156,6 +160,8 @@ impl StackId {
             StackId::IngestRoutes(n) => format!("ingest-routes-{n}"),
             StackId::IngestRelease => "ingest-release".into(),
             StackId::Processing => "processing".into(),
+            StackId::ProcessingJobs(n) => format!("processing-jobs-{n}"),
+            StackId::ProcessingCatalog => "processing-catalog".into(),
             StackId::Analytics => "analytics".into(),
             StackId::Ml => "ml".into(),
         }
@@ -164,6 +170,8 @@ impl StackId {
 
 /// Most routes kept in one stack; more are split into route stacks of this size.
 pub const ROUTES_PER_STACK: usize = 40;
+/// Most transforms kept in one stack; more are split into job stacks of this size.
+pub const TRANSFORMS_PER_STACK: usize = 15;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct BucketPlan {
@@ -262,6 +270,8 @@ pub struct Plan {
     pub routes: Vec<RoutePlan>,
     /// Route indices per route stack; a single group means no split.
     pub route_groups: Vec<Vec<usize>>,
+    /// Transform indices per job stack; a single group means no split.
+    pub transform_groups: Vec<Vec<usize>>,
     pub function_name: String,
     pub function_log_group: String,
     pub dlq_name: String,
@@ -1325,15 +1335,7 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
             .collect(),
     };
 
-    let route_groups: Vec<Vec<usize>> = if routes.len() <= ROUTES_PER_STACK {
-        vec![(0..routes.len()).collect()]
-    } else {
-        (0..routes.len())
-            .collect::<Vec<_>>()
-            .chunks(ROUTES_PER_STACK)
-            .map(<[usize]>::to_vec)
-            .collect()
-    };
+    let route_groups = groups(routes.len(), ROUTES_PER_STACK);
     if route_groups.len() > 1 {
         for i in 1..=route_groups.len() {
             let id = StackId::IngestRoutes(i as u16);
@@ -1354,6 +1356,28 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
             &["name"],
         );
         stacks.insert(StackId::IngestRelease, n);
+    }
+    let transform_groups = groups(transforms.len(), TRANSFORMS_PER_STACK);
+    if transform_groups.len() > 1 {
+        for i in 1..=transform_groups.len() {
+            let id = StackId::ProcessingJobs(i as u16);
+            let n = lw.name(
+                format!("{base}-{}", id.name()),
+                Rule::Stack,
+                "stack",
+                fix_base,
+                &["name"],
+            );
+            stacks.insert(id, n);
+        }
+        let n = lw.name(
+            format!("{base}-{}", StackId::ProcessingCatalog.name()),
+            Rule::Stack,
+            "stack",
+            fix_base,
+            &["name"],
+        );
+        stacks.insert(StackId::ProcessingCatalog, n);
     }
     let mut flows = std::mem::take(&mut lw.flows);
     flows.sort_by(|a, b| a.id.cmp(&b.id));
@@ -1397,6 +1421,7 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
         api_log_group,
         routes,
         route_groups,
+        transform_groups,
         function_name,
         function_log_group,
         dlq_name,
@@ -1432,6 +1457,18 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
         flows,
         stacks,
     })
+}
+
+/// Indices `0..n` in chunks of `size` (one chunk, possibly empty, when `n <= size`).
+fn groups(n: usize, size: usize) -> Vec<Vec<usize>> {
+    if n <= size {
+        return vec![(0..n).collect()];
+    }
+    (0..n)
+        .collect::<Vec<_>>()
+        .chunks(size)
+        .map(<[usize]>::to_vec)
+        .collect()
 }
 
 fn kebab(b: BucketId) -> &'static str {
