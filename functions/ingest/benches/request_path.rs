@@ -7,7 +7,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::io::Write;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use pipewright_ingest::batch::{self, Options};
@@ -21,8 +21,13 @@ struct Counting;
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
+/// Counting is on only while the peak is measured, so timings are not skewed.
+static COUNTING: AtomicBool = AtomicBool::new(false);
 
 fn note_alloc(size: usize) {
+    if !COUNTING.load(Ordering::Relaxed) {
+        return;
+    }
     let now = LIVE.fetch_add(size, Ordering::Relaxed) + size;
     PEAK.fetch_max(now, Ordering::Relaxed);
 }
@@ -37,11 +42,13 @@ unsafe impl GlobalAlloc for Counting {
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        if COUNTING.load(Ordering::Relaxed) {
+            LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
+        if !p.is_null() && COUNTING.load(Ordering::Relaxed) {
             LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
             note_alloc(new_size);
         }
@@ -211,10 +218,14 @@ fn measure(name: &str, level: u32, body: &[u8], events: usize, gz_input: Option<
         batch::process(source, opts, Format::Json, input).unwrap()
     };
     // Check once, and measure the peak heap of one run.
-    let base = LIVE.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
+    // Only blocks allocated while counting are tracked (frees of older blocks are
+    // ignored while off), so LIVE starts at zero: the peak is the run's extra heap.
+    LIVE.store(0, Ordering::Relaxed);
+    PEAK.store(0, Ordering::Relaxed);
+    COUNTING.store(true, Ordering::SeqCst);
     let p = run();
-    let peak_extra = PEAK.load(Ordering::Relaxed) - base;
+    let peak_extra = PEAK.load(Ordering::Relaxed);
+    COUNTING.store(false, Ordering::SeqCst);
     assert_eq!(
         (p.accepted.lines, p.failures.len()),
         (events, 0),
@@ -257,6 +268,82 @@ fn measure(name: &str, level: u32, body: &[u8], events: usize, gz_input: Option<
     f
 }
 
+/// Median time of `f` over at least 15 runs (up to 2 s).
+fn median_of(mut f: impl FnMut()) -> Duration {
+    f();
+    let mut times = Vec::new();
+    let until = Instant::now() + Duration::from_secs(2);
+    while times.len() < 15 || (Instant::now() < until && times.len() < 100) {
+        let t = Instant::now();
+        f();
+        times.push(t.elapsed());
+    }
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// Where the time goes: each stage alone, on the same body.
+fn breakdown(body: &[u8]) {
+    let setup = setup(SHIPPED_GZIP_LEVEL);
+    let validator = &setup.source("pos").unwrap().validator;
+    let values: Vec<Value> = serde_json::from_slice(body).unwrap();
+    let mut ndjson = Vec::new();
+    for v in &values {
+        serde_json::to_writer(&mut ndjson, v).unwrap();
+        ndjson.push(b'\n');
+    }
+    let mb = body.len() as f64 / 1e6;
+    let report = |stage: &str, d: Duration| {
+        println!(
+            "  stage {stage:<34} {:>7.2} ms = {:>6.1} MB/s",
+            d.as_secs_f64() * 1e3,
+            mb / d.as_secs_f64()
+        )
+    };
+    report(
+        "parse (serde_json::Value)",
+        median_of(|| {
+            black_box(serde_json::from_slice::<Vec<Value>>(black_box(body)).unwrap());
+        }),
+    );
+    report(
+        "tokenize only (serde IgnoredAny)",
+        median_of(|| {
+            black_box(serde_json::from_slice::<serde::de::IgnoredAny>(black_box(body)).unwrap());
+        }),
+    );
+    report(
+        "validate (jsonschema is_valid)",
+        median_of(|| {
+            for v in &values {
+                assert!(validator.is_valid(black_box(v)));
+            }
+        }),
+    );
+    report(
+        "serialize compact NDJSON",
+        median_of(|| {
+            let mut out = Vec::with_capacity(ndjson.len());
+            for v in &values {
+                serde_json::to_writer(&mut out, v).unwrap();
+                out.push(b'\n');
+            }
+            black_box(out);
+        }),
+    );
+    for level in [1, SHIPPED_GZIP_LEVEL] {
+        report(
+            &format!("gzip level {level} (zlib-rs)"),
+            median_of(|| {
+                let mut e =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level));
+                e.write_all(black_box(&ndjson)).unwrap();
+                black_box(e.finish().unwrap());
+            }),
+        );
+    }
+}
+
 fn main() {
     // `cargo test --benches` runs this with `--test`-like flags; one quick pass is enough.
     let quick = std::env::args().any(|a| a == "--test");
@@ -278,6 +365,7 @@ fn main() {
         events,
         None,
     );
+    breakdown(&body);
     measure("parse+validate+NDJSON+gzip", 1, &body, events, None);
     measure("parse+validate+NDJSON+gzip", 9, &body, events, None);
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));

@@ -130,7 +130,15 @@ pub fn decode<'a>(
 /// Inflates gzip (one or more members) up to `limit` bytes.
 pub fn inflate(gz: &[u8], limit: usize) -> Result<Vec<u8>, BodyError> {
     let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
-    let mut out = Vec::with_capacity(gz.len().saturating_mul(4).min(limit.saturating_add(1)));
+    // The gzip trailer's ISIZE (size mod 2^32 of the last member) is the usual exact
+    // size: reserving it avoids the doubling copies of a growing buffer. It is only a
+    // hint (a bomb may lie), so it is capped by the limit and reading still grows.
+    let hint = gz
+        .last_chunk::<4>()
+        .map_or(0, |b| u32::from_le_bytes(*b) as usize)
+        .max(gz.len())
+        .min(limit.saturating_add(1));
+    let mut out = Vec::with_capacity(hint.saturating_add(1));
     MultiGzDecoder::new(gz)
         .take(cap)
         .read_to_end(&mut out)
