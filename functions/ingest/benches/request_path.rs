@@ -3,7 +3,7 @@
 //! on one core, the compression ratio and the peak heap (a counting global
 //! allocator) relative to the body. Run with `cargo bench -p pipewright-ingest`.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::io::Write;
@@ -16,8 +16,11 @@ use pipewright_ingest::{Names, Setup};
 use pipewright_ingest_config::{CONFIG_VERSION, IngestConfig, Lookups, Partitioning, SourceConfig};
 use serde_json::{Value, json};
 
-/// Counts live heap bytes and their high-water mark.
+/// Counts live heap bytes and their high-water mark, over the function's own
+/// allocator (mimalloc, as in `main.rs`).
 struct Counting;
+
+static INNER: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
@@ -34,20 +37,20 @@ fn note_alloc(size: usize) {
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
+        let p = unsafe { INNER.alloc(layout) };
         if !p.is_null() {
             note_alloc(layout.size());
         }
         p
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
+        unsafe { INNER.dealloc(ptr, layout) };
         if COUNTING.load(Ordering::Relaxed) {
             LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
         }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        let p = unsafe { INNER.realloc(ptr, layout, new_size) };
         if !p.is_null() && COUNTING.load(Ordering::Relaxed) {
             LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
             note_alloc(new_size);

@@ -113,8 +113,13 @@ impl<W: Write> Write for Counting<W> {
     }
 }
 
+/// Bytes gathered before a call into the compressor.
+const CHUNK: usize = 64 * 1024;
+
+type Sink = Counting<io::BufWriter<GzEncoder<Vec<u8>>>>;
+
 struct Out {
-    w: Option<Counting<GzEncoder<Vec<u8>>>>,
+    w: Option<Sink>,
     lines: usize,
     level: u32,
 }
@@ -127,11 +132,14 @@ impl Out {
             level,
         }
     }
-    fn writer(&mut self) -> &mut Counting<GzEncoder<Vec<u8>>> {
+    fn writer(&mut self) -> &mut Sink {
         let level = self.level;
         self.lines += 1;
         self.w.get_or_insert_with(|| Counting {
-            inner: GzEncoder::new(Vec::new(), Compression::new(level)),
+            inner: io::BufWriter::with_capacity(
+                CHUNK,
+                GzEncoder::new(Vec::new(), Compression::new(level)),
+            ),
             bytes: 0,
         })
     }
@@ -142,7 +150,9 @@ impl Out {
                 bytes: c.bytes,
                 gz: c
                     .inner
-                    .finish()
+                    .into_inner()
+                    .map_err(io::IntoInnerError::into_error)
+                    .and_then(GzEncoder::finish)
                     .expect("writing to memory cannot fail")
                     .into(),
                 lines: self.lines,

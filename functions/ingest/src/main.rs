@@ -14,6 +14,10 @@ use lambda_runtime::{LambdaEvent, service_fn};
 use pipewright_ingest::{Clients, Setup, handle, local, logging};
 use tracing::error;
 
+/// See `mimalloc` in Cargo.toml: the request path is allocation-bound.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Environment variable naming the local-mode address.
 const LOCAL_ADDR_ENV: &str = "PIPEWRIGHT_LOCAL_ADDR";
 
