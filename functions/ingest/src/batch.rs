@@ -1,0 +1,698 @@
+//! The request path without network: parses a decoded body event by event, validates
+//! each event against its source's schema, and writes accepted events as gzip NDJSON
+//! and rejected ones (with their reasons) as another gzip NDJSON stream. Events are
+//! streamed: the parsed form of only one event is held at a time.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::io::{self, Write};
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use serde::de::{self, DeserializeSeed, Deserializer, SeqAccess, Visitor};
+use serde_json::Value;
+
+use crate::body::Format;
+use crate::setup::Source;
+use crate::timefmt::parse_rfc3339;
+use pipewright_ingest_config::get_path;
+
+/// Most reasons recorded per rejected event.
+pub const MAX_ERRORS_PER_EVENT: usize = 10;
+/// Longest reason (in bytes) recorded; longer ones are cut.
+pub const MAX_ERROR_LEN: usize = 300;
+
+/// Options of one run.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    pub gzip_level: u32,
+    pub max_events: usize,
+    pub max_device_ids: usize,
+}
+
+/// A rejected event: its index in the request and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub index: usize,
+    pub errors: Vec<String>,
+}
+
+/// A body that is not JSON (or NDJSON framing that failed as a whole).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Malformed {
+    pub message: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+/// A gzip stream with its uncompressed byte count.
+#[derive(Debug, Default)]
+pub struct Stream {
+    /// Gzip bytes (empty when nothing was written).
+    pub gz: bytes::Bytes,
+    /// Uncompressed bytes.
+    pub bytes: u64,
+    /// Lines written.
+    pub lines: usize,
+}
+
+/// What a body turned into.
+#[derive(Debug, Default)]
+pub struct Processed {
+    /// Events seen (accepted + rejected).
+    pub total: usize,
+    pub accepted: Stream,
+    pub rejected: Stream,
+    pub failures: Vec<Failure>,
+    /// Set when the body is not JSON at all; then nothing is accepted and `rejected`
+    /// holds the raw body with the parse error.
+    pub malformed: Option<Malformed>,
+    /// Earliest and latest event time of accepted events (ms since the epoch).
+    pub min_event_time: Option<i64>,
+    pub max_event_time: Option<i64>,
+    /// The first `max_device_ids` distinct device ids of accepted events.
+    pub device_ids: Vec<String>,
+    /// Distinct device ids of accepted events.
+    pub device_count: usize,
+    /// The id of every event, when the source has an `id_field` and every event has
+    /// one (string or number); otherwise `None`.
+    pub event_ids: Option<Vec<String>>,
+}
+
+/// The request is refused as a whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProcessError {
+    /// 413.
+    TooManyEvents { limit: usize },
+}
+
+impl fmt::Display for ProcessError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProcessError::TooManyEvents { limit } => {
+                write!(f, "the body holds more than {limit} events")
+            }
+        }
+    }
+}
+
+/// Counts bytes on their way into the compressor.
+struct Counting<W> {
+    inner: W,
+    bytes: u64,
+}
+
+impl<W: Write> Write for Counting<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Bytes gathered before a call into the compressor.
+const CHUNK: usize = 64 * 1024;
+
+type Sink = Counting<io::BufWriter<GzEncoder<Vec<u8>>>>;
+
+struct Out {
+    w: Option<Sink>,
+    lines: usize,
+    level: u32,
+}
+
+impl Out {
+    fn new(level: u32) -> Out {
+        Out {
+            w: None,
+            lines: 0,
+            level,
+        }
+    }
+    fn writer(&mut self) -> &mut Sink {
+        let level = self.level;
+        self.lines += 1;
+        self.w.get_or_insert_with(|| Counting {
+            inner: io::BufWriter::with_capacity(
+                CHUNK,
+                GzEncoder::new(Vec::new(), Compression::new(level)),
+            ),
+            bytes: 0,
+        })
+    }
+    fn finish(self) -> Stream {
+        match self.w {
+            None => Stream::default(),
+            Some(c) => Stream {
+                bytes: c.bytes,
+                gz: c
+                    .inner
+                    .into_inner()
+                    .map_err(io::IntoInnerError::into_error)
+                    .and_then(GzEncoder::finish)
+                    .expect("writing to memory cannot fail")
+                    .into(),
+                lines: self.lines,
+            },
+        }
+    }
+}
+
+/// The event that an entry of the rejected stream holds.
+enum Rejected<'a> {
+    Parsed(&'a Value),
+    Raw(&'a str),
+}
+
+struct Proc<'s> {
+    source: &'s Source,
+    opts: Options,
+    index: usize,
+    accepted: Out,
+    rejected: Out,
+    failures: Vec<Failure>,
+    min_t: Option<i64>,
+    max_t: Option<i64>,
+    devices_seen: HashSet<String>,
+    device_ids: Vec<String>,
+    ids: Option<Vec<String>>,
+    stop: Option<ProcessError>,
+    /// One line, serialised before it goes to the compressor in a single write:
+    /// feeding the compressor serde's many small writes costs more than the JSON.
+    line: Vec<u8>,
+}
+
+fn cut(mut s: String) -> String {
+    if s.len() > MAX_ERROR_LEN {
+        let mut end = MAX_ERROR_LEN;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+        s.push('…');
+    }
+    s
+}
+
+fn scalar_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+impl<'s> Proc<'s> {
+    fn new(source: &'s Source, opts: Options) -> Proc<'s> {
+        Proc {
+            source,
+            opts,
+            index: 0,
+            accepted: Out::new(opts.gzip_level),
+            rejected: Out::new(opts.gzip_level),
+            failures: Vec::new(),
+            min_t: None,
+            max_t: None,
+            devices_seen: HashSet::new(),
+            device_ids: Vec::new(),
+            ids: source.config.id_field.as_ref().map(|_| Vec::new()),
+            stop: None,
+            line: Vec::with_capacity(4096),
+        }
+    }
+
+    /// Room for one more event? Sets `stop` when not.
+    fn admit(&mut self) -> bool {
+        if self.index >= self.opts.max_events {
+            self.stop = Some(ProcessError::TooManyEvents {
+                limit: self.opts.max_events,
+            });
+            return false;
+        }
+        true
+    }
+
+    fn parsed(&mut self, v: Value) -> io::Result<()> {
+        let index = self.index;
+        self.index += 1;
+        if let (Some(ids), Some(field)) = (&mut self.ids, &self.source.config.id_field) {
+            match get_path(&v, field).and_then(scalar_text) {
+                Some(id) => ids.push(id),
+                None => self.ids = None,
+            }
+        }
+        let errors: Vec<String> = if !v.is_object() {
+            vec!["the event is not a JSON object".to_string()]
+        } else if self.source.validator.is_valid(&v) {
+            Vec::new()
+        } else {
+            self.source
+                .validator
+                .iter_errors(&v)
+                .take(MAX_ERRORS_PER_EVENT)
+                .map(|e| {
+                    let at = e.instance_path().as_str();
+                    cut(format!("{}: {e}", if at.is_empty() { "/" } else { at }))
+                })
+                .collect()
+        };
+        if errors.is_empty() {
+            self.accept(&v)
+        } else {
+            self.reject(index, errors, Rejected::Parsed(&v))
+        }
+    }
+
+    fn unparsed(&mut self, raw: &str, error: String) -> io::Result<()> {
+        let index = self.index;
+        self.index += 1;
+        self.ids = None;
+        self.reject(index, vec![cut(error)], Rejected::Raw(raw))
+    }
+
+    fn accept(&mut self, v: &Value) -> io::Result<()> {
+        let cfg = &self.source.config;
+        let time = cfg.time_field.as_ref().and_then(|f| get_path(v, f));
+        if let Some(ms) = time.and_then(Value::as_str).and_then(parse_rfc3339) {
+            self.min_t = Some(self.min_t.map_or(ms, |m| m.min(ms)));
+            self.max_t = Some(self.max_t.map_or(ms, |m| m.max(ms)));
+        }
+        let device = cfg.device_field.as_ref().and_then(|f| get_path(v, f));
+        if let Some(d) = device.and_then(scalar_text)
+            && !self.devices_seen.contains(&d)
+        {
+            if self.device_ids.len() < self.opts.max_device_ids {
+                self.device_ids.push(d.clone());
+            }
+            self.devices_seen.insert(d);
+        }
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, v)?;
+        self.line.push(b'\n');
+        self.accepted.writer().write_all(&self.line)
+    }
+
+    fn reject(&mut self, index: usize, errors: Vec<String>, event: Rejected<'_>) -> io::Result<()> {
+        let w = &mut self.line;
+        w.clear();
+        write!(w, "{{\"index\":{index},\"errors\":")?;
+        serde_json::to_writer(&mut *w, &errors)?;
+        w.extend_from_slice(b",\"event\":");
+        match event {
+            Rejected::Parsed(v) => serde_json::to_writer(&mut *w, v)?,
+            Rejected::Raw(s) => serde_json::to_writer(&mut *w, s)?,
+        }
+        w.extend_from_slice(b"}\n");
+        self.rejected.writer().write_all(&self.line)?;
+        self.failures.push(Failure { index, errors });
+        Ok(())
+    }
+
+    fn finish(self) -> Processed {
+        let accepted = self.accepted.finish();
+        let rejected = self.rejected.finish();
+        Processed {
+            total: self.index,
+            failures: self.failures,
+            malformed: None,
+            min_event_time: self.min_t,
+            max_event_time: self.max_t,
+            device_count: self.devices_seen.len(),
+            device_ids: self.device_ids,
+            event_ids: self.ids.filter(|ids| !ids.is_empty()),
+            accepted,
+            rejected,
+        }
+    }
+}
+
+/// Drives `Proc` over the elements of a top-level JSON array as they are parsed.
+struct Elements<'p, 's>(&'p mut Proc<'s>);
+
+impl<'de> Visitor<'de> for Elements<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON array of events")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        loop {
+            let Some(v) = seq.next_element::<Value>()? else {
+                return Ok(());
+            };
+            if !self.0.admit() {
+                return Err(de::Error::custom("too many events"));
+            }
+            self.0.parsed(v).map_err(de::Error::custom)?;
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Elements<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+/// `serde_json`'s message without its " at line L column C" suffix.
+fn bare_message(e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" at line ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+fn malformed(opts: Options, body: &[u8], e: &serde_json::Error) -> Processed {
+    let m = Malformed {
+        message: format!(
+            "the body is not valid JSON: {} at line {}, column {}",
+            bare_message(e),
+            e.line(),
+            e.column()
+        ),
+        line: e.line(),
+        column: e.column(),
+    };
+    let mut out = Out::new(opts.gzip_level);
+    let w = out.writer();
+    let written = (|| -> io::Result<()> {
+        w.write_all(b"{\"index\":null,\"errors\":")?;
+        serde_json::to_writer(&mut *w, &[&m.message])?;
+        w.write_all(b",\"event\":")?;
+        serde_json::to_writer(&mut *w, &String::from_utf8_lossy(body))?;
+        w.write_all(b"}\n")
+    })();
+    written.expect("writing to memory cannot fail");
+    Processed {
+        rejected: out.finish(),
+        malformed: Some(m),
+        ..Processed::default()
+    }
+}
+
+/// Processes a decoded body for `source`.
+pub fn process(
+    source: &Source,
+    opts: Options,
+    format: Format,
+    body: &[u8],
+) -> Result<Processed, ProcessError> {
+    let mut p = Proc::new(source, opts);
+    match format {
+        Format::Json => {
+            let first = body.iter().find(|b| !b.is_ascii_whitespace());
+            if first == Some(&b'[') {
+                let mut de = serde_json::Deserializer::from_slice(body);
+                let r = Elements(&mut p)
+                    .deserialize(&mut de)
+                    .and_then(|()| de.end());
+                if let Err(e) = r {
+                    if let Some(stop) = p.stop {
+                        return Err(stop);
+                    }
+                    return Ok(malformed(opts, body, &e));
+                }
+            } else {
+                match serde_json::from_slice::<Value>(body) {
+                    Ok(v) => p.parsed(v).expect("writing to memory cannot fail"),
+                    Err(e) => return Ok(malformed(opts, body, &e)),
+                }
+            }
+        }
+        Format::Ndjson => {
+            for (n, line) in body.split(|b| *b == b'\n').enumerate() {
+                let line = line.trim_ascii();
+                if line.is_empty() {
+                    continue;
+                }
+                if !p.admit() {
+                    return Err(p.stop.take().expect("set by admit"));
+                }
+                match serde_json::from_slice::<Value>(line) {
+                    Ok(v) => p.parsed(v),
+                    Err(e) => p.unparsed(
+                        &String::from_utf8_lossy(line),
+                        format!(
+                            "invalid JSON on line {}, column {}: {}",
+                            n + 1,
+                            e.column(),
+                            bare_message(&e)
+                        ),
+                    ),
+                }
+                .expect("writing to memory cannot fail");
+            }
+        }
+    }
+    Ok(p.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::setup::{Names, Setup};
+    use flate2::read::GzDecoder;
+    use serde_json::json;
+    use std::collections::BTreeMap;
+    use std::io::Read;
+
+    fn setup(schema: Value) -> Setup {
+        let mut sources = BTreeMap::new();
+        sources.insert(
+            "pos".to_string(),
+            pipewright_ingest_config::SourceConfig {
+                route: "/v1/pos/sales".into(),
+                schema_version: "1.0.0".into(),
+                schema,
+                max_body_bytes: 1 << 20,
+                max_events: 5,
+                id_field: Some("id".into()),
+                time_field: Some("at".into()),
+                device_field: Some("device.id".into()),
+                start_jobs: vec![],
+            },
+        );
+        let config = pipewright_ingest_config::IngestConfig {
+            version: pipewright_ingest_config::CONFIG_VERSION,
+            pipeline: "p".into(),
+            environment: "dev".into(),
+            partitioning: pipewright_ingest_config::Partitioning::Hour,
+            gzip_level: 6,
+            max_device_ids: 2,
+            index_ttl_days: None,
+            idempotency_ttl_days: 7,
+            lookups: Default::default(),
+            sources,
+        };
+        let names = Names {
+            raw_bucket: "b".into(),
+            index_table: "t".into(),
+            kms_key_arn: None,
+        };
+        Setup::new(config, names).unwrap()
+    }
+
+    fn schema() -> Value {
+        json!({
+            "type": "object",
+            "required": ["id", "total"],
+            "properties": {
+                "id": {"type": "string"},
+                "total": {"type": "number", "multipleOf": 0.01, "minimum": 0},
+                "at": {"type": "string", "format": "date-time"}
+            }
+        })
+    }
+
+    const OPTS: Options = Options {
+        gzip_level: 6,
+        max_events: 5,
+        max_device_ids: 2,
+    };
+
+    fn gunzip(gz: &[u8]) -> String {
+        let mut s = String::new();
+        GzDecoder::new(gz).read_to_string(&mut s).unwrap();
+        s
+    }
+
+    fn run(format: Format, body: &str) -> Result<Processed, ProcessError> {
+        let s = setup(schema());
+        process(s.source("pos").unwrap(), OPTS, format, body.as_bytes())
+    }
+
+    #[test]
+    fn a_single_object_is_one_event_and_keeps_its_key_order() {
+        let p = run(
+            Format::Json,
+            r#" {"total": 1.5, "id": "a",  "zeta": {"b": 1, "a": 2}} "#,
+        )
+        .unwrap();
+        assert_eq!((p.total, p.accepted.lines, p.rejected.lines), (1, 1, 0));
+        let text = gunzip(&p.accepted.gz);
+        assert_eq!(
+            text,
+            "{\"total\":1.5,\"id\":\"a\",\"zeta\":{\"b\":1,\"a\":2}}\n"
+        );
+        assert_eq!(p.accepted.bytes, text.len() as u64);
+        assert!(p.rejected.gz.is_empty());
+        assert_eq!(p.event_ids, Some(vec!["a".to_string()]));
+    }
+
+    #[test]
+    fn an_array_is_split_into_events_and_failures_are_reasoned() {
+        let p = run(
+            Format::Json,
+            r#"[{"id":"a","total":1},{"id":"b","total":-1},7,{"id":"c","total":"x","at":"2026-11-27T10:00:00Z"}]"#,
+        )
+        .unwrap();
+        assert_eq!((p.total, p.accepted.lines, p.rejected.lines), (4, 1, 3));
+        let idx: Vec<usize> = p.failures.iter().map(|f| f.index).collect();
+        assert_eq!(idx, [1, 2, 3]);
+        assert!(
+            p.failures[0].errors[0].starts_with("/total: "),
+            "{:?}",
+            p.failures[0]
+        );
+        assert_eq!(p.failures[1].errors, ["the event is not a JSON object"]);
+        let lines: Vec<Value> = gunzip(&p.rejected.gz)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(
+            lines[1],
+            json!({"index": 2, "errors": ["the event is not a JSON object"], "event": 7})
+        );
+        assert_eq!(
+            lines[2]["event"],
+            json!({"id":"c","total":"x","at":"2026-11-27T10:00:00Z"})
+        );
+        // Times and devices come from accepted events only.
+        assert_eq!(p.min_event_time, None);
+        // An event without an id (the number 7) means no derived key.
+        assert_eq!(p.event_ids, None);
+    }
+
+    #[test]
+    fn multiple_of_a_hundredth_accepts_prices() {
+        // Binary floating point cannot hold 0.07 or 19.99 exactly; a naive
+        // `value / 0.01` check rejects them. jsonschema 0.61 compares decimals.
+        let s = setup(schema());
+        let v = &s.source("pos").unwrap().validator;
+        for ok in [
+            "0.07",
+            "19.99",
+            "0.1",
+            "0.3",
+            "1.15",
+            "1234567.89",
+            "4.35",
+            "0",
+        ] {
+            let e: Value = serde_json::from_str(&format!(r#"{{"id":"a","total":{ok}}}"#)).unwrap();
+            assert!(v.is_valid(&e), "{ok} was rejected");
+        }
+        for bad in ["0.071", "19.999", "0.005"] {
+            let e: Value = serde_json::from_str(&format!(r#"{{"id":"a","total":{bad}}}"#)).unwrap();
+            assert!(!v.is_valid(&e), "{bad} was accepted");
+        }
+    }
+
+    #[test]
+    fn ndjson_lines_are_events_and_bad_lines_are_kept_raw() {
+        let body = "{\"id\":\"a\",\"total\":1,\"at\":\"2026-11-27T10:00:00+01:00\",\"device\":{\"id\":\"d1\"}}\r\n\n  \n{\"id\":\"b\",\"total\":2,\"at\":\"2026-11-27T08:30:00Z\",\"device\":{\"id\":\"d2\"}}\n{oops\n{\"id\":\"c\",\"total\":3,\"device\":{\"id\":\"d3\"}}\n{\"id\":\"d\",\"total\":3,\"device\":{\"id\":\"d1\"}}";
+        let p = run(Format::Ndjson, body).unwrap();
+        assert_eq!((p.total, p.accepted.lines, p.rejected.lines), (5, 4, 1));
+        assert_eq!(p.failures[0].index, 2);
+        assert_eq!(
+            p.failures[0].errors[0],
+            "invalid JSON on line 5, column 2: key must be a string"
+        );
+        let rejected: Value = serde_json::from_str(gunzip(&p.rejected.gz).trim_end()).unwrap();
+        assert_eq!(rejected["event"], json!("{oops"));
+        assert_eq!(
+            p.min_event_time
+                .map(crate::timefmt::format_millis)
+                .as_deref(),
+            Some("2026-11-27T08:30:00.000Z")
+        );
+        assert_eq!(
+            p.max_event_time
+                .map(crate::timefmt::format_millis)
+                .as_deref(),
+            Some("2026-11-27T09:00:00.000Z")
+        );
+        assert_eq!(p.device_ids, ["d1", "d2"]);
+        assert_eq!(p.device_count, 3);
+        assert_eq!(p.event_ids, None);
+    }
+
+    #[test]
+    fn a_body_that_is_not_json_is_stored_with_its_position() {
+        let p = run(Format::Json, "[{\"id\":\"a\",\"total\":1},\n {\"id\": }]").unwrap();
+        let m = p.malformed.unwrap();
+        assert_eq!((m.line, m.column), (2, 9));
+        assert_eq!(
+            m.message,
+            "the body is not valid JSON: expected value at line 2, column 9"
+        );
+        assert_eq!(p.accepted.lines, 0);
+        let line: Value = serde_json::from_str(gunzip(&p.rejected.gz).trim_end()).unwrap();
+        assert_eq!(line["index"], Value::Null);
+        assert_eq!(
+            line["event"],
+            json!("[{\"id\":\"a\",\"total\":1},\n {\"id\": }]")
+        );
+        let p = run(Format::Json, "").unwrap();
+        assert!(p.malformed.is_some());
+        let p = run(Format::Json, "{\"id\":\"a\",\"total\":1} trailing").unwrap();
+        assert!(p.malformed.is_some());
+    }
+
+    #[test]
+    fn too_many_events_stop_early() {
+        let six = (0..6)
+            .map(|i| format!("{{\"id\":\"{i}\",\"total\":1}}"))
+            .collect::<Vec<_>>();
+        assert_eq!(
+            run(Format::Json, &format!("[{}]", six.join(","))).unwrap_err(),
+            ProcessError::TooManyEvents { limit: 5 }
+        );
+        assert_eq!(
+            run(Format::Ndjson, &six.join("\n")).unwrap_err(),
+            ProcessError::TooManyEvents { limit: 5 }
+        );
+        assert_eq!(
+            run(Format::Ndjson, &six[..5].join("\n"))
+                .unwrap()
+                .accepted
+                .lines,
+            5
+        );
+    }
+
+    #[test]
+    fn ids_are_collected_when_every_event_has_one() {
+        let p = run(
+            Format::Json,
+            r#"[{"id":"b","total":1},{"id":"a","total":-5}]"#,
+        )
+        .unwrap();
+        assert_eq!(p.event_ids, Some(vec!["b".to_string(), "a".to_string()]));
+        let p = run(Format::Json, "[]").unwrap();
+        assert_eq!((p.total, p.event_ids), (0, None));
+    }
+
+    #[test]
+    fn long_reasons_are_cut_on_a_char_boundary() {
+        let s = cut("é".repeat(400));
+        assert!(s.len() <= MAX_ERROR_LEN + '…'.len_utf8());
+        assert!(s.ends_with('…'));
+    }
+}

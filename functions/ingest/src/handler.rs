@@ -1,0 +1,617 @@
+//! The request handler: API Gateway proxy request in, proxy response out. It decodes
+//! and processes the body, answers replays from the idempotency record, writes the raw
+//! and rejected objects to S3, then indexes them in one DynamoDB transaction.
+
+use std::time::SystemTime;
+
+use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
+use aws_lambda_events::encodings::Body;
+use aws_lambda_events::http::{HeaderMap, HeaderValue, Method};
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_glue::operation::start_job_run::StartJobRunError;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::ServerSideEncryption;
+use pipewright_ingest_config::layout;
+use serde_json::{Value, json};
+use tracing::{Instrument, error, info, info_span, warn};
+
+use crate::batch::{self, Options, Processed};
+use crate::body;
+use crate::emf;
+use crate::idempotency;
+use crate::items::{self, Item, Stored};
+use crate::setup::{MAX_TRANSACTION_ITEMS, Setup, Source};
+use crate::timefmt::Received;
+
+/// Header on a response replayed from the idempotency record.
+pub const REPLAYED_HEADER: &str = "Idempotent-Replayed";
+/// `Retry-After` seconds on 503.
+pub const RETRY_AFTER_SECS: u32 = 2;
+/// Budget (bytes of JSON) for the per-event failures listed in a response; the full
+/// list is always in the rejected object.
+pub const FAILURES_BUDGET: usize = 128 * 1024;
+
+/// The AWS clients the handler uses.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub s3: aws_sdk_s3::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub glue: aws_sdk_glue::Client,
+}
+
+impl Clients {
+    /// Clients from a loaded SDK config. When the config overrides the endpoint (a
+    /// local emulator), S3 uses path-style addressing.
+    pub fn from_conf(conf: &aws_config::SdkConfig) -> Clients {
+        let s3 = aws_sdk_s3::config::Builder::from(conf)
+            .force_path_style(conf.endpoint_url().is_some())
+            .build();
+        Clients {
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            dynamodb: aws_sdk_dynamodb::Client::new(conf),
+            glue: aws_sdk_glue::Client::new(conf),
+        }
+    }
+}
+
+/// Handles one request. Never fails: every outcome is a response.
+pub async fn handle(
+    req: ApiGatewayProxyRequest,
+    clients: &Clients,
+    setup: &Setup,
+    now: SystemTime,
+) -> ApiGatewayProxyResponse {
+    let request_id = request_id(req.request_context.request_id.as_deref());
+    let span = info_span!("request", request_id = %request_id);
+    let mut resp = handle_in_span(&req, clients, setup, now, &request_id)
+        .instrument(span)
+        .await;
+    resp.headers
+        .insert("x-request-id", header_value(&request_id));
+    resp
+}
+
+/// A request id usable in an object key: the API Gateway one when it is safe, else a
+/// new UUID.
+pub fn request_id(from_gateway: Option<&str>) -> String {
+    match from_gateway {
+        Some(id)
+            if !id.is_empty()
+                && id.len() <= 128
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            id.to_string()
+        }
+        _ => uuid::Uuid::new_v4().to_string(),
+    }
+}
+
+fn header_value(s: &str) -> HeaderValue {
+    HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+}
+
+fn header<'a>(req: &'a ApiGatewayProxyRequest, name: &str) -> Option<&'a str> {
+    req.headers
+        .get(name)
+        .or_else(|| req.multi_value_headers.get(name))
+        .and_then(|v| v.to_str().ok())
+}
+
+/// A JSON response.
+pub fn response(
+    status: u16,
+    body: String,
+    extra: &[(&'static str, String)],
+) -> ApiGatewayProxyResponse {
+    let mut headers = HeaderMap::new();
+    headers.insert("content-type", HeaderValue::from_static("application/json"));
+    for (k, v) in extra {
+        headers.insert(*k, header_value(v));
+    }
+    let mut r = ApiGatewayProxyResponse::default();
+    r.status_code = i64::from(status);
+    r.headers = headers;
+    r.body = Some(Body::Text(body));
+    r
+}
+
+fn refuse(
+    status: u16,
+    request_id: &str,
+    message: &str,
+    extra: &[(&'static str, String)],
+) -> ApiGatewayProxyResponse {
+    info!(status, reason = message, "request refused");
+    response(
+        status,
+        json!({"request_id": request_id, "error": message}).to_string(),
+        extra,
+    )
+}
+
+fn unavailable(request_id: &str, what: &str, err: &str) -> ApiGatewayProxyResponse {
+    error!(step = what, error = err, "AWS call failed after retries");
+    response(
+        503,
+        json!({"request_id": request_id, "error": "storage is unavailable; retry later with the same Idempotency-Key"}).to_string(),
+        &[("retry-after", RETRY_AFTER_SECS.to_string())],
+    )
+}
+
+fn replay(status: u16, body: String) -> ApiGatewayProxyResponse {
+    info!(status, "replaying the first response");
+    response(status, body, &[(REPLAYED_HEADER, "true".to_string())])
+}
+
+/// The status and JSON body of a processed request.
+pub fn outcome(
+    request_id: &str,
+    idempotency_key: Option<&str>,
+    p: &Processed,
+    raw_key: Option<&str>,
+    rejected_key: Option<&str>,
+) -> (u16, String) {
+    let mut body = serde_json::Map::new();
+    body.insert("request_id".into(), json!(request_id));
+    if let Some(k) = idempotency_key {
+        body.insert("idempotency_key".into(), json!(k));
+    }
+    body.insert("accepted".into(), json!(p.accepted.lines));
+    body.insert("rejected".into(), json!(p.failures.len()));
+    if let Some(k) = raw_key {
+        body.insert("object_key".into(), json!(k));
+    }
+    if let Some(k) = rejected_key {
+        body.insert("rejected_key".into(), json!(k));
+    }
+    let status = if let Some(m) = &p.malformed {
+        body.insert("error".into(), json!(m.message));
+        400
+    } else if p.accepted.lines == 0 {
+        body.insert("error".into(), json!("every event was rejected"));
+        400
+    } else if p.failures.is_empty() {
+        200
+    } else {
+        207
+    };
+    if !p.failures.is_empty() {
+        let mut used = 0;
+        let mut listed = Vec::new();
+        for f in &p.failures {
+            let v = json!({"index": f.index, "errors": f.errors});
+            used += v.to_string().len() + 1;
+            if used > FAILURES_BUDGET {
+                break;
+            }
+            listed.push(v);
+        }
+        if listed.len() < p.failures.len() {
+            body.insert("failures_truncated".into(), json!(true));
+        }
+        body.insert("failures".into(), Value::Array(listed));
+    }
+    (status, Value::Object(body).to_string())
+}
+
+async fn handle_in_span(
+    req: &ApiGatewayProxyRequest,
+    clients: &Clients,
+    setup: &Setup,
+    now: SystemTime,
+    request_id: &str,
+) -> ApiGatewayProxyResponse {
+    let path = req
+        .resource
+        .as_deref()
+        .filter(|r| !r.is_empty() && !r.contains('{'))
+        .or(req.path.as_deref())
+        .unwrap_or("");
+    let Some(source) = setup.source_for_route(path) else {
+        return refuse(
+            404,
+            request_id,
+            &format!("no source has the route {path}"),
+            &[],
+        );
+    };
+    if req.http_method != Method::POST {
+        return refuse(
+            405,
+            request_id,
+            "only POST is supported",
+            &[("allow", "POST".into())],
+        );
+    }
+    let cfg = &source.config;
+    let format = match body::format_for(header(req, "content-type")) {
+        Ok(f) => f,
+        Err(e) => return refuse(e.status(), request_id, &e.to_string(), &[]),
+    };
+    let gzip = match body::is_gzip(header(req, "content-encoding")) {
+        Ok(g) => g,
+        Err(e) => return refuse(e.status(), request_id, &e.to_string(), &[]),
+    };
+    let header_key = match header(req, "idempotency-key")
+        .map(idempotency::header_key)
+        .transpose()
+    {
+        Ok(k) => k,
+        Err(e) => return refuse(400, request_id, &e, &[]),
+    };
+    let limit = usize::try_from(cfg.max_body_bytes).unwrap_or(usize::MAX);
+    let decoded = match body::decode(
+        req.body.as_deref().unwrap_or(""),
+        req.is_base64_encoded,
+        gzip,
+        limit,
+    ) {
+        Ok(d) => d,
+        Err(e) => return refuse(e.status(), request_id, &e.to_string(), &[]),
+    };
+    let opts = Options {
+        gzip_level: setup.config.gzip_level,
+        max_events: usize::try_from(cfg.max_events).unwrap_or(usize::MAX),
+        max_device_ids: usize::try_from(setup.config.max_device_ids).unwrap_or(usize::MAX),
+    };
+    let processed = match batch::process(source, opts, format, &decoded) {
+        Ok(p) => p,
+        Err(e) => return refuse(413, request_id, &e.to_string(), &[]),
+    };
+    let bytes_received = decoded.len() as u64;
+    drop(decoded);
+    if processed.total == 0 && processed.malformed.is_none() {
+        return refuse(400, request_id, "the body holds no events", &[]);
+    }
+
+    let idem_key =
+        header_key.or_else(|| processed.event_ids.as_deref().map(idempotency::derived_key));
+    if let Some(k) = &idem_key {
+        match lookup(clients, setup, &source.name, k).await {
+            Ok(Some((status, body))) => return replay(status, body),
+            Ok(None) => {}
+            Err(e) => return unavailable(request_id, "idempotency lookup", &e),
+        }
+    }
+
+    let received = Received::at(now);
+    let p = setup.config.partitioning;
+    let raw_key = (processed.accepted.lines > 0)
+        .then(|| layout::raw_key(&source.name, p, &received.date, received.hour, request_id));
+    let rejected_key = (processed.rejected.lines > 0)
+        .then(|| layout::rejected_key(&source.name, p, &received.date, received.hour, request_id));
+
+    let put_raw = async {
+        match &raw_key {
+            Some(k) => {
+                put_object(
+                    clients,
+                    setup,
+                    source,
+                    k,
+                    &processed.accepted.gz,
+                    request_id,
+                )
+                .await
+            }
+            None => Ok(()),
+        }
+    };
+    let put_rejected = async {
+        match &rejected_key {
+            Some(k) => {
+                put_object(
+                    clients,
+                    setup,
+                    source,
+                    k,
+                    &processed.rejected.gz,
+                    request_id,
+                )
+                .await
+            }
+            None => Ok(()),
+        }
+    };
+    let (a, b) = tokio::join!(put_raw, put_rejected);
+    if let Err(e) = a.and(b) {
+        return unavailable(request_id, "s3 put", &e);
+    }
+
+    let (status, body) = outcome(
+        request_id,
+        idem_key.as_deref(),
+        &processed,
+        raw_key.as_deref(),
+        rejected_key.as_deref(),
+    );
+
+    if let Some(object_key) = &raw_key {
+        let st = Stored {
+            source: &source.name,
+            schema_version: &cfg.schema_version,
+            object_key,
+            rejected_key: rejected_key.as_deref(),
+            request_id,
+            idempotency_key: idem_key.as_deref(),
+            received: &received,
+            processed: &processed,
+        };
+        let mut writes = vec![items::object_item(&setup.config, &st)];
+        let room = MAX_TRANSACTION_ITEMS - 1 - usize::from(idem_key.is_some());
+        let devices = items::device_items(&setup.config, &st, room);
+        if setup.config.lookups.by_device && devices.len() < processed.device_ids.len() {
+            warn!(
+                recorded = processed.device_ids.len(),
+                pointers = devices.len(),
+                "more device ids than fit in one transaction; some have no pointer item"
+            );
+        }
+        writes.extend(devices);
+        if let Some(k) = &idem_key {
+            writes.push(items::idempotency_item(
+                &setup.config,
+                &st,
+                k,
+                status,
+                &body,
+            ));
+        }
+        match commit(
+            clients,
+            setup,
+            &source.name,
+            idem_key.as_deref(),
+            writes,
+            request_id,
+        )
+        .await
+        {
+            Commit::Done => {}
+            Commit::LostRace(status, body) => return replay(status, body),
+            Commit::Failed(e) => return unavailable(request_id, "index transaction", &e),
+        }
+        start_jobs(clients, source).await;
+    }
+
+    let m = emf::Metrics {
+        events_accepted: processed.accepted.lines as u64,
+        events_rejected: processed.failures.len() as u64,
+        malformed_bodies: u64::from(processed.malformed.is_some()),
+        bytes_received,
+        bytes_stored: (processed.accepted.gz.len() + processed.rejected.gz.len()) as u64,
+    };
+    println!(
+        "{}",
+        emf::line(
+            &setup.config.pipeline,
+            &source.name,
+            request_id,
+            received.epoch_millis,
+            &m
+        )
+    );
+    info!(
+        status,
+        source = %source.name,
+        accepted = m.events_accepted,
+        rejected = m.events_rejected,
+        object_key = raw_key.as_deref().unwrap_or(""),
+        rejected_key = rejected_key.as_deref().unwrap_or(""),
+        "request stored"
+    );
+    response(status, body, &[])
+}
+
+async fn lookup(
+    clients: &Clients,
+    setup: &Setup,
+    source: &str,
+    key: &str,
+) -> Result<Option<(u16, String)>, String> {
+    let out = clients
+        .dynamodb
+        .get_item()
+        .table_name(&setup.names.index_table)
+        .set_key(Some(items::idempotency_key_item(source, key)))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| DisplayErrorContext(e).to_string())?;
+    Ok(out.item().and_then(items::stored_response))
+}
+
+async fn put_object(
+    clients: &Clients,
+    setup: &Setup,
+    source: &Source,
+    key: &str,
+    gz: &bytes::Bytes,
+    request_id: &str,
+) -> Result<(), String> {
+    let mut put = clients
+        .s3
+        .put_object()
+        .bucket(&setup.names.raw_bucket)
+        .key(key)
+        .body(ByteStream::from(gz.clone()))
+        .content_type("application/x-ndjson")
+        .content_encoding("gzip")
+        .server_side_encryption(ServerSideEncryption::AwsKms)
+        .metadata("request-id", request_id)
+        .metadata("schema-version", &source.config.schema_version);
+    if let Some(k) = &setup.names.kms_key_arn {
+        put = put.ssekms_key_id(k).bucket_key_enabled(true);
+    }
+    put.send()
+        .await
+        .map(|_| ())
+        .map_err(|e| DisplayErrorContext(e).to_string())
+}
+
+enum Commit {
+    Done,
+    LostRace(u16, String),
+    Failed(String),
+}
+
+async fn commit(
+    clients: &Clients,
+    setup: &Setup,
+    source: &str,
+    idem_key: Option<&str>,
+    writes: Vec<Item>,
+    request_id: &str,
+) -> Commit {
+    let table = &setup.names.index_table;
+    let mut actions = Vec::with_capacity(writes.len());
+    for item in writes {
+        let put = Put::builder()
+            .table_name(table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", pipewright_ingest_config::index::PK)
+            .build();
+        match put {
+            Ok(put) => actions.push(TransactWriteItem::builder().put(put).build()),
+            Err(e) => return Commit::Failed(e.to_string()),
+        }
+    }
+    // The token makes the SDK's own retries of this call idempotent (10 minutes).
+    let token: String = request_id.chars().take(36).collect();
+    let result = clients
+        .dynamodb
+        .transact_write_items()
+        .set_transact_items(Some(actions))
+        .client_request_token(token)
+        .send()
+        .await;
+    let err = match result {
+        Ok(_) => return Commit::Done,
+        Err(e) => e,
+    };
+    let condition_failed = match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
+            c.cancellation_reasons().is_empty()
+                || c.cancellation_reasons()
+                    .iter()
+                    .any(|r| r.code() == Some("ConditionalCheckFailed"))
+        }
+        _ => false,
+    };
+    if let (true, Some(key)) = (condition_failed, idem_key) {
+        // Another request with this key committed first: answer as it did.
+        match lookup(clients, setup, source, key).await {
+            Ok(Some((status, body))) => return Commit::LostRace(status, body),
+            Ok(None) => {}
+            Err(e) => return Commit::Failed(e),
+        }
+    }
+    Commit::Failed(DisplayErrorContext(err).to_string())
+}
+
+async fn start_jobs(clients: &Clients, source: &Source) {
+    for job in &source.config.start_jobs {
+        match clients.glue.start_job_run().job_name(job).send().await {
+            Ok(out) => {
+                info!(job = %job, run_id = out.job_run_id().unwrap_or(""), "started Glue job")
+            }
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(StartJobRunError::ConcurrentRunsExceededException(_))
+                ) =>
+            {
+                info!(job = %job, "Glue job is already running at its concurrency limit; not started")
+            }
+            // The events are stored and indexed; failing the request now would only
+            // make the device retry into a replay. The job picks them up next run.
+            Err(e) => {
+                error!(job = %job, error = %DisplayErrorContext(&e), "could not start Glue job")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::{Failure, Malformed, Stream};
+
+    #[test]
+    fn request_ids_are_safe_for_object_keys() {
+        assert_eq!(
+            request_id(Some("c6af9ac6-7b61-11e6-9a41-93e8deadbeef")),
+            "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+        );
+        for bad in [None, Some(""), Some("../../etc"), Some("a/b")] {
+            let id = request_id(bad);
+            assert_eq!(id.len(), 36, "{bad:?} → {id}");
+            assert!(uuid::Uuid::parse_str(&id).is_ok());
+        }
+    }
+
+    fn processed(accepted: usize, failures: usize) -> Processed {
+        Processed {
+            total: accepted + failures,
+            accepted: Stream {
+                lines: accepted,
+                ..Stream::default()
+            },
+            failures: (0..failures)
+                .map(|i| Failure {
+                    index: i,
+                    errors: vec!["x".repeat(200)],
+                })
+                .collect(),
+            ..Processed::default()
+        }
+    }
+
+    #[test]
+    fn statuses_follow_the_outcome() {
+        let v = |(s, b): (u16, String)| (s, serde_json::from_str::<Value>(&b).unwrap());
+        let (s, b) = v(outcome("r", None, &processed(2, 0), Some("raw/k"), None));
+        assert_eq!(s, 200);
+        assert_eq!(
+            b,
+            json!({"request_id": "r", "accepted": 2, "rejected": 0, "object_key": "raw/k"})
+        );
+        let (s, b) = v(outcome(
+            "r",
+            Some("k"),
+            &processed(2, 1),
+            Some("raw/k"),
+            Some("rej/k"),
+        ));
+        assert_eq!(s, 207);
+        assert_eq!(b["failures"][0]["index"], 0);
+        assert_eq!(b["idempotency_key"], "k");
+        let (s, b) = v(outcome("r", None, &processed(0, 3), None, Some("rej/k")));
+        assert_eq!(
+            (s, b["error"].as_str()),
+            (400, Some("every event was rejected"))
+        );
+        let mut m = processed(0, 0);
+        m.malformed = Some(Malformed {
+            message: "bad".into(),
+            line: 1,
+            column: 2,
+        });
+        assert_eq!(v(outcome("r", None, &m, None, Some("rej/k"))).0, 400);
+    }
+
+    #[test]
+    fn long_failure_lists_are_cut_to_the_budget() {
+        let (_, b) = outcome("r", None, &processed(1, 5000), Some("raw/k"), Some("rej/k"));
+        assert!(b.len() < FAILURES_BUDGET + 1024, "{}", b.len());
+        let v: Value = serde_json::from_str(&b).unwrap();
+        assert_eq!(v["failures_truncated"], true);
+        assert_eq!(v["rejected"], 5000);
+        assert!(v["failures"].as_array().unwrap().len() > 100);
+    }
+}
