@@ -5,12 +5,12 @@
 # and gzip), and lists what was stored. Everything it starts is stopped by PID.
 #   scripts/ingest-local-demo.sh [path/to/pipewright-ingest-or-bootstrap]
 # Needs: curl, and a Python with boto3 (moto's venv: MOTO_PYTHON, default
-# /work/tools/venv/bin/python).
+# .ci/.tools/venv/bin/python, which .ci/run creates).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin="${1:-target/debug/pipewright-ingest}"
 [ -x "$bin" ] || { echo "no binary at $bin (cargo build -p pipewright-ingest)" >&2; exit 1; }
-py="${MOTO_PYTHON:-/work/tools/venv/bin/python}"
+py="${MOTO_PYTHON:-.ci/.tools/venv/bin/python}"
 server="${PIPEWRIGHT_MOTO_SERVER:-$(dirname "$py")/moto_server}"
 work="$(mktemp -d)"
 pids=()

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-server="${PIPEWRIGHT_MOTO_SERVER:-${MOTO_SERVER:-$(command -v moto_server || echo /work/tools/venv/bin/moto_server)}}"
+server="${PIPEWRIGHT_MOTO_SERVER:-${MOTO_SERVER:-$(command -v moto_server || echo .ci/.tools/venv/bin/moto_server)}}"
 [ -x "$server" ] || { echo "moto_server not found (set MOTO_SERVER or PIPEWRIGHT_MOTO_SERVER)" >&2; exit 1; }
 export PIPEWRIGHT_MOTO_SERVER="$server"
 
