@@ -468,11 +468,16 @@ async fn concurrent_requests_with_one_key_store_once() {
     let items = items(&env.clients.dynamodb, &env.table).await;
     assert_eq!(of_kind(&items, "object").len(), 1);
     assert_eq!(of_kind(&items, "idempotency").len(), 1);
-    // The winner's object reads back. All four passed the idempotency lookup before
-    // any committed, so the three losers were answered by the lost-race path; their
-    // objects stay in the bucket without index items.
+    // The winner's object reads back. A loser that passed the idempotency lookup
+    // before the winner committed wrote its own object and was answered by the
+    // lost-race path; its object stays in the bucket without an index item. (The
+    // four lookups go out together, so normally all three losers take that path.)
     assert_stored(&env, &all[0], &[sale(1), sale(2)]).await;
-    assert_eq!(objects(&env.clients.s3, &env.bucket, "raw/").await.len(), 4);
+    let written = objects(&env.clients.s3, &env.bucket, "raw/").await.len();
+    assert!(
+        (2..=4).contains(&written),
+        "{written} objects: the lost-race path never ran"
+    );
 }
 
 #[tokio::test]
