@@ -1186,15 +1186,10 @@ fn ingest_core(cx: &Ctx<'_>, t: &mut Template) {
                 "EndpointConfiguration",
                 obj([("Types", Expr::strs(["REGIONAL"]))]),
             )
-            .p(
-                "BinaryMediaTypes",
-                Expr::strs([
-                    "application/gzip",
-                    "application/octet-stream",
-                    "application/x-ndjson",
-                ]),
-            )
-            .p("MinimumCompressionSize", Expr::Int(1024))
+            // Every body reaches the function as bytes (base64): a gzip body sent as
+            // `application/json` would otherwise be mangled as text. The function
+            // decodes, inflates and validates each event itself.
+            .p("BinaryMediaTypes", Expr::strs(["*/*"]))
             .p("DisableExecuteApiEndpoint", false)
             .p("Tags", cx.tags()),
     );
