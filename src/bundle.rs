@@ -61,14 +61,16 @@ pub fn target_triple(arch: Architecture) -> &'static str {
     }
 }
 
-/// `cargo lambda build --release` for one package and architecture.
+/// `cargo lambda build --profile lambda` for one package and architecture (the
+/// workspace's `lambda` profile: stripped, thin LTO, one codegen unit).
 pub fn build_command(workspace: &Path, package: &str, arch: Architecture) -> Command {
     let mut c = Command::new("cargo");
     c.current_dir(workspace)
         .args([
             "lambda",
             "build",
-            "--release",
+            "--profile",
+            "lambda",
             "--package",
             package,
             "--target",
@@ -230,7 +232,8 @@ mod tests {
             [
                 "lambda",
                 "build",
-                "--release",
+                "--profile",
+                "lambda",
                 "--package",
                 "pipewright-ingest",
                 "--target",
