@@ -35,7 +35,10 @@ fn max_glibc(binary: &Path) -> (u32, u32) {
     assert!(o.status.success());
     String::from_utf8_lossy(&o.stdout)
         .split_whitespace()
-        .filter_map(|w| w.trim_matches(|c| c == '(' || c == ')').strip_prefix("GLIBC_"))
+        .filter_map(|w| {
+            w.trim_matches(|c| c == '(' || c == ')')
+                .strip_prefix("GLIBC_")
+        })
         .filter_map(|v| {
             let mut it = v.split('.');
             Some((
