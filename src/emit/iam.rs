@@ -176,8 +176,7 @@ pub fn bucket_arn(plan: &Plan, b: BucketId) -> String {
     format!("arn:{}:s3:::{}", plan.partition, plan.bucket(b).name)
 }
 
-fn key_for(plan: &Plan, b: BucketId) -> Option<&'static str> {
-    let _ = plan;
+fn key_for(b: BucketId) -> Option<&'static str> {
     match b {
         BucketId::Artifacts => Some(ARTIFACTS_KEY),
         // SSE-S3: S3 server access logging cannot deliver to SSE-KMS buckets.
@@ -220,7 +219,7 @@ pub fn statements(plan: &Plan, flow: &Flow) -> Vec<Statement> {
     };
     let mut out = Vec::new();
     let kms_s3 = |out: &mut Vec<Statement>, b: BucketId, actions: &[&str]| {
-        if let Some(key) = key_for(plan, b) {
+        if let Some(key) = key_for(b) {
             let region = &plan.bucket(b).region;
             out.push(
                 Statement::allow(sid(flow, "Key"), actions, vec![key.to_owned()])

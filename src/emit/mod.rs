@@ -47,7 +47,7 @@ pub fn synth(plan: &Plan, v: &crate::spec::Validated) -> Result<Output, Diagnost
     let scripts: BTreeMap<String, String> = plan
         .transforms
         .iter()
-        .map(|t| (t.job_name.clone(), scripts::glue_script(plan, v, t)))
+        .map(|t| (t.job_name.clone(), scripts::glue_script(v, t)))
         .collect();
     let script_keys: BTreeMap<String, String> = plan
         .transforms

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use handlebars::Handlebars;
 use serde_json::{Value, json};
 
-use crate::plan::{Plan, TransformPlan};
+use crate::plan::TransformPlan;
 use crate::spec::Validated;
 
 const GLUE_TEMPLATE: &str = include_str!("../../templates/glue/transform.py.hbs");
@@ -112,7 +112,7 @@ fn read_type(ty: &str) -> String {
 }
 
 /// The Glue script of one transform.
-pub fn glue_script(plan: &Plan, v: &Validated, t: &TransformPlan) -> String {
+pub fn glue_script(v: &Validated, t: &TransformPlan) -> String {
     let mut sources = serde_json::Map::new();
     for input in &t.inputs {
         let src = &v.spec.sources[input];
@@ -147,7 +147,6 @@ pub fn glue_script(plan: &Plan, v: &Validated, t: &TransformPlan) -> String {
         "py_sources": py_literal(&Value::Object(sources)),
         "py_columns": py_literal(&Value::Array(columns)),
     });
-    let _ = plan;
     registry()
         .render("glue", &data)
         .expect("the Glue template renders with complete data")

@@ -1485,8 +1485,7 @@ pub fn processing(cx: &Ctx<'_>) -> Vec<(StackId, Template)> {
                 ]),
             ),
     );
-    if let Some(n) = &p.network {
-        let _ = n;
+    if p.network.is_some() {
         t.add(
             "GlueConnection",
             Resource::new("AWS::Glue::Connection")

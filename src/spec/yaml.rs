@@ -516,7 +516,6 @@ impl Builder<'_> {
     }
 
     fn push_value(&mut self, value: Value, marked: Marked, span: Span) -> Res {
-        let file_id = self.file_id;
         match self.stack.last_mut() {
             None => {
                 if !value.is_object() {
@@ -617,7 +616,6 @@ impl Builder<'_> {
                             }
                         }
                     }
-                    let _ = file_id;
                     Ok(())
                 }
                 Some((key, key_span)) => {
