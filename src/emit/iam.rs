@@ -176,6 +176,19 @@ pub fn bucket_arn(plan: &Plan, b: BucketId) -> String {
     format!("arn:{}:s3:::{}", plan.partition, plan.bucket(b).name)
 }
 
+/// A log group and its streams.
+fn log_group_arns(plan: &Plan, group: &str) -> Vec<String> {
+    vec![
+        arn(plan, "logs", true, &format!("log-group:{group}")),
+        arn(
+            plan,
+            "logs",
+            true,
+            &format!("log-group:{group}:log-stream:*"),
+        ),
+    ]
+}
+
 fn key_for(b: BucketId) -> Option<&'static str> {
     match b {
         BucketId::Artifacts => Some(ARTIFACTS_KEY),
@@ -359,15 +372,7 @@ pub fn statements(plan: &Plan, flow: &Flow) -> Vec<Statement> {
             out.push(Statement::allow(
                 sid(flow, ""),
                 &actions,
-                vec![
-                    arn(plan, "logs", true, &format!("log-group:{group}")),
-                    arn(
-                        plan,
-                        "logs",
-                        true,
-                        &format!("log-group:{group}:log-stream:*"),
-                    ),
-                ],
+                log_group_arns(plan, group),
             ));
         }
         Access::PushApiLogs { group } => {
@@ -378,15 +383,7 @@ pub fn statements(plan: &Plan, flow: &Flow) -> Vec<Statement> {
                     "logs:PutLogEvents",
                     "logs:DescribeLogStreams",
                 ],
-                vec![
-                    arn(plan, "logs", true, &format!("log-group:{group}")),
-                    arn(
-                        plan,
-                        "logs",
-                        true,
-                        &format!("log-group:{group}:log-stream:*"),
-                    ),
-                ],
+                log_group_arns(plan, group),
             ));
         }
         Access::SendMessages { queue } => {
