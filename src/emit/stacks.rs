@@ -24,6 +24,16 @@ impl Ctx<'_> {
         format!("{}:{name}", self.plan.stacks[&stack])
     }
 
+    /// An output exported as `<stack>:<name>`: the name is written once.
+    fn export(&self, t: &mut Template, stack: StackId, name: &str, description: &str, value: Expr) {
+        t.output(
+            name,
+            description,
+            value,
+            Some(self.export_name(stack, name)),
+        );
+    }
+
     fn import(&self, stack: StackId, name: &str) -> Expr {
         Expr::import(self.export_name(stack, name))
     }
@@ -401,23 +411,26 @@ pub fn bootstrap(cx: &Ctx<'_>) -> Template {
         "ArtifactsBucketPolicy",
         cx.bucket_policy("ArtifactsBucket", BucketId::Artifacts, Vec::new()),
     );
-    t.output(
+    cx.export(
+        &mut t,
+        StackId::Bootstrap,
         "ArtifactsBucketName",
         "Bucket for Lambda zips, Glue scripts and large templates",
         Expr::r("ArtifactsBucket"),
-        Some(cx.export_name(StackId::Bootstrap, "ArtifactsBucketName")),
     );
-    t.output(
+    cx.export(
+        &mut t,
+        StackId::Bootstrap,
         "ArtifactsKeyArn",
         "KMS key of the artifacts bucket",
         Expr::att("ArtifactsKey", "Arn"),
-        Some(cx.export_name(StackId::Bootstrap, "ArtifactsKeyArn")),
     );
-    t.output(
+    cx.export(
+        &mut t,
+        StackId::Bootstrap,
         "LogsBucketName",
         "Bucket receiving S3 server access logs",
         Expr::r("LogsBucket"),
-        Some(cx.export_name(StackId::Bootstrap, "LogsBucketName")),
     );
     t
 }
@@ -585,17 +598,19 @@ pub fn foundation(cx: &Ctx<'_>) -> Template {
                 .p("Endpoint", Expr::s(email)),
         );
     }
-    t.output(
+    cx.export(
+        &mut t,
+        StackId::Foundation,
         "DataKeyArn",
         "The pipeline's KMS key",
         Expr::att("DataKey", "Arn"),
-        Some(cx.export_name(StackId::Foundation, "DataKeyArn")),
     );
-    t.output(
+    cx.export(
+        &mut t,
+        StackId::Foundation,
         "AlarmTopicArn",
         "SNS topic for alarms",
         Expr::r("AlarmTopic"),
-        Some(cx.export_name(StackId::Foundation, "AlarmTopicArn")),
     );
     t
 }
@@ -711,14 +726,15 @@ pub fn storage(cx: &Ctx<'_>) -> Template {
             &format!("{lid}Policy"),
             cx.bucket_policy(lid, id, readers.remove(&id).unwrap_or_default()),
         );
-        t.output(
+        cx.export(
+            &mut t,
+            StackId::Storage,
             &format!("{lid}Name"),
             &format!(
                 "The {} bucket",
                 lid.trim_end_matches("Bucket").to_lowercase()
             ),
             Expr::r(lid),
-            Some(cx.export_name(StackId::Storage, &format!("{lid}Name"))),
         );
     }
     // The metadata index
@@ -801,11 +817,12 @@ pub fn storage(cx: &Ctx<'_>) -> Template {
         table = table.p("GlobalSecondaryIndexes", Expr::List(gsis));
     }
     t.add("IndexTable", table);
-    t.output(
+    cx.export(
+        &mut t,
+        StackId::Storage,
         "IndexTableName",
         "The metadata index table",
         Expr::r("IndexTable"),
-        Some(cx.export_name(StackId::Storage, "IndexTableName")),
     );
     t
 }
@@ -903,11 +920,12 @@ pub fn ingest(cx: &Ctx<'_>) -> Vec<(StackId, Template)> {
                             .p("PathPart", Expr::s(*seg)),
                     );
                     if in_core && split {
-                        parts[0].1.output(
+                        cx.export(
+                            &mut parts[0].1,
+                            StackId::Ingest,
                             &format!("{lid}Id"),
                             &format!("API resource {path}"),
                             Expr::r(&lid),
-                            Some(cx.export_name(StackId::Ingest, &format!("{lid}Id"))),
                         );
                     }
                 }
@@ -1034,12 +1052,7 @@ pub fn ingest(cx: &Ctx<'_>) -> Vec<(StackId, Template)> {
             ("ApiRootResourceId", Expr::att("Api", "RootResourceId")),
             ("ApiBodyValidatorId", Expr::r("ApiBodyValidator")),
         ] {
-            core.output(
-                name,
-                name,
-                value,
-                Some(cx.export_name(StackId::Ingest, name)),
-            );
+            cx.export(core, StackId::Ingest, name, name, value);
         }
     }
     ingest_release(
@@ -1258,14 +1271,15 @@ fn ingest_core(cx: &Ctx<'_>, t: &mut Template) {
         Expr::r("IngestFunction"),
         None,
     );
-    t.output(
+    cx.export(
+        t,
+        StackId::Ingest,
         "ApiUrl",
         "Base URL devices post to",
         Expr::sub(format!(
             "https://${{Api}}.execute-api.{}.amazonaws.com/{}",
             p.region, p.stage
         )),
-        Some(cx.export_name(StackId::Ingest, "ApiUrl")),
     );
 }
 
@@ -2249,11 +2263,12 @@ pub fn network(cx: &Ctx<'_>) -> Template {
                 .p("RouteTableId", Expr::r(&rt)),
         );
         route_tables.push(Expr::r(&rt));
-        t.output(
+        cx.export(
+            &mut t,
+            StackId::Network,
             &subnet,
             &format!("Private subnet {k}"),
             Expr::r(&subnet),
-            Some(cx.export_name(StackId::Network, &subnet)),
         );
     }
     t.add(
@@ -2364,11 +2379,12 @@ pub fn network(cx: &Ctx<'_>) -> Template {
                 ),
         );
     }
-    t.output(
+    cx.export(
+        &mut t,
+        StackId::Network,
         "WorkloadSecurityGroup",
         "Security group of functions and jobs",
         Expr::r("WorkloadSecurityGroup"),
-        Some(cx.export_name(StackId::Network, "WorkloadSecurityGroup")),
     );
     t.output("VpcId", "The pipeline's VPC", Expr::r("Vpc"), None);
     t
