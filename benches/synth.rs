@@ -12,7 +12,7 @@ fn synth_all(v: &spec::Validated) -> usize {
     let mut files = 0;
     for env in v.spec.environments.keys() {
         let p = plan::lower(v, env).expect("lowers");
-        files += emit::synth(&p, v).expect("emits").files.len();
+        files += emit::synth(&p).expect("emits").files.len();
     }
     files
 }

@@ -350,7 +350,7 @@ pub fn emit_env(
         report(&d);
         1u8
     })?;
-    crate::emit::synth(&plan, v).map_err(|d| {
+    crate::emit::synth(&plan).map_err(|d| {
         report(&d);
         1u8
     })

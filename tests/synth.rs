@@ -21,16 +21,12 @@ fn validated(path: &str) -> Validated {
         .unwrap_or_else(|| panic!("{path} is invalid: {:?}", c.diagnostics))
 }
 
-fn plans() -> Vec<(String, Plan, Validated)> {
+fn plans() -> Vec<(String, Plan)> {
     let mut out = Vec::new();
     for s in SPECS {
         let v = validated(s);
         for env in v.spec.environments.keys() {
-            out.push((
-                format!("{s}#{env}"),
-                plan::lower(&v, env).expect("lowers"),
-                v.clone(),
-            ));
+            out.push((format!("{s}#{env}"), plan::lower(&v, env).expect("lowers")));
         }
     }
     out
@@ -42,8 +38,8 @@ fn snapshots_of_every_template_and_policy() {
     settings.set_snapshot_path("../snapshots/synth");
     settings.set_prepend_module_to_snapshot(false);
     settings.bind(|| {
-        for (name, plan, v) in plans() {
-            let out = emit::synth(&plan, &v).expect("emits");
+        for (name, plan) in plans() {
+            let out = emit::synth(&plan).expect("emits");
             let stem = name
                 .replace("tests/specs/ok/", "")
                 .replace(".yaml", "")
@@ -62,8 +58,8 @@ fn output_is_deterministic() {
         let a = validated(s);
         let b = validated(s);
         for env in a.spec.environments.keys() {
-            let x = emit::synth(&plan::lower(&a, env).unwrap(), &a).unwrap();
-            let y = emit::synth(&plan::lower(&b, env).unwrap(), &b).unwrap();
+            let x = emit::synth(&plan::lower(&a, env).unwrap()).unwrap();
+            let y = emit::synth(&plan::lower(&b, env).unwrap()).unwrap();
             assert_eq!(x.files, y.files, "{s} {env}");
         }
     }
@@ -73,7 +69,7 @@ fn output_is_deterministic() {
 fn committed_stacks_and_policies_are_current() {
     let v = validated("pipeline.yaml");
     for env in v.spec.environments.keys() {
-        let out = emit::synth(&plan::lower(&v, env).unwrap(), &v).unwrap();
+        let out = emit::synth(&plan::lower(&v, env).unwrap()).unwrap();
         let drift = emit::drift(&out, Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap();
         assert!(
             drift.is_empty(),
@@ -85,7 +81,7 @@ fn committed_stacks_and_policies_are_current() {
 #[test]
 fn iam_invariants_hold_for_every_role() {
     let star_only: Vec<&str> = iam::STAR_ONLY.iter().map(|(a, _)| *a).collect();
-    for (name, plan, _) in plans() {
+    for (name, plan) in plans() {
         let roles = iam::roles(&plan);
         assert!(!roles.is_empty());
         for (id, r) in &roles {
@@ -197,8 +193,8 @@ fn object_access_is_scoped_to_the_flow_prefix() {
 fn glue_scripts_are_valid_python() {
     let dir = tempfile::tempdir().unwrap();
     let mut n = 0;
-    for (name, plan, v) in plans() {
-        let out = emit::synth(&plan, &v).unwrap();
+    for (name, plan) in plans() {
+        let out = emit::synth(&plan).unwrap();
         for (path, bytes) in out
             .files
             .iter()
@@ -237,7 +233,7 @@ fn many_sources_split_into_stacks_within_quotas() {
     let plan = plan::lower(&v, "prod").unwrap();
     assert_eq!(plan.route_groups.len(), 3);
     assert_eq!(plan.transform_groups.len(), 4);
-    let out = emit::synth(&plan, &v).expect("fits the quotas");
+    let out = emit::synth(&plan).expect("fits the quotas");
     let names: Vec<&String> = out.summary.stacks.iter().map(|(n, _, _)| n).collect();
     for want in [
         "big-fleet-prod-ingest",

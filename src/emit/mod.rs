@@ -42,12 +42,12 @@ pub struct Summary {
 }
 
 /// Builds every template and policy file of a plan.
-pub fn synth(plan: &Plan, v: &crate::spec::Validated) -> Result<Output, Diagnostics> {
+pub fn synth(plan: &Plan) -> Result<Output, Diagnostics> {
     let iam = iam::roles(plan);
     let scripts: BTreeMap<String, String> = plan
         .transforms
         .iter()
-        .map(|t| (t.job_name.clone(), scripts::glue_script(v, t)))
+        .map(|t| (t.job_name.clone(), scripts::glue_script(plan, t)))
         .collect();
     let script_keys: BTreeMap<String, String> = plan
         .transforms

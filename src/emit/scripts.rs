@@ -8,8 +8,7 @@ use std::collections::BTreeMap;
 use handlebars::Handlebars;
 use serde_json::{Value, json};
 
-use crate::plan::TransformPlan;
-use crate::spec::Validated;
+use crate::plan::{Plan, TransformPlan};
 
 const GLUE_TEMPLATE: &str = include_str!("../../templates/glue/transform.py.hbs");
 
@@ -112,25 +111,25 @@ fn read_type(ty: &str) -> String {
 }
 
 /// The Glue script of one transform.
-pub fn glue_script(v: &Validated, t: &TransformPlan) -> String {
+pub fn glue_script(plan: &Plan, t: &TransformPlan) -> String {
     let mut sources = serde_json::Map::new();
     for input in &t.inputs {
-        let src = &v.spec.sources[input];
+        let src = &plan.ingest_config.sources[input];
         let mut tree = Tree::default();
         let mut columns = serde_json::Map::new();
         for c in &t.columns {
             tree.insert(&c.from.split('.').collect::<Vec<_>>(), read_type(&c.ty));
             columns.insert(c.name.clone(), json!(c.from));
         }
-        for f in [&src.fields.id, &src.fields.time].into_iter().flatten() {
+        for f in [&src.id_field, &src.time_field].into_iter().flatten() {
             tree.insert(&f.split('.').collect::<Vec<_>>(), "STRING".into());
         }
         sources.insert(
             input.clone(),
             json!({
                 "schema": tree.ddl(true),
-                "id": src.fields.id,
-                "time": src.fields.time,
+                "id": src.id_field,
+                "time": src.time_field,
                 "columns": columns,
             }),
         );
@@ -142,7 +141,7 @@ pub fn glue_script(v: &Validated, t: &TransformPlan) -> String {
         "sources_text": t.inputs.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", "),
         "py_name": py_literal(&json!(t.name)),
         "py_dataset": py_literal(&json!(t.dataset)),
-        "py_compression": py_literal(&json!(v.spec.storage.transformed.compression.as_str())),
+        "py_compression": py_literal(&json!(plan.compression.as_str())),
         "py_partition_by": py_literal(&json!(t.partition_by)),
         "py_sources": py_literal(&Value::Object(sources)),
         "py_columns": py_literal(&Value::Array(columns)),

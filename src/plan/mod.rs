@@ -282,6 +282,8 @@ pub struct Plan {
     pub reserved_concurrency: Option<u32>,
     pub ingest_config: contract::IngestConfig,
     pub transforms: Vec<TransformPlan>,
+    /// Parquet compression of curated datasets.
+    pub compression: Compression,
     pub database: String,
     pub crawler_name: String,
     pub crawler_schedule: Option<String>,
@@ -1435,6 +1437,7 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
             .or(spec.ingest.reserved_concurrency),
         ingest_config,
         transforms,
+        compression: spec.storage.transformed.compression,
         database,
         crawler_name,
         crawler_schedule,
