@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod explain;
+
 use crate::diag::{self, Diagnostic, Diagnostics};
 use crate::spec::{self, Checked, RealFiles};
 
@@ -38,6 +40,10 @@ pub enum Format {
     Human,
     /// One JSON document on stdout, for CI and editors.
     Json,
+    /// Graphviz DOT (`graph` only).
+    Dot,
+    /// A Mermaid flowchart (`graph` only; the default there).
+    Mermaid,
 }
 
 #[derive(Subcommand, Debug)]
@@ -82,6 +88,14 @@ Exit status: 0 built, 1 invalid spec or build failure, 2 usage error or missing 
   pipewright explain undefined-source
   pipewright explain                    # list every code")]
     Explain(ExplainArgs),
+    /// Draw the pipeline of one environment: components and the data flows between
+    /// them, each edge labelled with the access it needs.
+    #[command(after_help = "Examples:
+  pipewright graph --env prod                    # Mermaid, for Markdown
+  pipewright graph --env prod --format dot | dot -Tsvg > pipeline.svg
+
+Exit status: 0 drawn, 1 invalid spec, 2 usage or I/O error.")]
+    Graph(explain::GraphArgs),
 }
 
 #[derive(Args, Debug)]
@@ -150,12 +164,19 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> io::Result<u8> {
+    if matches!(cli.format, Format::Dot | Format::Mermaid)
+        && !matches!(cli.command, Command::Graph(_))
+    {
+        eprintln!("error: --format dot and mermaid are for `pipewright graph`; use human or json");
+        return Ok(2);
+    }
     match &cli.command {
         Command::Check(a) => check(&cli, a),
         Command::Synth(a) => synth(&cli, a),
         Command::Bundle(a) => bundle(&cli, a),
         Command::Schema(a) => schema(a),
         Command::Explain(a) => explain(a),
+        Command::Graph(a) => explain::graph(&cli, a),
     }
 }
 
@@ -236,7 +257,7 @@ fn check(cli: &Cli, a: &CheckArgs) -> io::Result<u8> {
             });
             writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         }
-        Format::Human => {
+        Format::Human | Format::Dot | Format::Mermaid => {
             let rendered =
                 diag::render_human(&checked.diagnostics, &checked.sources, color_stderr());
             let mut err = io::stderr().lock();
@@ -401,7 +422,7 @@ fn synth(cli: &Cli, a: &SynthArgs) -> io::Result<u8> {
         crate::emit::write(o, &a.out)?;
         match cli.format {
             Format::Json => {}
-            Format::Human => {
+            Format::Human | Format::Dot | Format::Mermaid => {
                 writeln!(
                     out,
                     "{} → {}",
@@ -444,7 +465,7 @@ fn synth(cli: &Cli, a: &SynthArgs) -> io::Result<u8> {
                 .collect();
             writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         }
-        Format::Human => writeln!(
+        Format::Human | Format::Dot | Format::Mermaid => writeln!(
             out,
             "\nnext: review policies/<env>/README.md, then `pipewright deploy --env <env>` (or commit stacks/ and policies/ for CI)"
         )?,
@@ -510,7 +531,7 @@ fn bundle(cli: &Cli, a: &BundleArgs) -> io::Result<u8> {
     let mut out = io::stdout().lock();
     match cli.format {
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&artifacts)?)?,
-        Format::Human => {
+        Format::Human | Format::Dot | Format::Mermaid => {
             for art in &artifacts {
                 writeln!(
                     out,

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod diag;
 pub mod emit;
 pub mod fsio;
+pub mod graph;
 pub mod plan;
 pub mod rules;
 pub mod spec;
