@@ -96,6 +96,17 @@ Exit status: 0 built, 1 invalid spec or build failure, 2 usage error or missing 
 
 Exit status: 0 drawn, 1 invalid spec, 2 usage or I/O error.")]
     Graph(explain::GraphArgs),
+    /// Estimate one environment's monthly cost per component from AWS's published
+    /// on-demand prices for its region, and what batching, arm64 and archive timing
+    /// are worth.
+    #[command(after_help = "Examples:
+  pipewright cost --env prod
+  pipewright cost --env prod --events-per-day 5000000 --event-bytes 600 --batch 500
+  pipewright cost --env prod --format json
+  pipewright cost --env prod --prices my-prices.json   # a region data/prices.json lacks
+
+Exit status: 0 estimated, 1 invalid spec, 2 usage or I/O error (or no prices for the region).")]
+    Cost(explain::CostArgs),
 }
 
 #[derive(Args, Debug)]
@@ -177,6 +188,7 @@ fn run(cli: Cli) -> io::Result<u8> {
         Command::Schema(a) => schema(a),
         Command::Explain(a) => explain(a),
         Command::Graph(a) => explain::graph(&cli, a),
+        Command::Cost(a) => explain::cost(&cli, a),
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod bundle;
 pub mod cli;
+pub mod cost;
 pub mod diag;
 pub mod emit;
 pub mod fsio;

@@ -103,7 +103,9 @@ fn json_diagnostics_are_machine_readable() {
 
 #[test]
 fn every_subcommand_help_has_an_example() {
-    for sub in ["check", "synth", "bundle", "schema", "explain", "graph"] {
+    for sub in [
+        "check", "synth", "bundle", "schema", "explain", "graph", "cost",
+    ] {
         let o = pipewright(&[sub, "--help"]);
         assert_eq!(code(&o), 0);
         let out = String::from_utf8_lossy(&o.stdout);

@@ -109,3 +109,92 @@ fn graphviz_renders_dot_without_warnings() {
         assert!(String::from_utf8_lossy(&out.stdout).contains("<svg"));
     }
 }
+
+#[test]
+fn cost_snapshots() {
+    use pipewright::cost::{self, prices::PriceBook};
+    let book = PriceBook::builtin();
+    settings().bind(|| {
+        for (name, plan) in plans() {
+            let home = book.region(&plan.region).expect("region priced");
+            let replica = plan
+                .replica_region
+                .as_deref()
+                .map(|r| book.region(r).expect("replica region priced"));
+            let e = cost::estimate(
+                &plan,
+                &book,
+                &cost::Regions { home, replica },
+                &cost::Inputs::default(),
+                &cost::Assumptions::default(),
+            );
+            insta::assert_json_snapshot!(format!("{name}__cost"), e);
+        }
+    });
+}
+
+fn pipewright(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_pipewright"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn cost_cli_prices_and_errors() {
+    let o = pipewright(&[
+        "cost", "--env", "prod", "--format", "json", "--batch", "500",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["inputs"]["batch"], 500);
+    assert_eq!(v["region"], "eu-west-2");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unverified"));
+
+    // A price book without the environment's region: exit 2, saying which.
+    let dir = tempfile::tempdir().unwrap();
+    let mut book: serde_json::Value =
+        serde_json::from_str(pipewright::cost::prices::BUILTIN).unwrap();
+    book["regions"].as_object_mut().unwrap().remove("eu-west-2");
+    let f = dir.path().join("p.json");
+    std::fs::write(&f, book.to_string()).unwrap();
+    let o = pipewright(&["cost", "--env", "prod", "--prices", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("eu-west-2") && err.contains("--prices"),
+        "{err}"
+    );
+
+    // The same book with the region back, status `read`: no warning.
+    let mut book: serde_json::Value =
+        serde_json::from_str(pipewright::cost::prices::BUILTIN).unwrap();
+    for r in ["eu-west-2", "eu-west-1"] {
+        book["regions"][r]["status"] = "read".into();
+    }
+    std::fs::write(&f, book.to_string()).unwrap();
+    let o = pipewright(&["cost", "--env", "prod", "--prices", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        o.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
+    let o = pipewright(&["cost", "--env", "prod", "--batch", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = pipewright(&["cost", "--env", "nope"]);
+    assert_eq!(o.status.code(), Some(1));
+    let o = pipewright(&["cost"]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "two environments: --env is needed"
+    );
+}

@@ -63,3 +63,102 @@ pub(super) fn graph(cli: &Cli, a: &GraphArgs) -> io::Result<u8> {
     io::stdout().lock().write_all(text.as_bytes())?;
     Ok(0)
 }
+
+#[derive(Args, Debug)]
+pub struct CostArgs {
+    /// The spec file.
+    #[arg(default_value = "pipeline.yaml")]
+    pub spec: PathBuf,
+    /// Events received a day (all sources).
+    #[arg(long, value_name = "N", default_value_t = 1_000_000.0)]
+    pub events_per_day: f64,
+    /// Bytes of one event as JSON.
+    #[arg(long, value_name = "B", default_value_t = 1024.0)]
+    pub event_bytes: f64,
+    /// Events per API request (devices batching).
+    #[arg(long, value_name = "K", default_value_t = 100)]
+    pub batch: u32,
+    /// A price book to use instead of the committed `data/prices.json`.
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
+}
+
+pub(super) fn cost(cli: &Cli, a: &CostArgs) -> io::Result<u8> {
+    use crate::cost::{self, prices::PriceBook};
+    let positive = |x: f64, min_ok: bool| x.is_finite() && (x > 0.0 || (min_ok && x == 0.0));
+    if !positive(a.events_per_day, true) || !positive(a.event_bytes, false) || a.batch == 0 {
+        eprintln!("error: --events-per-day must be >= 0, --event-bytes > 0 and --batch >= 1");
+        return Ok(2);
+    }
+    let book = match &a.prices {
+        None => PriceBook::builtin(),
+        Some(p) => {
+            let text = match std::fs::read_to_string(p) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("error: cannot read {}: {e}", p.display());
+                    return Ok(2);
+                }
+            };
+            match PriceBook::parse(&text, &p.display().to_string()) {
+                Ok(b) => b,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(2);
+                }
+            }
+        }
+    };
+    let plan = match plan_of(cli, &a.spec) {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    let source = a.prices.as_ref().map_or_else(
+        || cost::prices::BUILTIN_PATH.to_owned(),
+        |p| p.display().to_string(),
+    );
+    let home = match book.region(&plan.region) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {source}: {e}");
+            return Ok(2);
+        }
+    };
+    let replica = match plan.replica_region.as_deref().map(|r| book.region(r)) {
+        None => None,
+        Some(Ok(r)) => Some(r),
+        Some(Err(e)) => {
+            eprintln!("error: {source} (replica region): {e}");
+            return Ok(2);
+        }
+    };
+    let inputs = cost::Inputs {
+        events_per_day: a.events_per_day,
+        event_bytes: a.event_bytes,
+        batch: a.batch,
+    };
+    let e = cost::estimate(
+        &plan,
+        &book,
+        &cost::Regions { home, replica },
+        &inputs,
+        &cost::Assumptions::default(),
+    );
+    if e.prices_status != "read" {
+        eprintln!(
+            "warning: {source} marks the prices of {} as `{}`: check them against the pages in its `sources`",
+            [Some(plan.region.as_str()), plan.replica_region.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" and "),
+            e.prices_status
+        );
+    }
+    let mut out = io::stdout().lock();
+    match cli.format {
+        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&e)?)?,
+        _ => out.write_all(cost::human(&e).as_bytes())?,
+    }
+    Ok(0)
+}
