@@ -107,6 +107,15 @@ Exit status: 0 drawn, 1 invalid spec, 2 usage or I/O error.")]
 
 Exit status: 0 estimated, 1 invalid spec, 2 usage or I/O error (or no prices for the region).")]
     Cost(explain::CostArgs),
+    /// Write the architecture document of each environment (`docs/<env>/`): overview,
+    /// diagram, components, data flows, IAM summary, compliance, cost and runbook.
+    #[command(after_help = "Examples:
+  pipewright docs                       # every environment, into ./docs/<env>/
+  pipewright docs --env prod --out build/
+  pipewright docs --check               # exit 1 if committed docs/ are stale
+
+Exit status: 0 written (or up to date), 1 invalid spec or stale files (--check), 2 usage or I/O error.")]
+    Docs(explain::DocsArgs),
 }
 
 #[derive(Args, Debug)]
@@ -189,6 +198,7 @@ fn run(cli: Cli) -> io::Result<u8> {
         Command::Explain(a) => explain(a),
         Command::Graph(a) => explain::graph(&cli, a),
         Command::Cost(a) => explain::cost(&cli, a),
+        Command::Docs(a) => explain::docs(&cli, a),
     }
 }
 

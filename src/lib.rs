@@ -5,6 +5,7 @@ pub mod bundle;
 pub mod cli;
 pub mod cost;
 pub mod diag;
+pub mod docs;
 pub mod emit;
 pub mod fsio;
 pub mod graph;

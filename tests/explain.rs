@@ -198,3 +198,118 @@ fn cost_cli_prices_and_errors() {
         "two environments: --env is needed"
     );
 }
+
+#[test]
+fn docs_snapshots() {
+    settings().bind(|| {
+        for (name, plan) in plans() {
+            // The SVG depends on the Graphviz installed; the snapshot holds the rest.
+            let files = pipewright::docs::render(&plan, None).expect("renders");
+            let readme = files
+                .iter()
+                .find(|(p, _)| p.ends_with("README.md"))
+                .map(|(_, b)| String::from_utf8(b.clone()).unwrap())
+                .unwrap();
+            insta::assert_snapshot!(format!("{name}__docs.md"), readme);
+        }
+    });
+}
+
+#[test]
+fn docs_cover_every_flow_role_and_component_and_cite_lines() {
+    for (name, plan) in plans() {
+        let files = pipewright::docs::render(&plan, None).unwrap();
+        let md = String::from_utf8(
+            files
+                .iter()
+                .find(|(p, _)| p.ends_with("README.md"))
+                .unwrap()
+                .1
+                .clone(),
+        )
+        .unwrap();
+        for f in &plan.flows {
+            assert!(
+                md.contains(&format!("| {} |", f.id)),
+                "{name}: flow {}",
+                f.id
+            );
+            if let Some(l) = f.origin.line {
+                assert!(md.contains(&format!("(line {l})")), "{name}: line {l}");
+            }
+        }
+        for r in plan.roles.values() {
+            assert!(
+                md.contains(&format!("### {}", r.name)),
+                "{name}: role {}",
+                r.name
+            );
+        }
+        for t in &plan.transforms {
+            assert!(md.contains(&t.job_name), "{name}: job {}", t.job_name);
+        }
+        for section in [
+            "## Diagram",
+            "```mermaid",
+            "## IAM summary",
+            "## Cost",
+            "### Replay rejected events",
+            "### Rotate keys",
+            "### Roll back",
+            "### Deploy",
+        ] {
+            assert!(md.contains(section), "{name}: {section}");
+        }
+        // Markdown tables stay tables: every row of the flows table has its 6 pipes.
+        for line in md
+            .lines()
+            .filter(|l| l.starts_with("| ") && l.contains(":put-raw:"))
+        {
+            assert_eq!(line.matches(" | ").count() + 2, 6, "{name}: {line}");
+        }
+    }
+}
+
+#[test]
+fn committed_reference_docs_are_current() {
+    let o = pipewright(&["docs", "--check"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "docs/ is stale: run `cargo run -- docs` and commit\n{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn docs_check_finds_stale_and_extra_files_and_writes_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let o = pipewright(&["docs", "--env", "dev", "--check", "--out", out]);
+    assert_eq!(o.status.code(), Some(1), "nothing written yet");
+    let o = pipewright(&["docs", "--env", "dev", "--out", out]);
+    assert_eq!(o.status.code(), Some(0));
+    let o = pipewright(&["docs", "--env", "dev", "--check", "--out", out]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let readme = dir.path().join("docs/dev/README.md");
+    std::fs::write(&readme, "edited").unwrap();
+    std::fs::write(dir.path().join("docs/dev/extra.md"), "x").unwrap();
+    let o = pipewright(&["docs", "--env", "dev", "--check", "--out", out]);
+    assert_eq!(o.status.code(), Some(1));
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(s.contains("differs") && s.contains("not generated"), "{s}");
+    let o = pipewright(&["docs", "--env", "dev", "--out", out]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(!dir.path().join("docs/dev/extra.md").exists());
+    assert!(
+        std::fs::read_to_string(&readme)
+            .unwrap()
+            .contains("## Runbook")
+    );
+}

@@ -162,3 +162,87 @@ pub(super) fn cost(cli: &Cli, a: &CostArgs) -> io::Result<u8> {
     }
     Ok(0)
 }
+
+#[derive(Args, Debug)]
+pub struct DocsArgs {
+    /// The spec file.
+    #[arg(default_value = "pipeline.yaml")]
+    pub spec: PathBuf,
+    /// Root folder of the output (`DIR/docs/<env>/`).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
+    /// Write nothing; exit 1 and list the files that differ from what the spec produces.
+    #[arg(long)]
+    pub check: bool,
+}
+
+pub(super) fn docs(cli: &Cli, a: &DocsArgs) -> io::Result<u8> {
+    let v = match validated(&a.spec, cli.env.as_deref()) {
+        Ok(v) => v,
+        Err(code) => return Ok(code),
+    };
+    let mut out = io::stdout().lock();
+    let mut stale = 0;
+    for env in super::envs_of(&v, cli.env.as_deref()) {
+        let plan = match crate::plan::lower(&v, env) {
+            Ok(p) => p,
+            Err(d) => {
+                eprint!(
+                    "{}",
+                    crate::diag::render_human(&d, &crate::diag::SourceMap::default(), false)
+                );
+                return Ok(1);
+            }
+        };
+        let svg = crate::docs::svg_of(&crate::graph::build(&plan).dot())?;
+        let svg_path = PathBuf::from("docs").join(env).join("pipeline.svg");
+        let no_svg = svg.is_none();
+        let files = match crate::docs::render(&plan, svg) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(2);
+            }
+        };
+        if a.check {
+            let skip = if no_svg {
+                eprintln!(
+                    "note: Graphviz `dot` is not installed: {} not compared",
+                    svg_path.display()
+                );
+                vec![svg_path]
+            } else {
+                Vec::new()
+            };
+            for d in crate::docs::drift(&files, env, &a.out, &skip)? {
+                stale += 1;
+                let (what, p) = match &d {
+                    crate::emit::Drift::Missing(p) => ("missing", p),
+                    crate::emit::Drift::Changed(p) => ("differs", p),
+                    crate::emit::Drift::Extra(p) => ("not generated", p),
+                };
+                writeln!(out, "{what:>13}  {}", a.out.join(p).display())?;
+            }
+        } else {
+            if no_svg {
+                eprintln!(
+                    "note: Graphviz `dot` is not installed: no pipeline.svg (the Mermaid and DOT are written)"
+                );
+            }
+            crate::docs::write(&files, env, &a.out)?;
+            writeln!(out, "{env} → {}", a.out.join("docs").join(env).display())?;
+        }
+    }
+    if a.check {
+        if stale > 0 {
+            writeln!(
+                out,
+                "{stale} file(s) are stale; run `pipewright docs {}` and commit the result",
+                a.spec.display()
+            )?;
+            return Ok(1);
+        }
+        writeln!(out, "docs/ is up to date with {}", a.spec.display())?;
+    }
+    Ok(0)
+}

@@ -1,0 +1,619 @@
+//! The architecture document of one environment, from its plan: overview, diagram,
+//! components and why each exists, data flows with the spec lines that caused them,
+//! the IAM summary, the compliance posture, the cost estimate and a runbook.
+//!
+//! [`render`] returns the files of `docs/<env>/` in memory (Markdown from
+//! `templates/docs/architecture.md.hbs`, the diagram as Mermaid and DOT, and the
+//! SVG when Graphviz is given); [`write`] swaps the folder in whole and [`drift`]
+//! compares it with what is on disk, as `synth` does for `stacks/`.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use handlebars::Handlebars;
+use serde_json::{Value, json};
+
+use crate::cost;
+use crate::emit::{Drift, iam};
+use crate::plan::{Access, BucketId, Plan, Principal, Trigger};
+
+const TEMPLATE: &str = include_str!("../templates/docs/architecture.md.hbs");
+
+/// Markdown escaping for values placed in text and table cells: no line breaks,
+/// no cell separators, no HTML.
+fn md_escape(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '|' => o.push_str("\\|"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '&' => o.push_str("&amp;"),
+            '\n' | '\r' => o.push(' '),
+            c if c.is_control() => {}
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+fn registry() -> Handlebars<'static> {
+    let mut h = Handlebars::new();
+    h.set_strict_mode(true);
+    h.register_escape_fn(md_escape);
+    h.register_template_string("docs", TEMPLATE)
+        .expect("the docs template parses");
+    h
+}
+
+fn bucket_purpose(b: BucketId) -> &'static str {
+    match b {
+        BucketId::Artifacts => "Lambda bundles, Glue scripts and Glue temporary files",
+        BucketId::Logs => "S3 server access logs of the other buckets",
+        BucketId::Raw => {
+            "events as received (gzip NDJSON per request), and rejected events with their reasons"
+        }
+        BucketId::Curated => {
+            "Parquet datasets written by the transforms, the index export and model artifacts"
+        }
+        BucketId::Results => "Athena query results",
+        BucketId::RawReplica => "copy of the raw bucket in the replica region",
+        BucketId::CuratedReplica => "copy of the curated bucket in the replica region",
+        BucketId::LogsReplica => "copy of the access logs in the replica region",
+    }
+}
+
+fn spec_ref(path: &str, line: Option<usize>) -> String {
+    match line {
+        Some(l) => format!("`{path}` (line {l})"),
+        None => format!("`{path}`"),
+    }
+}
+
+fn access_text(plan: &Plan, a: &Access) -> String {
+    let b = |id: &BucketId| {
+        plan.buckets
+            .get(id)
+            .map_or_else(|| format!("{id:?}"), |b| b.name.clone())
+    };
+    match a {
+        Access::PutObjects { bucket, prefix } => {
+            format!("put objects in s3://{}/{prefix}", b(bucket))
+        }
+        Access::ReadObjects { bucket, prefix } => {
+            format!("read objects in s3://{}/{prefix}", b(bucket))
+        }
+        Access::ScratchObjects { bucket, prefix } => {
+            format!(
+                "read, write and delete objects in s3://{}/{prefix}",
+                b(bucket)
+            )
+        }
+        Access::WriteItems => format!("write items of table {}", plan.table),
+        Access::ReadItems => format!("read items of table {}", plan.table),
+        Access::QueryIndex { index } => format!("query index {index} of table {}", plan.table),
+        Access::ExportTable { bucket, prefix } => {
+            format!("export table {} to s3://{}/{prefix}", plan.table, b(bucket))
+        }
+        Access::StartJob { job } => format!("start runs of Glue job {job}"),
+        Access::WriteLogs { group } => format!("write to log group {group}"),
+        Access::SendMessages { queue } => format!("send messages to queue {queue}"),
+        Access::ReadCatalog { tables } => {
+            format!(
+                "read table definitions in {} ({})",
+                plan.database,
+                tables.join(", ")
+            )
+        }
+        Access::UpdateCatalog { tables } => {
+            format!(
+                "create and update tables in {} ({})",
+                plan.database,
+                tables.join(", ")
+            )
+        }
+        Access::QueryAthena => format!("run queries in Athena workgroup {}", plan.workgroup),
+        Access::AttachToVpc => "attach network interfaces in the private subnets".into(),
+        Access::RegisterModels => format!(
+            "register model versions in {}",
+            plan.model_package_group
+                .as_deref()
+                .unwrap_or("the model package group")
+        ),
+        Access::Replicate { from, to } => format!("replicate s3://{} to s3://{}", b(from), b(to)),
+        Access::EncryptBookmarks => format!("encrypt job bookmarks with {}", plan.key_alias),
+        Access::PushApiLogs { group } => format!("write API access logs to {group}"),
+    }
+}
+
+/// The first origin of a role's flows (where a component's reason is in the spec).
+fn origin_of(plan: &Plan, role: &str) -> String {
+    plan.roles
+        .get(role)
+        .map_or_else(String::new, |r| spec_ref(&r.origin.path, r.origin.line))
+}
+
+fn components(plan: &Plan) -> Vec<Value> {
+    let mut c = Vec::new();
+    let mut add = |kind: &str, name: String, why: String, spec: String| {
+        c.push(json!({"kind": kind, "name": name, "why": why, "spec": spec}));
+    };
+    for r in &plan.routes {
+        add(
+            "API route",
+            format!("POST {}", r.route),
+            format!(
+                "`{}` devices post events here ({} auth, {} req/s, burst {}, at most {} events and {} bytes per request)",
+                r.source,
+                serde_json::to_value(r.auth)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                r.rate_limit,
+                r.burst_limit,
+                r.max_events,
+                r.max_body_bytes
+            ),
+            spec_ref(&r.origin.path, r.origin.line),
+        );
+    }
+    add(
+        "API Gateway REST API",
+        format!("{} (stage {})", plan.api_name, plan.stage),
+        "receives events; validates each request's envelope and throttles per source".into(),
+        origin_of(plan, "apigw-logs"),
+    );
+    add(
+        "Lambda function",
+        plan.function_name.clone(),
+        format!(
+            "validates each event against its schema, stores accepted and rejected events, indexes them ({} MB, {}, timeout {} s)",
+            plan.memory_mb,
+            plan.architecture.as_str(),
+            plan.timeout_seconds
+        ),
+        origin_of(plan, "ingest"),
+    );
+    add(
+        "SQS queue",
+        plan.dlq_name.clone(),
+        "dead letters of failed asynchronous invocations".into(),
+        "`ingest`".into(),
+    );
+    add(
+        "SNS topic",
+        plan.alarm_topic.clone(),
+        "alarms (errors, throttles, dead letters)".into(),
+        "`environments.*.alarm_email`".into(),
+    );
+    for b in plan.buckets.values() {
+        let life = match (b.expire_days, b.archive) {
+            (Some(e), Some((a, cl))) => {
+                format!("; {} after {a} days, expires after {e} days", cl.as_str())
+            }
+            (Some(e), None) => format!("; expires after {e} days"),
+            (None, Some((a, cl))) => format!("; {} after {a} days", cl.as_str()),
+            (None, None) => "; kept".into(),
+        };
+        add(
+            "S3 bucket",
+            format!("{} ({})", b.name, b.region),
+            format!("{}{life}", bucket_purpose(b.id)),
+            "`storage`".into(),
+        );
+    }
+    add(
+        "DynamoDB table",
+        plan.table.clone(),
+        format!(
+            "index of stored objects and idempotency records; lookups: {}; items expire after {} days",
+            plan.lookups
+                .iter()
+                .map(|l| l.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            plan.index_ttl_days
+                .map_or_else(|| "never".to_owned(), |d| d.to_string())
+        ),
+        "`index`".into(),
+    );
+    add(
+        "KMS key",
+        plan.key_alias.clone(),
+        format!(
+            "encrypts buckets, table, queue, topic and logs; rotated every {} days",
+            plan.key_rotation_days
+        ),
+        "`security.kms`".into(),
+    );
+    for t in &plan.transforms {
+        let trigger = match &t.trigger {
+            Trigger::Schedule { cron } => format!("on schedule {cron}"),
+            Trigger::After { jobs } => format!("after {}", jobs.join(", ")),
+            Trigger::OnIngest => "when events arrive".into(),
+            Trigger::Manual => "when started by hand".into(),
+        };
+        add(
+            "Glue job",
+            t.job_name.clone(),
+            format!(
+                "turns raw `{}` events into the `{}` Parquet dataset ({} {} workers, {trigger})",
+                t.inputs.join("`, `"),
+                t.dataset,
+                t.workers,
+                t.worker_type.as_str()
+            ),
+            origin_of(plan, &t.role),
+        );
+    }
+    if !plan.transforms.is_empty() {
+        add(
+            "Glue crawler and database",
+            format!("{} → {}", plan.crawler_name, plan.database),
+            format!(
+                "keeps the datasets' tables and partitions in the catalog ({})",
+                plan.crawler_schedule
+                    .as_deref()
+                    .map_or_else(|| "after every job run".to_owned(), |s| format!("on {s}"))
+            ),
+            origin_of(plan, "crawler"),
+        );
+    }
+    if plan.buckets.contains_key(&BucketId::Results) {
+        add(
+            "Athena workgroup",
+            plan.workgroup.clone(),
+            format!(
+                "SQL over the catalog; queries stop after {} MB scanned",
+                plan.bytes_scanned_cutoff / 1024 / 1024
+            ),
+            "`analytics.athena`".into(),
+        );
+    }
+    for q in &plan.quicksight {
+        add(
+            "QuickSight data set",
+            q.id.clone(),
+            format!(
+                "dashboards over `{}` for {}",
+                q.dataset,
+                q.principals.join(", ")
+            ),
+            origin_of(plan, "quicksight"),
+        );
+    }
+    if let Some(s) = &plan.index_export {
+        add(
+            "Scheduled index export",
+            format!("{} ({s})", plan.table),
+            "exports the index to S3 so QuickSight can read it".into(),
+            origin_of(plan, "index-export"),
+        );
+    }
+    if let Some(m) = &plan.model_package_group {
+        add(
+            "SageMaker model package group",
+            m.clone(),
+            "training role and registry for models trained on the pipeline's data".into(),
+            origin_of(plan, "sagemaker"),
+        );
+    }
+    if let Some(n) = &plan.network {
+        add(
+            "VPC",
+            format!("{} ({} private subnets)", n.cidr, n.subnets.len()),
+            "the compliance posture runs the function and jobs without an internet path".into(),
+            format!("`environments.{}.network`", plan.env),
+        );
+        for (svc, why) in crate::emit::stacks::INTERFACE_ENDPOINTS {
+            add(
+                "VPC interface endpoint",
+                format!("com.amazonaws.{}.{svc}", plan.region),
+                (*why).to_owned(),
+                format!("`environments.{}.compliance`", plan.env),
+            );
+        }
+    }
+    c
+}
+
+fn flows(plan: &Plan) -> Vec<Value> {
+    plan.flows
+        .iter()
+        .map(|f| {
+            let who = match &f.principal {
+                Principal::Role(r) => plan
+                    .roles
+                    .get(r)
+                    .map_or_else(|| r.clone(), |rp| rp.purpose.clone()),
+                Principal::External(arn) => arn.clone(),
+            };
+            json!({
+                "id": f.id,
+                "who": who,
+                "access": access_text(plan, &f.access),
+                "why": f.why,
+                "spec": spec_ref(&f.origin.path, f.origin.line),
+            })
+        })
+        .collect()
+}
+
+fn iam_summary(plan: &Plan) -> Vec<Value> {
+    iam::roles(plan)
+        .into_iter()
+        .map(|(id, r)| {
+            let statements: Vec<Value> = r
+                .policies
+                .values()
+                .flat_map(|d| d.statements.iter())
+                .map(|s| {
+                    json!({
+                        "sid": s.sid,
+                        "actions": s.actions.join(", "),
+                        "resources": s.resources.join(", "),
+                    })
+                })
+                .collect();
+            json!({"id": id, "name": r.name, "purpose": r.purpose, "service": r.service, "statements": statements})
+        })
+        .collect()
+}
+
+fn cost_section(plan: &Plan) -> Value {
+    let book = cost::prices::PriceBook::builtin();
+    let home = match book.region(&plan.region) {
+        Ok(r) => r,
+        Err(e) => return json!({"available": false, "reason": e.to_string()}),
+    };
+    let replica = match plan.replica_region.as_deref().map(|r| book.region(r)) {
+        None => None,
+        Some(Ok(r)) => Some(r),
+        Some(Err(e)) => return json!({"available": false, "reason": e.to_string()}),
+    };
+    let e = cost::estimate(
+        plan,
+        &book,
+        &cost::Regions { home, replica },
+        &cost::Inputs::default(),
+        &cost::Assumptions::default(),
+    );
+    json!({
+        "available": true,
+        "total": format!("{:.2}", e.monthly_total),
+        "currency": e.currency,
+        "read": e.prices_read,
+        "status": e.prices_status,
+        "inputs": {
+            "events_per_day": format!("{}", e.inputs.events_per_day),
+            "event_bytes": format!("{}", e.inputs.event_bytes),
+            "batch": e.inputs.batch,
+        },
+        "components": e.components.iter().map(|(c, m)| json!({"component": c, "monthly": format!("{m:.2}")})).collect::<Vec<_>>(),
+        "levers": e.levers.iter().map(|l| json!({"lever": l.lever, "option": l.option, "difference": format!("{:+.2}", l.difference)})).collect::<Vec<_>>(),
+        "excluded": e.excluded.join("; "),
+    })
+}
+
+/// The context the template renders.
+pub fn context(plan: &Plan, svg: bool) -> Value {
+    let g = crate::graph::build(plan);
+    let compliance: Vec<String> = plan
+        .compliance
+        .iter()
+        .map(|c| {
+            serde_json::to_value(c)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        })
+        .collect();
+    let raw = plan.bucket(BucketId::Raw);
+    let rejected: Vec<String> = plan
+        .routes
+        .iter()
+        .map(|r| pipewright_ingest_config::layout::rejected_prefix(&r.source))
+        .collect();
+    json!({
+        "pipeline": plan.pipeline,
+        "env": plan.env,
+        "description": plan.description.clone().unwrap_or_default(),
+        "account": plan.account,
+        "region": plan.region,
+        "partition": plan.partition,
+        "replica_region": plan.replica_region.clone().unwrap_or_default(),
+        "compliance": compliance.join(", "),
+        "has_compliance": !compliance.is_empty(),
+        "retain": plan.retain,
+        "sources": plan.routes.iter().map(|r| r.source.clone()).collect::<Vec<_>>().join(", "),
+        "transforms": plan.transforms.len(),
+        "mermaid": g.mermaid(),
+        "svg": svg,
+        "components": components(plan),
+        "flows": flows(plan),
+        "roles": iam_summary(plan),
+        "network": plan.network.as_ref().map(|n| json!({"cidr": n.cidr, "subnets": n.subnets.join(", ")})),
+        "endpoints": if plan.network.is_some() { crate::emit::stacks::INTERFACE_ENDPOINTS.iter().map(|(s, _)| *s).collect::<Vec<_>>().join(", ") } else { String::new() },
+        "key_alias": plan.key_alias,
+        "key_rotation_days": plan.key_rotation_days,
+        "log_retention_days": plan.log_retention_days,
+        "boundary": plan.permissions_boundary.clone().unwrap_or_default(),
+        "cost": cost_section(plan),
+        "stacks": plan.stacks.values().cloned().collect::<Vec<_>>(),
+        "function": plan.function_name,
+        "raw_bucket": raw.name,
+        "rejected": rejected,
+        "routes": plan.routes.iter().map(|r| json!({"source": r.source, "route": r.route})).collect::<Vec<_>>(),
+        "api_name": plan.api_name,
+        "stage": plan.stage,
+    })
+}
+
+/// Renders `docs/<env>/`: paths relative to the output root, and their bytes.
+/// `svg` is Graphviz's rendering of the DOT, when the caller has it.
+pub fn render(plan: &Plan, svg: Option<Vec<u8>>) -> Result<BTreeMap<PathBuf, Vec<u8>>, String> {
+    let dir = PathBuf::from("docs").join(&plan.env);
+    let g = crate::graph::build(plan);
+    let md = registry()
+        .render("docs", &context(plan, svg.is_some()))
+        .map_err(|e| format!("docs template: {e}"))?;
+    let mut files = BTreeMap::new();
+    files.insert(dir.join("README.md"), md.into_bytes());
+    files.insert(dir.join("pipeline.mmd"), g.mermaid().into_bytes());
+    files.insert(dir.join("pipeline.dot"), g.dot().into_bytes());
+    if let Some(s) = svg {
+        files.insert(dir.join("pipeline.svg"), s);
+    }
+    Ok(files)
+}
+
+/// Runs Graphviz on the DOT; `None` when `dot` is not installed, an error when it
+/// fails or warns.
+pub fn svg_of(dot: &str) -> io::Result<Option<Vec<u8>>> {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let child = Command::new("dot")
+        .arg("-Tsvg")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    child
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(dot.as_bytes())?;
+    let out = child.wait_with_output()?;
+    if !out.status.success() || !out.stderr.is_empty() {
+        return Err(io::Error::other(format!(
+            "dot -Tsvg failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(Some(out.stdout))
+}
+
+fn list_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let rd = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(e),
+    };
+    for e in rd {
+        let p = e?.path();
+        if p.is_dir() {
+            out.extend(list_files(&p)?);
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Files of `docs/<env>/` under `root` that differ from `files`. `skip` names files
+/// not compared (the SVG when Graphviz is missing).
+pub fn drift(
+    files: &BTreeMap<PathBuf, Vec<u8>>,
+    env: &str,
+    root: &Path,
+    skip: &[PathBuf],
+) -> io::Result<Vec<Drift>> {
+    let mut d = Vec::new();
+    for (rel, bytes) in files {
+        match std::fs::read(root.join(rel)) {
+            Ok(b) if &b == bytes => {}
+            Ok(_) => d.push(Drift::Changed(rel.clone())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => d.push(Drift::Missing(rel.clone())),
+            Err(e) => return Err(e),
+        }
+    }
+    for f in list_files(&root.join("docs").join(env))? {
+        let rel = f.strip_prefix(root).unwrap_or(&f).to_path_buf();
+        if !files.contains_key(&rel) && !skip.contains(&rel) {
+            d.push(Drift::Extra(rel));
+        }
+    }
+    Ok(d)
+}
+
+/// Writes `docs/<env>/` under `root` as a whole: staged in a temporary folder and
+/// swapped in by rename, so a failure leaves the previous document intact.
+pub fn write(files: &BTreeMap<PathBuf, Vec<u8>>, env: &str, root: &Path) -> io::Result<()> {
+    let docs = root.join("docs");
+    std::fs::create_dir_all(&docs)?;
+    let staging = tempfile::Builder::new()
+        .prefix(".pipewright-docs-")
+        .tempdir_in(&docs)?;
+    let staged = staging.path().join("new");
+    for (rel, bytes) in files {
+        let rel = rel
+            .strip_prefix(Path::new("docs").join(env))
+            .map_err(|_| io::Error::other(format!("{} is outside docs/{env}", rel.display())))?;
+        let p = staged.join(rel);
+        std::fs::create_dir_all(p.parent().expect("files are in a folder"))?;
+        std::fs::write(&p, bytes)?;
+    }
+    let target = docs.join(env);
+    let old = staging.path().join("old");
+    let had_old = target.exists();
+    if had_old {
+        std::fs::rename(&target, &old)?;
+    }
+    if let Err(e) = std::fs::rename(&staged, &target) {
+        if had_old {
+            let _ = std::fs::rename(&old, &target);
+        }
+        return Err(e);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_keeps_tables_and_html_out() {
+        assert_eq!(
+            md_escape("a|b\n<script>`x`&"),
+            "a\\|b &lt;script&gt;`x`&amp;"
+        );
+    }
+
+    #[test]
+    fn write_swaps_the_folder_and_drift_sees_stale_files() {
+        let root = tempfile::tempdir().unwrap();
+        let mut files = BTreeMap::new();
+        files.insert(PathBuf::from("docs/dev/README.md"), b"# x\n".to_vec());
+        std::fs::create_dir_all(root.path().join("docs/dev")).unwrap();
+        std::fs::write(root.path().join("docs/dev/old.svg"), b"old").unwrap();
+        let d = drift(&files, "dev", root.path(), &[]).unwrap();
+        assert_eq!(
+            d,
+            vec![
+                Drift::Missing("docs/dev/README.md".into()),
+                Drift::Extra("docs/dev/old.svg".into())
+            ]
+        );
+        // A skipped file is not reported.
+        let d = drift(&files, "dev", root.path(), &["docs/dev/old.svg".into()]).unwrap();
+        assert_eq!(d, vec![Drift::Missing("docs/dev/README.md".into())]);
+        write(&files, "dev", root.path()).unwrap();
+        assert!(drift(&files, "dev", root.path(), &[]).unwrap().is_empty());
+        assert!(!root.path().join("docs/dev/old.svg").exists());
+        // Nothing left behind but the document.
+        let left: Vec<_> = std::fs::read_dir(root.path().join("docs"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("dev")]);
+    }
+}
