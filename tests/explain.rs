@@ -313,3 +313,16 @@ fn docs_check_finds_stale_and_extra_files_and_writes_whole() {
             .contains("## Runbook")
     );
 }
+
+#[test]
+fn readme_shows_the_current_reference_diagram() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let o = pipewright(&["graph", "--env", "prod"]);
+    assert_eq!(o.status.code(), Some(0));
+    let block = format!("```mermaid\n{}```", String::from_utf8(o.stdout).unwrap());
+    assert!(
+        readme.contains(&block),
+        "README.md's diagram is stale: paste `pipewright graph --env prod` into its mermaid block"
+    );
+}
