@@ -124,6 +124,8 @@ fn access_text(plan: &Plan, a: &Access) -> String {
         Access::Replicate { from, to } => format!("replicate s3://{} to s3://{}", b(from), b(to)),
         Access::EncryptBookmarks => format!("encrypt job bookmarks with {}", plan.key_alias),
         Access::PushApiLogs { group } => format!("write API access logs to {group}"),
+        #[allow(unreachable_patterns)]
+        other => crate::graph::access_kind(other).replace('-', " "),
     }
 }
 

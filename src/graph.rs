@@ -178,6 +178,14 @@ fn logs_node(g: &mut Graph) -> String {
     g.node("logs", "CloudWatch Logs", Kind::Service)
 }
 
+/// The serialised kind of an access (`put-objects`).
+pub fn access_kind(a: &Access) -> String {
+    serde_json::to_value(a)
+        .ok()
+        .and_then(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| "access".to_owned())
+}
+
 /// Builds the graph of one environment's plan.
 pub fn build(plan: &Plan) -> Graph {
     let mut g = Graph {
@@ -303,6 +311,14 @@ pub fn build(plan: &Plan) -> Graph {
             Access::EncryptBookmarks => {
                 let k = g.node("kms", format!("KMS key {}", plan.key_alias), Kind::Service);
                 g.edge(&who, &k, "encrypt bookmarks");
+            }
+            // An access added to the plan after this was written is still drawn,
+            // as an edge to a node named after its kind.
+            #[allow(unreachable_patterns)]
+            other => {
+                let kind = access_kind(other);
+                let n = g.node(&format!("access:{kind}"), kind.clone(), Kind::Service);
+                g.edge(&who, &n, kind);
             }
         }
     }

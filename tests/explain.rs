@@ -326,3 +326,44 @@ fn readme_shows_the_current_reference_diagram() {
         "README.md's diagram is stale: paste `pipewright graph --env prod` into its mermaid block"
     );
 }
+
+#[test]
+fn formats_belong_to_their_commands() {
+    assert_eq!(
+        pipewright(&["check", "--format", "dot"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        pipewright(&["cost", "--env", "dev", "--format", "mermaid"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        pipewright(&["graph", "--env", "dev", "--format", "json"])
+            .status
+            .code(),
+        Some(2)
+    );
+    let o = pipewright(&["graph", "--env", "dev", "--format", "dot"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("digraph pipeline {"));
+    let o = pipewright(&["graph"]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "two environments: --env is needed"
+    );
+    // Every cost line cites the page its price was read from.
+    let o = pipewright(&["cost", "--env", "prod", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    for l in v["lines"].as_array().unwrap() {
+        assert!(
+            l["source"]
+                .as_str()
+                .unwrap()
+                .starts_with("https://aws.amazon.com/"),
+            "{l}"
+        );
+    }
+}

@@ -114,6 +114,8 @@ pub struct Line {
     pub unit_price: f64,
     /// quantity × unit_price, in the book's currency.
     pub monthly: f64,
+    /// The page the price was read from (the price book's `sources`).
+    pub source: String,
 }
 
 /// What changing one choice is worth a month.
@@ -186,6 +188,7 @@ impl Cx<'_> {
             price,
             unit_price,
             monthly: quantity / per * unit_price,
+            source: String::new(),
         });
     }
 
@@ -802,6 +805,7 @@ pub fn estimate(
             .map(|l| Line {
                 quantity: round(l.quantity, 3),
                 monthly: round(l.monthly, 2),
+                source: book.sources.get(l.price).cloned().unwrap_or_default(),
                 ..l
             })
             .collect(),
