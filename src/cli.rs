@@ -113,6 +113,7 @@ Exit status: 0 estimated, 1 invalid spec, 2 usage or I/O error (or no prices for
   pipewright docs                       # every environment, into ./docs/<env>/
   pipewright docs --env prod --out build/
   pipewright docs --check               # exit 1 if committed docs/ are stale
+  scripts/judges/all prod > judges.txt; pipewright docs --env prod --out build/ --judges judges.txt
 
 Exit status: 0 written (or up to date), 1 invalid spec or stale files (--check), 2 usage or I/O error.")]
     Docs(explain::DocsArgs),

@@ -398,6 +398,30 @@ fn cost_section(plan: &Plan) -> Value {
     })
 }
 
+/// One environment's rows of the summary table `scripts/judges/all` prints
+/// (`ENV JUDGE STATUS TIME LAST-LINE`, fixed columns): judge, status, last line.
+pub fn judge_rows(summary: &str, env: &str) -> Vec<(String, String, String)> {
+    summary
+        .lines()
+        .filter(|l| l.get(..7).is_some_and(|h| h.trim_end() == env))
+        .map(|l| {
+            let judge = l.get(7..35).unwrap_or("").trim().to_owned();
+            let rest = l.get(36..).unwrap_or("").trim();
+            // `STATUS  <n>s  LAST-LINE`, or a note in place of all three.
+            let timed = rest
+                .split_once(char::is_whitespace)
+                .and_then(|(status, tail)| {
+                    let (time, detail) = tail.trim_start().split_once("s  ")?;
+                    time.chars()
+                        .all(|c| c.is_ascii_digit())
+                        .then(|| (status.to_owned(), detail.trim().to_owned()))
+                });
+            let (status, detail) = timed.unwrap_or_else(|| (rest.to_owned(), String::new()));
+            (judge, status, detail)
+        })
+        .collect()
+}
+
 /// The context the template renders.
 pub fn context(plan: &Plan, svg: bool) -> Value {
     let g = crate::graph::build(plan);
@@ -449,16 +473,29 @@ pub fn context(plan: &Plan, svg: bool) -> Value {
         "routes": plan.routes.iter().map(|r| json!({"source": r.source, "route": r.route})).collect::<Vec<_>>(),
         "api_name": plan.api_name,
         "stage": plan.stage,
+        "judges": Vec::<Value>::new(),
     })
 }
 
 /// Renders `docs/<env>/`: paths relative to the output root, and their bytes.
 /// `svg` is Graphviz's rendering of the DOT, when the caller has it.
-pub fn render(plan: &Plan, svg: Option<Vec<u8>>) -> Result<BTreeMap<PathBuf, Vec<u8>>, String> {
+/// `judges` is the summary `scripts/judges/all` printed, when there is one.
+pub fn render(
+    plan: &Plan,
+    svg: Option<Vec<u8>>,
+    judges: Option<&str>,
+) -> Result<BTreeMap<PathBuf, Vec<u8>>, String> {
     let dir = PathBuf::from("docs").join(&plan.env);
     let g = crate::graph::build(plan);
+    let mut cx = context(plan, svg.is_some());
+    if let Some(j) = judges {
+        cx["judges"] = judge_rows(j, &plan.env)
+            .into_iter()
+            .map(|(judge, status, detail)| json!({"judge": judge, "status": status, "detail": detail}))
+            .collect();
+    }
     let md = registry()
-        .render("docs", &context(plan, svg.is_some()))
+        .render("docs", &cx)
         .map_err(|e| format!("docs template: {e}"))?;
     let mut files = BTreeMap::new();
     files.insert(dir.join("README.md"), md.into_bytes());
@@ -581,6 +618,35 @@ pub fn write(files: &BTreeMap<PathBuf, Vec<u8>>, env: &str, root: &Path) -> io::
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn judge_summary_rows_of_one_environment() {
+        let summary = "\n===== judges summary (/x)\n\
+ENV    JUDGE                        STATUS          TIME  LAST LINE\n\
+dev    cfn-lint                     pass              3s  0 errors\n\
+prod   cfn-lint                     pass              4s  0 errors\n\
+prod   guard pci_dss_3_2_1          report:FAIL      12s  2 rules failed\n\
+prod   guard                        not run (no cfn-guard on PATH or no /y)\n";
+        let rows = judge_rows(summary, "prod");
+        assert_eq!(
+            rows,
+            vec![
+                ("cfn-lint".into(), "pass".into(), "0 errors".into()),
+                (
+                    "guard pci_dss_3_2_1".into(),
+                    "report:FAIL".into(),
+                    "2 rules failed".into()
+                ),
+                (
+                    "guard".into(),
+                    "not run (no cfn-guard on PATH or no /y)".into(),
+                    String::new()
+                ),
+            ]
+        );
+        assert_eq!(judge_rows(summary, "dev").len(), 1);
+        assert!(judge_rows(summary, "de").is_empty());
+    }
 
     #[test]
     fn escaping_keeps_tables_and_html_out() {

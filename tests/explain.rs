@@ -204,7 +204,7 @@ fn docs_snapshots() {
     settings().bind(|| {
         for (name, plan) in plans() {
             // The SVG depends on the Graphviz installed; the snapshot holds the rest.
-            let files = pipewright::docs::render(&plan, None).expect("renders");
+            let files = pipewright::docs::render(&plan, None, None).expect("renders");
             let readme = files
                 .iter()
                 .find(|(p, _)| p.ends_with("README.md"))
@@ -218,7 +218,7 @@ fn docs_snapshots() {
 #[test]
 fn docs_cover_every_flow_role_and_component_and_cite_lines() {
     for (name, plan) in plans() {
-        let files = pipewright::docs::render(&plan, None).unwrap();
+        let files = pipewright::docs::render(&plan, None, None).unwrap();
         let md = String::from_utf8(
             files
                 .iter()
@@ -366,4 +366,52 @@ fn formats_belong_to_their_commands() {
             "{l}"
         );
     }
+}
+
+#[test]
+fn docs_show_judge_results_when_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("judges.txt");
+    std::fs::write(
+        &summary,
+        "ENV    JUDGE                        STATUS          TIME  LAST LINE\n\
+         prod   checkov                      pass             21s  Passed checks: 412, Failed checks: 0\n\
+         dev    checkov                      FAIL             20s  Failed checks: 1\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = pipewright(&[
+        "docs",
+        "--env",
+        "prod",
+        "--out",
+        out.to_str().unwrap(),
+        "--judges",
+        summary.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let md = std::fs::read_to_string(out.join("docs/prod/README.md")).unwrap();
+    assert!(
+        md.contains("| checkov | pass | Passed checks: 412, Failed checks: 0 |"),
+        "{md}"
+    );
+    assert!(
+        !md.contains("Failed checks: 1"),
+        "dev's row stays out of prod's document"
+    );
+    let o = pipewright(&[
+        "docs",
+        "--env",
+        "prod",
+        "--out",
+        out.to_str().unwrap(),
+        "--judges",
+        "/nonexistent",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
 }

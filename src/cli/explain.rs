@@ -174,12 +174,26 @@ pub struct DocsArgs {
     /// Write nothing; exit 1 and list the files that differ from what the spec produces.
     #[arg(long)]
     pub check: bool,
+    /// The summary `scripts/judges/all ENV...` printed, to show each environment's
+    /// judge results in its compliance section.
+    #[arg(long, value_name = "FILE")]
+    pub judges: Option<PathBuf>,
 }
 
 pub(super) fn docs(cli: &Cli, a: &DocsArgs) -> io::Result<u8> {
     let v = match validated(&a.spec, cli.env.as_deref()) {
         Ok(v) => v,
         Err(code) => return Ok(code),
+    };
+    let judges = match &a.judges {
+        None => None,
+        Some(p) => match std::fs::read_to_string(p) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", p.display());
+                return Ok(2);
+            }
+        },
     };
     let mut out = io::stdout().lock();
     let mut stale = 0;
@@ -197,7 +211,7 @@ pub(super) fn docs(cli: &Cli, a: &DocsArgs) -> io::Result<u8> {
         let svg = crate::docs::svg_of(&crate::graph::build(&plan).dot())?;
         let svg_path = PathBuf::from("docs").join(env).join("pipeline.svg");
         let no_svg = svg.is_none();
-        let files = match crate::docs::render(&plan, svg) {
+        let files = match crate::docs::render(&plan, svg, judges.as_deref()) {
             Ok(f) => f,
             Err(e) => {
                 eprintln!("error: {e}");
