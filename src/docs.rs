@@ -358,7 +358,11 @@ fn iam_summary(plan: &Plan) -> Vec<Value> {
                     })
                 })
                 .collect();
-            json!({"id": id, "name": r.name, "purpose": r.purpose, "service": r.service, "statements": statements})
+            let mut purpose = r.purpose.clone();
+            if let Some(f) = purpose.get(..1) {
+                purpose = f.to_uppercase() + &purpose[1..];
+            }
+            json!({"id": id, "name": r.name, "purpose": purpose, "service": r.service, "statements": statements})
         })
         .collect()
 }
