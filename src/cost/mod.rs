@@ -71,8 +71,11 @@ pub struct Assumptions {
     pub log_bytes_per_invocation: f64,
     pub log_bytes_per_api_request: f64,
     pub log_bytes_per_glue_run: f64,
-    /// Index item bytes (the object's item; idempotency items are smaller).
+    /// Index item bytes (object items and idempotency records), and device pointers.
     pub index_item_bytes: f64,
+    pub pointer_item_bytes: f64,
+    /// Distinct devices in one request (each gets a pointer item for `by_device`).
+    pub devices_per_request: f64,
     /// KMS requests per 1,000 S3 requests (buckets use S3 Bucket Keys).
     pub kms_requests_per_1000_s3: f64,
     /// Months of data a bucket without expiry is priced at.
@@ -96,6 +99,8 @@ impl Default for Assumptions {
             log_bytes_per_api_request: 512.0,
             log_bytes_per_glue_run: 5.0 * 1024.0 * 1024.0,
             index_item_bytes: 1024.0,
+            pointer_item_bytes: 200.0,
+            devices_per_request: 1.0,
             kms_requests_per_1000_s3: 1.0,
             unexpiring_months: 12.0,
         }
@@ -438,12 +443,27 @@ fn curated(cx: &mut Cx<'_>, runs: &[f64]) {
 
 fn index(cx: &mut Cx<'_>) {
     let r = cx.requests();
-    // Each request stores its object's item and an idempotency item in one
-    // transaction: 2 items × 2 WRUs (transactional writes cost double).
+    let lk = &cx.plan.ingest_config.lookups;
+    let devices = if lk.by_device {
+        cx.a.devices_per_request
+            .min(f64::from(cx.plan.ingest_config.max_device_ids))
+    } else {
+        0.0
+    };
+    // One transaction a request: the object's item, one pointer per device (for
+    // `by_device`) and the idempotency record; transactional writes cost 2 WRUs per
+    // KB. Every GSI that holds a written item costs 1 WRU more (projection ALL).
+    let units = (cx.a.index_item_bytes / 1024.0).ceil().max(1.0);
+    let items = 2.0 + devices;
+    let object_gsis = f64::from(u8::from(lk.by_source_date) + u8::from(lk.by_schema_version));
+    let wru = items * 2.0 * units + object_gsis * units + devices;
     cx.line(
         "DynamoDB index",
-        "on-demand writes (2 items per request, transactional)",
-        r * 4.0,
+        format!(
+            "on-demand writes ({items} items a request in a transaction, {} GSI copies)",
+            object_gsis + devices
+        ),
+        r * wru,
         "write request units",
         (
             "dynamodb_write_per_million",
@@ -453,17 +473,23 @@ fn index(cx: &mut Cx<'_>) {
     );
     cx.line(
         "DynamoDB index",
-        "on-demand reads (idempotency check per request)",
+        "on-demand reads (consistent idempotency lookup per request)",
         r,
         "read request units",
         ("dynamodb_read_per_million", cx.p.dynamodb_read_per_million),
         1e6,
     );
     let ttl = f64::from(cx.plan.index_ttl_days.unwrap_or(365));
-    let gb = r / DAYS * ttl * cx.a.index_item_bytes / GB;
+    let idem = f64::from(cx.plan.ingest_config.idempotency_ttl_days);
+    let per_day = r / DAYS;
+    let gb = per_day
+        * ((1.0 + object_gsis) * ttl * cx.a.index_item_bytes
+            + devices * 2.0 * ttl * cx.a.pointer_item_bytes
+            + idem * cx.a.index_item_bytes)
+        / GB;
     cx.line(
         "DynamoDB index",
-        format!("storage (items kept {ttl} days)"),
+        format!("storage (items kept {ttl} days, with their GSI copies)"),
         gb,
         "GB-months",
         ("dynamodb_storage_gb_month", cx.p.dynamodb_storage_gb_month),
