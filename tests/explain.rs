@@ -323,7 +323,7 @@ fn readme_shows_the_current_reference_diagram() {
     let block = format!("```mermaid\n{}```", String::from_utf8(o.stdout).unwrap());
     assert!(
         readme.contains(&block),
-        "README.md's diagram is stale: paste `pipewright graph --env prod` into its mermaid block"
+        "README.md's diagram is stale: run scripts/readme-diagram"
     );
 }
 
