@@ -396,7 +396,7 @@ fn cost_section(plan: &Plan) -> Value {
             "event_bytes": format!("{}", e.inputs.event_bytes),
             "batch": e.inputs.batch,
         },
-        "components": e.components.iter().map(|(c, m)| json!({"component": c, "monthly": format!("{m:.2}")})).collect::<Vec<_>>(),
+        "components": e.components.iter().map(|c| json!({"component": c.component, "monthly": format!("{:.2}", c.monthly)})).collect::<Vec<_>>(),
         "levers": e.levers.iter().map(|l| json!({"lever": l.lever, "option": l.option, "difference": format!("{:+.2}", l.difference)})).collect::<Vec<_>>(),
         "excluded": e.excluded.join("; "),
     })

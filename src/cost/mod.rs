@@ -134,6 +134,12 @@ pub struct Lever {
 }
 
 #[derive(Debug, Clone, Serialize)]
+pub struct ComponentCost {
+    pub component: String,
+    pub monthly: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
 pub struct Estimate {
     pub pipeline: String,
     pub environment: String,
@@ -144,7 +150,8 @@ pub struct Estimate {
     pub inputs: Inputs,
     pub assumptions: Assumptions,
     pub lines: Vec<Line>,
-    pub components: Vec<(String, f64)>,
+    /// Lines summed per component, in the order components are priced.
+    pub components: Vec<ComponentCost>,
     pub monthly_total: f64,
     pub levers: Vec<Lever>,
     /// What the estimate leaves out.
@@ -837,7 +844,10 @@ pub fn estimate(
             .collect(),
         components: components
             .into_iter()
-            .map(|(c, m)| (c, round(m, 2)))
+            .map(|(component, m)| ComponentCost {
+                component,
+                monthly: round(m, 2),
+            })
             .collect(),
         monthly_total: round(t, 2),
         levers,
@@ -872,8 +882,8 @@ pub fn human(e: &Estimate) -> String {
         e.prices_status
     );
     let _ = writeln!(o, "{:<24} {:>12}", "component", "per month");
-    for (c, m) in &e.components {
-        let _ = writeln!(o, "{c:<24} {m:>12.2}");
+    for c in &e.components {
+        let _ = writeln!(o, "{:<24} {:>12.2}", c.component, c.monthly);
     }
     let _ = writeln!(
         o,

@@ -320,6 +320,6 @@ fn levers_point_the_right_way() {
         .find(|l| l.option == "never archive raw data")
         .unwrap();
     assert!(never.difference > 0.0, "{never:?}");
-    let sum: f64 = e.components.iter().map(|c| c.1).sum();
+    let sum: f64 = e.components.iter().map(|c| c.monthly).sum();
     assert!((sum - e.monthly_total).abs() < 0.05);
 }
