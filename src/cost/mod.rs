@@ -489,11 +489,16 @@ fn index(cx: &mut Cx<'_>) {
     let ttl = f64::from(cx.plan.index_ttl_days.unwrap_or(365));
     let idem = f64::from(cx.plan.ingest_config.idempotency_ttl_days);
     let per_day = r / DAYS;
-    let gb = per_day
-        * ((1.0 + object_gsis) * ttl * cx.a.index_item_bytes
-            + devices * 2.0 * ttl * cx.a.pointer_item_bytes
+    // The table itself; each GSI holds another copy of the items it indexes.
+    let base_gb = per_day
+        * (ttl * cx.a.index_item_bytes
+            + devices * ttl * cx.a.pointer_item_bytes
             + idem * cx.a.index_item_bytes)
         / GB;
+    let gb = base_gb
+        + per_day
+            * (object_gsis * ttl * cx.a.index_item_bytes + devices * ttl * cx.a.pointer_item_bytes)
+            / GB;
     cx.line(
         "DynamoDB index",
         format!("storage (items kept {ttl} days, with their GSI copies)"),
@@ -506,8 +511,8 @@ fn index(cx: &mut Cx<'_>) {
         let exports = Schedule::parse(s).map_or(0.0, |s| s.runs_per_month());
         cx.line(
             "DynamoDB index",
-            format!("export to S3 ({s})"),
-            exports * gb,
+            format!("full export to S3 ({s})"),
+            exports * base_gb,
             "GB",
             ("dynamodb_export_gb", cx.p.dynamodb_export_gb),
             1.0,
@@ -881,30 +886,38 @@ pub fn human(e: &Estimate) -> String {
         e.prices_read,
         e.prices_status
     );
-    let _ = writeln!(o, "{:<24} {:>12}", "component", "per month");
+    let width = |it: &mut dyn Iterator<Item = usize>, min: usize| it.max().unwrap_or(0).max(min);
+    let cw = width(&mut e.lines.iter().map(|l| l.component.chars().count()), 9);
+    let iw = width(&mut e.lines.iter().map(|l| l.item.chars().count()), 4);
+    let qty: Vec<String> = e
+        .lines
+        .iter()
+        .map(|l| format!("{:.1} {}", l.quantity, short_unit(&l.unit)))
+        .collect();
+    let qw = width(&mut qty.iter().map(|q| q.chars().count()), 8);
+    let _ = writeln!(o, "{:<cw$} {:>12}", "component", "per month");
     for c in &e.components {
-        let _ = writeln!(o, "{:<24} {:>12.2}", c.component, c.monthly);
+        let _ = writeln!(o, "{:<cw$} {:>12.2}", c.component, c.monthly);
     }
     let _ = writeln!(
         o,
-        "\n{:<24} {:<58} {:>16} {:>10}",
+        "\n{:<cw$} {:<iw$} {:>qw$} {:>10}",
         "component", "item", "quantity", "per month"
     );
-    for l in &e.lines {
+    for (l, q) in e.lines.iter().zip(&qty) {
         let _ = writeln!(
             o,
-            "{:<24} {:<58} {:>16} {:>10.2}",
-            l.component,
-            l.item,
-            format!("{:.1} {}", l.quantity, short_unit(&l.unit)),
-            l.monthly
+            "{:<cw$} {:<iw$} {:>qw$} {:>10.2}",
+            l.component, l.item, q, l.monthly
         );
     }
+    let lw = width(&mut e.levers.iter().map(|l| l.lever.chars().count()), 5);
+    let ow = width(&mut e.levers.iter().map(|l| l.option.chars().count()), 6);
     let _ = writeln!(o, "\nlevers (total a month, difference):");
     for l in &e.levers {
         let _ = writeln!(
             o,
-            "  {:<22} {:<46} {:>10.2} {:>+10.2}",
+            "  {:<lw$} {:<ow$} {:>10.2} {:>+10.2}",
             l.lever, l.option, l.monthly_total, l.difference
         );
     }
@@ -917,6 +930,8 @@ fn short_unit(u: &str) -> &str {
         "requests" => "req",
         "GB-seconds" => "GB-s",
         "GB-months" => "GB-mo",
+        "write request units" => "WRU",
+        "read request units" => "RRU",
         other => other,
     }
 }
