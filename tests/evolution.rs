@@ -163,3 +163,58 @@ fn against_a_git_revision() {
     let (code, _) = check(d.path(), "pipeline.yaml", "no-such-branch");
     assert_eq!(code, 2);
 }
+
+#[test]
+fn a_new_major_version_writes_a_new_dataset_and_keeps_the_old_one() {
+    let d = workspace();
+    evolve(d.path(), "2.0.0", |s| {
+        s["properties"]["tax_amount"] = json!({"type": "string"});
+    });
+    let o = Command::new(env!("CARGO_BIN_EXE_pipewright"))
+        .args(["synth", "new.yaml", "--env", "dev", "--out", "out"])
+        .current_dir(d.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = d.path().join("out");
+    let script = std::fs::read_to_string(
+        out.join("stacks/dev/glue/transit-payments-dev-pos_sales.py"),
+    )
+    .unwrap();
+    assert!(script.contains("\nPREFIX = \"curated/pos_sales_v2/\"\n"));
+    let processing: Value = serde_json::from_slice(
+        &std::fs::read(out.join("stacks/dev/processing.json")).unwrap(),
+    )
+    .unwrap();
+    let crawler = &processing["Resources"]["Crawler"]["Properties"];
+    let paths: Vec<&str> = crawler["Targets"]["S3Targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["Path"].as_str().unwrap())
+        .collect();
+    let curated = "s3://transit-payments-dev-curated-111111111111";
+    assert_eq!(
+        paths,
+        [
+            format!("{curated}/curated/ferry_boardings/"),
+            format!("{curated}/curated/pos_sales/"),
+            format!("{curated}/curated/pos_sales_v2/"),
+        ]
+    );
+    assert!(
+        crawler["Configuration"]
+            .as_str()
+            .unwrap()
+            .contains(r#""Tables":{"AddOrUpdateBehavior":"MergeNewColumns"}"#)
+    );
+    // Who reads the dataset reads every version of it: the crawler and SageMaker.
+    for role in ["crawler", "sagemaker"] {
+        let policy = std::fs::read_to_string(
+            out.join(format!("policies/dev/transit-payments-dev-{role}.json")),
+        )
+        .unwrap();
+        assert!(policy.contains("/curated/pos_sales/"), "{role}");
+        assert!(policy.contains("/curated/pos_sales_v2/"), "{role}");
+    }
+}

@@ -156,6 +156,7 @@ pub fn glue_script(plan: &Plan, t: &TransformPlan) -> String {
         "sources_text": t.inputs.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", "),
         "py_name": py_literal(&json!(t.name)),
         "py_dataset": py_literal(&json!(t.dataset)),
+        "py_prefix": py_literal(&json!(t.prefix)),
         "py_compression": py_literal(&json!(plan.compression.as_str())),
         "py_partition_by": py_literal(&json!(t.partition_by)),
         "py_sources": py_literal(&Value::Object(sources)),

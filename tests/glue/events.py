@@ -16,9 +16,9 @@ def rfc3339(t):
     return t.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def pos_sale(i, minutes=7):
-    """Sale `i`; `minutes` apart, so a few hundred sales cross midnight (UTC)."""
-    at = BASE + dt.timedelta(minutes=minutes * i)
+def pos_sale(i, seconds=420):
+    """Sale `i`; `seconds` apart (7 minutes: a few hundred sales cross midnight, UTC)."""
+    at = BASE + dt.timedelta(seconds=seconds * i)
     method = METHODS[i % len(METHODS)]
     event = {
         "event_id": f"sale-{i:08d}",

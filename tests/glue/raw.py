@@ -4,6 +4,7 @@ import json
 import os
 import pathlib
 import subprocess
+import tempfile
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SCHEMAS = {
@@ -21,16 +22,21 @@ def write_raw(out_dir, requests, schemas=None):
     schemas = schemas or SCHEMAS
     args = [f"{s}={ROOT / f}:{i}:{t}" for s, (f, i, t) in sorted(schemas.items())]
     cmd = ["cargo", "run", "--quiet", "-p", "pipewright-ingest", "--example", "raw_objects", "--"]
-    stdin = "".join(json.dumps(r) + "\n" for r in requests)
-    done = subprocess.run(
-        [*cmd, str(out_dir), *args],
-        input=stdin,
-        text=True,
-        capture_output=True,
-        cwd=ROOT,
-        env={**os.environ, "CARGO_TERM_COLOR": "never"},
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"raw_objects failed: {done.stderr}")
-    return [tuple(line.split(" ", 2)) for line in done.stdout.splitlines()]
+    # Streamed: the benchmark sends a million events.
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(
+            [*cmd, str(out_dir), *args],
+            stdin=subprocess.PIPE,
+            stdout=out,
+            stderr=err,
+            cwd=ROOT,
+            env={**os.environ, "CARGO_TERM_COLOR": "never"},
+        )
+        with proc.stdin:
+            for r in requests:
+                proc.stdin.write((json.dumps(r) + "\n").encode())
+        if proc.wait() != 0:
+            err.seek(0)
+            raise RuntimeError(f"raw_objects failed: {err.read().decode()}")
+        out.seek(0)
+        return [tuple(line.split(" ", 2)) for line in out.read().decode().splitlines()]

@@ -27,6 +27,9 @@ except ImportError:
 
 TRANSFORM = "ferry_boardings"
 DATASET = "ferry_boardings"
+# Where the dataset of the event schema's current major version lives in the curated
+# bucket (a new major version writes a new dataset beside the earlier ones).
+PREFIX = "curated/ferry_boardings/"
 COMPRESSION = "snappy"
 PARTITION_BY = ["event_date", "port"]
 # Per source: the read schema (Spark DDL: scalars as text, cast and checked below;
@@ -243,7 +246,7 @@ def existing_ids(spark, dest, id_column, batch):
 
 
 def run(spark, glue, args):
-    dest = curated_root(args).rstrip("/") + f"/curated/{DATASET}/"
+    dest = curated_root(args).rstrip("/") + "/" + PREFIX
     rejected_dest = curated_root(args).rstrip("/") + f"/rejected/{TRANSFORM}/"
     done = read_bookmark(args.get("bookmark_file"))
     frames, selected = [], []
