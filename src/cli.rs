@@ -191,7 +191,9 @@ fn against(base: &str, spec_path: &Path) -> Result<Checked, u8> {
         spec::check(spec_path, &git).map_err(|e| fail(&e))?
     };
     if loaded.spec.is_none() {
-        return Err(fail(&"the base spec does not load (run `pipewright check` on it)"));
+        return Err(fail(
+            &"the base spec does not load (run `pipewright check` on it)",
+        ));
     }
     Ok(loaded)
 }

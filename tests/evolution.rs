@@ -16,17 +16,20 @@ fn workspace() -> tempfile::TempDir {
     std::fs::copy(root().join("pipeline.yaml"), d.path().join("pipeline.yaml")).unwrap();
     std::fs::create_dir(d.path().join("schemas")).unwrap();
     for f in ["pos-sale.v1.json", "ferry-boarding.v1.json"] {
-        std::fs::copy(root().join("schemas").join(f), d.path().join("schemas").join(f)).unwrap();
+        std::fs::copy(
+            root().join("schemas").join(f),
+            d.path().join("schemas").join(f),
+        )
+        .unwrap();
     }
     d
 }
 
 /// Writes `new.yaml`: the reference spec with the POS schema changed by `edit`, at `version`.
 fn evolve(dir: &Path, version: &str, edit: impl FnOnce(&mut Value)) {
-    let mut schema: Value = serde_json::from_slice(
-        &std::fs::read(dir.join("schemas/pos-sale.v1.json")).unwrap(),
-    )
-    .unwrap();
+    let mut schema: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("schemas/pos-sale.v1.json")).unwrap())
+            .unwrap();
     edit(&mut schema);
     std::fs::write(
         dir.join("schemas/pos-sale.next.json"),
@@ -96,7 +99,10 @@ fn compatible_change_without_a_new_version_warns() {
 fn breaking_change_fails_unless_the_major_version_moves() {
     let d = workspace();
     let edit = |s: &mut Value| {
-        s["properties"].as_object_mut().unwrap().remove("operator_id");
+        s["properties"]
+            .as_object_mut()
+            .unwrap()
+            .remove("operator_id");
         s["properties"]["tax_amount"] = json!({"type": "string"});
     };
     evolve(d.path(), "1.1.0", edit);
@@ -150,7 +156,10 @@ fn against_a_git_revision() {
     // The working tree changes the committed schema in place: a field made required.
     let path = d.path().join("schemas/pos-sale.v1.json");
     let mut s: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    s["required"].as_array_mut().unwrap().push(json!("tax_amount"));
+    s["required"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("tax_amount"));
     std::fs::write(&path, serde_json::to_string(&s).unwrap()).unwrap();
     let (code, doc) = check(d.path(), "pipeline.yaml", "HEAD");
     assert_eq!(code, 1, "{doc:#}");
@@ -177,15 +186,13 @@ fn a_new_major_version_writes_a_new_dataset_and_keeps_the_old_one() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let out = d.path().join("out");
-    let script = std::fs::read_to_string(
-        out.join("stacks/dev/glue/transit-payments-dev-pos_sales.py"),
-    )
-    .unwrap();
+    let script =
+        std::fs::read_to_string(out.join("stacks/dev/glue/transit-payments-dev-pos_sales.py"))
+            .unwrap();
     assert!(script.contains("\nPREFIX = \"curated/pos_sales_v2/\"\n"));
-    let processing: Value = serde_json::from_slice(
-        &std::fs::read(out.join("stacks/dev/processing.json")).unwrap(),
-    )
-    .unwrap();
+    let processing: Value =
+        serde_json::from_slice(&std::fs::read(out.join("stacks/dev/processing.json")).unwrap())
+            .unwrap();
     let crawler = &processing["Resources"]["Crawler"]["Properties"];
     let paths: Vec<&str> = crawler["Targets"]["S3Targets"]
         .as_array()

@@ -145,9 +145,9 @@ pub fn glue_script(plan: &Plan, t: &TransformPlan) -> String {
         .columns
         .iter()
         .find(|c| {
-            t.inputs.iter().all(|i| {
-                plan.ingest_config.sources[i].id_field.as_deref() == Some(c.from.as_str())
-            })
+            t.inputs
+                .iter()
+                .all(|i| plan.ingest_config.sources[i].id_field.as_deref() == Some(c.from.as_str()))
         })
         .map(|c| c.name.clone());
     let data = json!({

@@ -1550,7 +1550,11 @@ fn dataset_prefixes(transforms: &[TransformPlan], dataset: &str) -> Vec<String> 
 
 /// A flow id for the `n`th version of a dataset (the first keeps the plain id).
 fn versioned_id(id: String, n: usize) -> String {
-    if n == 0 { id } else { format!("{id}:v{}", n + 1) }
+    if n == 0 {
+        id
+    } else {
+        format!("{id}:v{}", n + 1)
+    }
 }
 
 /// The output columns of a transform with their types (from the first input's

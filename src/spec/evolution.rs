@@ -28,11 +28,19 @@ pub struct Change {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChangeKind {
-    Added { required: bool },
+    Added {
+        required: bool,
+    },
     Removed,
     /// The new type holds every value of the old one (`int` → `bigint`).
-    Widened { from: String, to: String },
-    TypeChanged { from: String, to: String },
+    Widened {
+        from: String,
+        to: String,
+    },
+    TypeChanged {
+        from: String,
+        to: String,
+    },
     MadeRequired,
     MadeOptional,
 }
@@ -42,9 +50,7 @@ impl Change {
     pub fn breaking(&self) -> bool {
         match self.kind {
             ChangeKind::Added { required } => required,
-            ChangeKind::Removed | ChangeKind::TypeChanged { .. } | ChangeKind::MadeRequired => {
-                true
-            }
+            ChangeKind::Removed | ChangeKind::TypeChanged { .. } | ChangeKind::MadeRequired => true,
             ChangeKind::Widened { .. } | ChangeKind::MadeOptional => false,
         }
     }
@@ -57,7 +63,9 @@ impl fmt::Display for Change {
             ChangeKind::Added { required: false } => write!(f, "optional field `{n}` added"),
             ChangeKind::Added { required: true } => write!(f, "required field `{n}` added"),
             ChangeKind::Removed => write!(f, "field `{n}` removed (or renamed)"),
-            ChangeKind::Widened { from, to } => write!(f, "field `{n}` widened from {from} to {to}"),
+            ChangeKind::Widened { from, to } => {
+                write!(f, "field `{n}` widened from {from} to {to}")
+            }
             ChangeKind::TypeChanged { from, to } => {
                 write!(f, "field `{n}` changed type from {from} to {to}")
             }
@@ -221,9 +229,10 @@ pub fn against(base: &Checked, new: &Checked) -> (Vec<SourceEvolution>, Diagnost
         ) else {
             continue;
         };
-        let span = new.doc.as_ref().and_then(|d| {
-            d.span_of(&super::path(&["sources", name, "schema", "version"]))
-        });
+        let span = new
+            .doc
+            .as_ref()
+            .and_then(|d| d.span_of(&super::path(&["sources", name, "schema", "version"])));
         let (Some(v0), Some(v1)) = (
             Version::parse(&was.schema.version),
             Version::parse(&source.schema.version),
@@ -307,14 +316,18 @@ impl GitFiles {
             ));
         }
         let top = git(&["rev-parse", "--show-toplevel"])?;
-        git(&["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")]).map_err(
-            |_| {
-                io::Error::new(
-                    io::ErrorKind::NotFound,
-                    format!("`{rev}` is neither a file nor a git revision"),
-                )
-            },
-        )?;
+        git(&[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{rev}^{{commit}}"),
+        ])
+        .map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("`{rev}` is neither a file nor a git revision"),
+            )
+        })?;
         Ok(GitFiles {
             rev: rev.to_owned(),
             top: PathBuf::from(String::from_utf8_lossy(&top).trim()),
@@ -356,12 +369,10 @@ impl Files for GitFiles {
         let rel = abs
             .strip_prefix(&top)
             .or_else(|_| abs.strip_prefix(&cwd_top))
-            .map_err(|_| {
-                io::Error::new(io::ErrorKind::NotFound, "outside the git repository")
-            })?;
-        let rel = rel.to_str().ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "the path is not UTF-8")
-        })?;
+            .map_err(|_| io::Error::new(io::ErrorKind::NotFound, "outside the git repository"))?;
+        let rel = rel
+            .to_str()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path is not UTF-8"))?;
         let bytes = git(&["show", &format!("{}:{rel}", self.rev)])
             .map_err(|_| io::Error::new(io::ErrorKind::NotFound, format!("not in {}", self.rev)))?;
         if bytes.len() as u64 > MAX_FILE_BYTES {
@@ -487,7 +498,10 @@ mod tests {
             v["properties"]["note"] = json!({"type": "integer"});
         });
         let d = diff(&pos_v1(), &retyped);
-        assert_eq!(d[0].to_string(), "field `note` changed type from string to bigint");
+        assert_eq!(
+            d[0].to_string(),
+            "field `note` changed type from string to bigint"
+        );
         assert!(d[0].breaking());
 
         let required = with(pos_v1(), |v| {

@@ -122,8 +122,8 @@ fn run(args: &[String]) -> Result<(), String> {
         if line.trim().is_empty() {
             continue;
         }
-        let req: Value = serde_json::from_str(&line)
-            .map_err(|e| format!("request on line {}: {e}", n + 1))?;
+        let req: Value =
+            serde_json::from_str(&line).map_err(|e| format!("request on line {}: {e}", n + 1))?;
         let text = |k: &str| {
             req.get(k)
                 .and_then(Value::as_str)
@@ -138,7 +138,10 @@ fn run(args: &[String]) -> Result<(), String> {
         let source = setup
             .source(source_name)
             .ok_or_else(|| format!("request on line {}: no source `{source_name}`", n + 1))?;
-        let body = match (req.get("body"), req.get("body_text").and_then(Value::as_str)) {
+        let body = match (
+            req.get("body"),
+            req.get("body_text").and_then(Value::as_str),
+        ) {
             (Some(b), _) => serde_json::to_vec(b).expect("a value serialises"),
             (None, Some(t)) => t.as_bytes().to_vec(),
             (None, None) => return Err(format!("request on line {}: no `body`", n + 1)),
