@@ -138,7 +138,10 @@ def read_lines(spark, glue, args, source, done):
             transformation_ctx=f"raw_{source}",
         )
         df = frame.toDF()
-        return df.select(F.col(df.columns[0]).alias("line"), F.col("object")), []
+        if not df.columns:
+            return None, []
+        obj = F.col("object") if "object" in df.columns else F.input_file_name()
+        return df.select(F.col(df.columns[0]).alias("line"), obj.alias("object")), []
     objects = [o for o in list_objects(spark, root) if o not in done]
     if not objects:
         return None, []
