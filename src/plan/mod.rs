@@ -856,15 +856,26 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
                 format!("read raw `{input}` events"),
             );
         }
+        let current = prefixes.last().cloned().unwrap_or_default();
         lw.flow(
             format!("{role_id}:write-dataset"),
             &role_id,
             Access::PutObjects {
                 bucket: BucketId::Curated,
-                prefix: prefix::curated(&dataset),
+                prefix: current.clone(),
             },
             to.clone(),
             format!("write the `{dataset}` dataset"),
+        );
+        lw.flow(
+            format!("{role_id}:read-dataset"),
+            &role_id,
+            Access::ReadObjects {
+                bucket: BucketId::Curated,
+                prefix: current,
+            },
+            to.clone(),
+            "recognise events the dataset already holds (de-duplication across runs)",
         );
         lw.flow(
             format!("{role_id}:write-rejects"),
