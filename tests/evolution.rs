@@ -209,11 +209,9 @@ fn a_new_major_version_writes_a_new_dataset_and_keeps_the_old_one() {
             format!("{curated}/curated/pos_sales_v2/"),
         ]
     );
-    assert!(
-        crawler["Configuration"]
-            .as_str()
-            .unwrap()
-            .contains(r#""Tables":{"AddOrUpdateBehavior":"MergeNewColumns"}"#)
+    assert_eq!(
+        crawler["SchemaChangePolicy"]["UpdateBehavior"], "UPDATE_IN_DATABASE",
+        "compatible changes reach the table: new columns, widened types"
     );
     // Who reads the dataset reads every version of it: the crawler and SageMaker.
     for role in ["crawler", "sagemaker"] {

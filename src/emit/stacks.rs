@@ -1807,9 +1807,11 @@ fn glue_crawler(cx: &Ctx<'_>, t: &mut Template, stack: StackId) {
         .p("CrawlerSecurityConfiguration", Expr::s(&p.glue_security_configuration))
         .p(
             "Configuration",
-            // Tables only ever gain columns (compatible schema changes add optional
-            // fields); breaking changes come under a new major version, in a new table.
-            Expr::s(r#"{"Version":1.0,"CrawlerOutput":{"Partitions":{"AddOrUpdateBehavior":"InheritFromTable"},"Tables":{"AddOrUpdateBehavior":"MergeNewColumns"}},"Grouping":{"TableGroupingPolicy":"CombineCompatibleSchemas"}}"#),
+            // One prefix only ever holds compatible schemas (a breaking change comes under
+            // a new major version, in a new prefix and table), so the crawler's update
+            // adds the new columns and takes widened types (`MergeNewColumns` would keep
+            // an `int` column `int` after its files became `bigint`).
+            Expr::s(r#"{"Version":1.0,"CrawlerOutput":{"Partitions":{"AddOrUpdateBehavior":"InheritFromTable"}},"Grouping":{"TableGroupingPolicy":"CombineCompatibleSchemas"}}"#),
         )
         .p("Tags", Expr::Map(p.tags.iter().map(|(k, v)| (k.clone(), Expr::s(v))).collect()));
     if let Some(s) = &p.crawler_schedule {
