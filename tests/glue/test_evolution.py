@@ -1,8 +1,9 @@
 """POS event schema versions one after another, each checked against the previous
 spec (`pipewright check --against`), synthesised, and its `pos_sales` transform run on
 local Spark over raw objects written under that version. Afterwards every table the
-crawler would catalogue is readable: `pos_sales` (1.0.0 and 1.1.0 files, the added
-column null in the older ones) and `pos_sales_v2` (the breaking 2.0.0)."""
+crawler would catalogue is readable: `pos_sales` (1.0.0, 1.1.0 and 1.2.0 files: the
+added column null in the older ones, the widened one read as bigint) and
+`pos_sales_v2` (the breaking 2.0.0)."""
 
 import json
 import shutil
@@ -11,6 +12,7 @@ import subprocess
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
+
 from conftest import run_script
 from events import pos_sale, request
 from raw import ROOT, write_raw
@@ -24,6 +26,12 @@ def v1_1(schema, spec):
     return schema, spec.replace(COLUMN_LINE, COLUMN_LINE + "      - { name: channel }\n")
 
 
+def v1_2(schema, spec):
+    """Compatible: line-item quantities widened from int to bigint (no upper bound)."""
+    del schema["$defs"]["line_item"]["properties"]["quantity"]["maximum"]
+    return schema, spec
+
+
 def v2_0(schema, spec):
     """Breaking: `store_id` renamed to `store_code`."""
     schema["properties"]["store_code"] = schema["properties"].pop("store_id")
@@ -31,13 +39,15 @@ def v2_0(schema, spec):
     return schema, spec.replace("{ name: store_id }", "{ name: store_code }")
 
 
-VERSIONS = [("1.0.0", None), ("1.1.0", v1_1), ("2.0.0", v2_0)]
+VERSIONS = [("1.0.0", None), ("1.1.0", v1_1), ("1.2.0", v1_2), ("2.0.0", v2_0)]
 
 
 def event(version, i):
     e = pos_sale(i)
     if version != "1.0.0":
         e["channel"] = "onboard" if i % 2 else "store"
+    if version >= "1.2.0":
+        e["items"][0]["quantity"] = 5_000_000_000 + i  # beyond int
     if version == "2.0.0":
         e["store_code"] = e.pop("store_id")
     return e
@@ -112,14 +122,19 @@ def test_compatible_versions_share_a_table_with_the_new_column(evolved):
     root = curated / "curated" / "pos_sales"
     files = sorted(root.rglob("*.parquet"))
     schemas = [pq_schema(f) for f in files]
-    unified = pa.unify_schemas(schemas)
+    unified = pa.unify_schemas(schemas, promote_options="permissive")
     assert "channel" in unified.names and "store_id" in unified.names
+    item = unified.field("items").type.value_type
+    assert item.field("quantity").type == pa.int64()  # int files read as bigint
     table = ds.dataset(root, schema=unified, format="parquet", partitioning="hive").to_table()
-    assert table.num_rows == 600
+    assert table.num_rows == 900
     channels = table.column("channel").to_pylist()
     assert channels.count(None) == 300  # the 1.0.0 rows
     assert set(channels) == {None, "store", "onboard"}
     assert table.schema.field("total_amount").type == pa.decimal128(12, 2)
+    quantities = {r["sale_id"]: r["items"][0]["quantity"] for r in table.to_pylist()}
+    assert quantities["sale-00000001"] == 2  # 1.0.0, an int file
+    assert quantities["sale-00002001"] == 5_000_002_001  # 1.2.0, a bigint file
 
 
 def test_breaking_version_has_its_own_table_and_the_old_one_stays(evolved):
@@ -127,7 +142,7 @@ def test_breaking_version_has_its_own_table_and_the_old_one_stays(evolved):
     v2 = ds.dataset(curated / "curated" / "pos_sales_v2", format="parquet", partitioning="hive").to_table()
     assert v2.num_rows == 300
     assert "store_code" in v2.schema.names and "store_id" not in v2.schema.names
-    assert set(v2.column("sale_id").to_pylist()) == {f"sale-{i:08d}" for i in range(2000, 2300)}
+    assert set(v2.column("sale_id").to_pylist()) == {f"sale-{i:08d}" for i in range(3000, 3300)}
     assert len(list((curated / "curated" / "pos_sales").rglob("*.parquet"))) > 0
 
 

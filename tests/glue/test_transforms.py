@@ -9,6 +9,7 @@ import json
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
+
 from conftest import reference_scripts, run_script
 from events import ferry_boarding, pos_sale, request
 from raw import write_raw
