@@ -248,6 +248,14 @@ def existing_ids(spark, dest, id_column, batch):
     return current.select(F.col(id_column).cast("string").alias("_event_id")).distinct()
 
 
+def expected_types(rows):
+    """Refuses to write columns whose Spark type is not the one the catalogue expects."""
+    got = {f.name: f.dataType.simpleString() for f in rows.schema.fields}
+    wrong = [f"`{n}` is {got.get(n)}, not {t}" for n, t, _ in COLUMNS if got.get(n) != t.replace(" ", "")]
+    if wrong:
+        raise SystemExit(f"{TRANSFORM}: output types differ from the dataset's: {'; '.join(wrong)}")
+
+
 def run(spark, glue, args):
     dest = curated_root(args).rstrip("/") + "/" + PREFIX
     rejected_dest = curated_root(args).rstrip("/") + f"/rejected/{TRANSFORM}/"
@@ -280,6 +288,7 @@ def run(spark, glue, args):
         rows = good.where(F.col("_n") == 1).select(
             *[n for n, _, _ in COLUMNS], *[p for p in PARTITION_BY if p in DERIVED]
         )
+        expected_types(rows)
         writer = rows.write.mode("append").option("compression", COMPRESSION)
         if PARTITION_BY:
             writer = writer.partitionBy(*PARTITION_BY)
