@@ -186,3 +186,14 @@ def test_arguments_are_glue_job_parameters(runs):
     with pytest.raises(SystemExit, match="unknown arguments: --raw_bukket"):
         module.arguments(["x", "--raw_bukket", "r", "--curated_bucket", "c"])
     assert module.raw_root(args) == "s3://r"
+
+
+def test_output_types_are_checked_before_writing(spark, runs):
+    from pyspark.sql import functions as F
+
+    module, _ = runs["pos_sales"]
+    typed = [F.lit(None).cast(t).alias(n) for n, t, _ in module.COLUMNS]
+    module.expected_types(spark.range(1).select(*typed))
+    drifted = [c if n != "total_amount" else F.lit(1.5).alias(n) for c, (n, _, _) in zip(typed, module.COLUMNS, strict=True)]
+    with pytest.raises(SystemExit, match=r"`total_amount` is double, not decimal\(12,2\)"):
+        module.expected_types(spark.range(1).select(*drifted))
