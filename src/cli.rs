@@ -127,6 +127,10 @@ pub struct CheckArgs {
     /// Treat warnings as errors.
     #[arg(long)]
     pub deny_warnings: bool,
+    /// Compare each source's event schema with a base spec: a git revision (`main`,
+    /// `HEAD~1`, a tag) or a spec file. Breaking changes without a new major version fail.
+    #[arg(long, value_name = "GIT-REF|FILE")]
+    pub against: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -218,6 +222,26 @@ pub fn load(path: &Path) -> Result<Checked, u8> {
     }
 }
 
+/// The base spec of `check --against`: a spec file, else the same spec at a git revision.
+fn against(base: &str, spec_path: &Path) -> Result<Checked, u8> {
+    let fail = |e: &dyn std::fmt::Display| {
+        eprintln!("error: --against {base}: {e}");
+        2
+    };
+    let loaded = if Path::new(base).is_file() {
+        spec::check(Path::new(base), &RealFiles).map_err(|e| fail(&e))?
+    } else {
+        let git = spec::evolution::GitFiles::new(base).map_err(|e| fail(&e))?;
+        spec::check(spec_path, &git).map_err(|e| fail(&e))?
+    };
+    if loaded.spec.is_none() {
+        return Err(fail(
+            &"the base spec does not load (run `pipewright check` on it)",
+        ));
+    }
+    Ok(loaded)
+}
+
 fn check(cli: &Cli, a: &CheckArgs) -> io::Result<u8> {
     let mut checked = match load(&a.spec) {
         Ok(c) => c,
@@ -241,6 +265,21 @@ fn check(cli: &Cli, a: &CheckArgs) -> io::Result<u8> {
         let mut all: Diagnostics = std::mem::take(&mut checked.diagnostics);
         all.push(d);
         checked.diagnostics = all.sorted();
+    }
+    let mut evolution = None;
+    if let Some(base) = &a.against {
+        match against(base, &a.spec) {
+            Ok(b) => {
+                let (found, diags) = spec::evolution::against(&b, &checked);
+                let mut all = std::mem::take(&mut checked.diagnostics);
+                for d in diags.iter() {
+                    all.push(d.clone());
+                }
+                checked.diagnostics = all.sorted();
+                evolution = Some(found);
+            }
+            Err(code) => return Ok(code),
+        }
     }
     let failed = checked.diagnostics.has_errors()
         || (a.deny_warnings && checked.diagnostics.warning_count() > 0);
@@ -277,6 +316,19 @@ fn check(cli: &Cli, a: &CheckArgs) -> io::Result<u8> {
                 "warnings": checked.diagnostics.warning_count(),
                 "environments": envs,
                 "diagnostics": diags,
+                "schema_changes": evolution.as_ref().map(|found| found
+                    .iter()
+                    .map(|e| serde_json::json!({
+                        "source": e.source,
+                        "from": e.from,
+                        "to": e.to,
+                        "changes": e.changes.iter().map(|c| serde_json::json!({
+                            "field": c.field,
+                            "change": c.to_string(),
+                            "breaking": c.breaking(),
+                        })).collect::<Vec<_>>(),
+                    }))
+                    .collect::<Vec<_>>()),
             });
             writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         }
@@ -339,6 +391,34 @@ fn check(cli: &Cli, a: &CheckArgs) -> io::Result<u8> {
                         "  {name:<10} {} {:<14} {posture}; {data}",
                         e.account, e.region
                     )?;
+                }
+            }
+            if let (Some(found), Some(base)) = (&evolution, &a.against) {
+                if found.is_empty() {
+                    writeln!(out, "event schemas: unchanged since {base}")?;
+                }
+                for e in found {
+                    let breaking = e.changes.iter().any(|c| c.breaking());
+                    let major = |v: &str| v.split('.').next().map(str::to_owned);
+                    writeln!(
+                        out,
+                        "event schema `{}`: {} → {} ({})",
+                        e.source,
+                        e.from,
+                        e.to,
+                        if breaking && major(&e.from) != major(&e.to) {
+                            "breaking, under a new major version: a new versioned dataset"
+                        } else if breaking {
+                            "breaking"
+                        } else if e.changes.is_empty() {
+                            "no field changes"
+                        } else {
+                            "compatible: columns added or widened"
+                        }
+                    )?;
+                    for c in &e.changes {
+                        writeln!(out, "  {c}")?;
+                    }
                 }
             }
         }

@@ -132,6 +132,13 @@ rules! {
     "PW0231" "service-unavailable" E "a feature is not available in the environment's partition or region"
         "For example QuickSight is not offered in the aws-cn partition.";
 
+    "PW0240" "schema-version-down" E "a source's event schema version is lower than in the base spec"
+        "`check --against` compares each source's event schema with the base spec (a git revision or a file). Versions only go up: data written under the newer version already exists, and the dataset and table of its major version stay.";
+    "PW0241" "breaking-schema-change" E "an event schema changed incompatibly without a new major version"
+        "Breaking: a field removed or renamed, a field's type changed (other than widened), a field made required, a required field added. Old events and curated files no longer fit. Either keep the change compatible (add optional fields, widen int to bigint or a decimal to more digits, make a field optional), or give the schema a new major version: the transform then writes `<dataset>_v<major>` (a new prefix, and a new table when the crawler runs) and the earlier dataset and table stay readable.";
+    "PW0242" "schema-changed-same-version" W "an event schema changed compatibly but kept its version"
+        "A compatible change adds columns to the dataset; give it a new minor version so that the index (`by_schema_version`) and readers can tell events written under it apart.";
+
     "PW0300" "resource-name" E "a generated AWS resource name breaks the service's naming rules"
         "Names are built from the pipeline name, the environment and the component; the message gives the name, the rule and which part to shorten.";
     "PW0301" "quota" E "a generated stack or policy exceeds a CloudFormation or IAM quota"

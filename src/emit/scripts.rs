@@ -134,17 +134,34 @@ pub fn glue_script(plan: &Plan, t: &TransformPlan) -> String {
             }),
         );
     }
-    let columns: Vec<Value> = t.columns.iter().map(|c| json!([c.name, c.ty])).collect();
+    let columns: Vec<Value> = t
+        .columns
+        .iter()
+        .map(|c| json!([c.name, c.ty, c.nullable]))
+        .collect();
+    // The column every input fills from its event id: rows already in the dataset
+    // are recognised by it on later runs.
+    let id_column = t
+        .columns
+        .iter()
+        .find(|c| {
+            t.inputs
+                .iter()
+                .all(|i| plan.ingest_config.sources[i].id_field.as_deref() == Some(c.from.as_str()))
+        })
+        .map(|c| c.name.clone());
     let data = json!({
         "name": t.name,
         "dataset": t.dataset,
         "sources_text": t.inputs.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", "),
         "py_name": py_literal(&json!(t.name)),
         "py_dataset": py_literal(&json!(t.dataset)),
+        "py_prefix": py_literal(&json!(t.prefix)),
         "py_compression": py_literal(&json!(plan.compression.as_str())),
         "py_partition_by": py_literal(&json!(t.partition_by)),
         "py_sources": py_literal(&Value::Object(sources)),
         "py_columns": py_literal(&Value::Array(columns)),
+        "py_id_column": py_literal(&json!(id_column)),
     });
     registry()
         .render("glue", &data)

@@ -1781,8 +1781,9 @@ fn glue_crawler(cx: &Ctx<'_>, t: &mut Template, stack: StackId) {
             "Targets",
             obj([(
                 "S3Targets",
-                Expr::list(p.transforms.iter().map(|tr| {
-                    obj([("Path", Expr::s(format!("s3://{curated}/{}", crate::plan::prefix::curated(&tr.dataset))))])
+                // Every major version's dataset: each is its own table, and all stay queryable.
+                Expr::list(p.transforms.iter().flat_map(|tr| &tr.prefixes).map(|prefix| {
+                    obj([("Path", Expr::s(format!("s3://{curated}/{prefix}")))])
                 })),
             )]),
         )
@@ -1806,6 +1807,10 @@ fn glue_crawler(cx: &Ctx<'_>, t: &mut Template, stack: StackId) {
         .p("CrawlerSecurityConfiguration", Expr::s(&p.glue_security_configuration))
         .p(
             "Configuration",
+            // One prefix only ever holds compatible schemas (a breaking change comes under
+            // a new major version, in a new prefix and table), so the crawler's update
+            // adds the new columns and takes widened types (`MergeNewColumns` would keep
+            // an `int` column `int` after its files became `bigint`).
             Expr::s(r#"{"Version":1.0,"CrawlerOutput":{"Partitions":{"AddOrUpdateBehavior":"InheritFromTable"}},"Grouping":{"TableGroupingPolicy":"CombineCompatibleSchemas"}}"#),
         )
         .p("Tags", Expr::Map(p.tags.iter().map(|(k, v)| (k.clone(), Expr::s(v))).collect()));

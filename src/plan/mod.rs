@@ -224,6 +224,13 @@ pub struct TransformPlan {
     pub inputs: Vec<String>,
     pub columns: Vec<ColumnPlan>,
     pub partition_by: Vec<String>,
+    /// Highest major version of the inputs' event schemas.
+    pub schema_major: u64,
+    /// Where the job writes: the dataset of the current major version.
+    pub prefix: String,
+    /// The dataset of every major version so far (1 to `schema_major`): all stay
+    /// crawled and readable.
+    pub prefixes: Vec<String>,
     pub trigger: Trigger,
     pub worker_type: WorkerType,
     pub workers: u32,
@@ -312,6 +319,16 @@ pub struct NetworkPlan {
 pub mod prefix {
     pub fn curated(dataset: &str) -> String {
         format!("curated/{dataset}/")
+    }
+    /// The dataset of an event-schema major version: `curated/<dataset>/` for major 0
+    /// and 1, `curated/<dataset>_v<major>/` from 2 on (a breaking schema change writes
+    /// a new dataset, and the crawler a new table, beside the earlier ones).
+    pub fn curated_version(dataset: &str, major: u64) -> String {
+        if major <= 1 {
+            curated(dataset)
+        } else {
+            format!("curated/{dataset}_v{major}/")
+        }
     }
     pub fn transform_rejects(transform: &str) -> String {
         format!("rejected/{transform}/")
@@ -787,6 +804,17 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
             &["transforms", tname],
         );
         let dataset = t.dataset.clone().unwrap_or_else(|| tname.clone());
+        let schema_major = t
+            .inputs
+            .iter()
+            .filter_map(|i| spec.sources.get(i))
+            .filter_map(|s| crate::spec::event_schema::Version::parse(&s.schema.version))
+            .map(|v| v.major)
+            .max()
+            .unwrap_or(1);
+        let prefixes: Vec<String> = (1..=schema_major.max(1))
+            .map(|m| prefix::curated_version(&dataset, m))
+            .collect();
         let schedule = ov
             .and_then(|o| o.schedule.clone())
             .or_else(|| t.schedule.clone());
@@ -828,15 +856,26 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
                 format!("read raw `{input}` events"),
             );
         }
+        let current = prefixes.last().cloned().unwrap_or_default();
         lw.flow(
             format!("{role_id}:write-dataset"),
             &role_id,
             Access::PutObjects {
                 bucket: BucketId::Curated,
-                prefix: prefix::curated(&dataset),
+                prefix: current.clone(),
             },
             to.clone(),
             format!("write the `{dataset}` dataset"),
+        );
+        lw.flow(
+            format!("{role_id}:read-dataset"),
+            &role_id,
+            Access::ReadObjects {
+                bucket: BucketId::Curated,
+                prefix: current,
+            },
+            to.clone(),
+            "recognise events the dataset already holds (de-duplication across runs)",
         );
         lw.flow(
             format!("{role_id}:write-rejects"),
@@ -910,6 +949,9 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
             inputs: t.inputs.clone(),
             columns,
             partition_by: t.partition_by.clone(),
+            schema_major,
+            prefix: prefixes.last().cloned().unwrap_or_default(),
+            prefixes,
             trigger,
             worker_type: workers.ty,
             workers: workers.count,
@@ -951,16 +993,18 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
         );
         let co = lw.origin(&["catalog"]);
         for d in &datasets {
-            lw.flow(
-                format!("crawler:read-dataset:{d}"),
-                "crawler",
-                Access::ReadObjects {
-                    bucket: BucketId::Curated,
-                    prefix: prefix::curated(d),
-                },
-                co.clone(),
-                format!("infer the `{d}` table's schema and partitions"),
-            );
+            for (n, p) in dataset_prefixes(&transforms, d).into_iter().enumerate() {
+                lw.flow(
+                    versioned_id(format!("crawler:read-dataset:{d}"), n),
+                    "crawler",
+                    Access::ReadObjects {
+                        bucket: BucketId::Curated,
+                        prefix: p,
+                    },
+                    co.clone(),
+                    format!("infer the `{d}` table's schema and partitions"),
+                );
+            }
         }
         lw.flow(
             "crawler:update-catalog".into(),
@@ -1130,16 +1174,18 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
             );
         }
         for d in &ml.datasets {
-            lw.flow(
-                format!("sagemaker:read-dataset:{d}"),
-                "sagemaker",
-                Access::ReadObjects {
-                    bucket: BucketId::Curated,
-                    prefix: prefix::curated(d),
-                },
-                lw.origin(&["ml", "datasets"]),
-                format!("train on the `{d}` dataset"),
-            );
+            for (n, p) in dataset_prefixes(&transforms, d).into_iter().enumerate() {
+                lw.flow(
+                    versioned_id(format!("sagemaker:read-dataset:{d}"), n),
+                    "sagemaker",
+                    Access::ReadObjects {
+                        bucket: BucketId::Curated,
+                        prefix: p,
+                    },
+                    lw.origin(&["ml", "datasets"]),
+                    format!("train on the `{d}` dataset"),
+                );
+            }
         }
         for l in &ml.index_lookups {
             lw.flow(
@@ -1244,16 +1290,18 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
             });
         }
         for d in &r.datasets {
-            lw.flows.push(Flow {
-                id: format!("reader-{i}:read-dataset:{d}"),
-                principal: Principal::External(principal.clone()),
-                access: Access::ReadObjects {
-                    bucket: BucketId::Curated,
-                    prefix: prefix::curated(d),
-                },
-                origin: ro.clone(),
-                why: format!("`security.readers` grants the `{d}` dataset"),
-            });
+            for (n, p) in dataset_prefixes(&transforms, d).into_iter().enumerate() {
+                lw.flows.push(Flow {
+                    id: versioned_id(format!("reader-{i}:read-dataset:{d}"), n),
+                    principal: Principal::External(principal.clone()),
+                    access: Access::ReadObjects {
+                        bucket: BucketId::Curated,
+                        prefix: p,
+                    },
+                    origin: ro.clone(),
+                    why: format!("`security.readers` grants the `{d}` dataset"),
+                });
+            }
         }
     }
 
@@ -1499,6 +1547,24 @@ fn quicksight_arn(p: &str, partition: &str, region: &str, account: &str) -> Stri
         p.to_owned()
     } else {
         format!("arn:{partition}:quicksight:{region}:{account}:{p}")
+    }
+}
+
+/// The curated prefixes of a dataset: one per event-schema major version of the
+/// transform that writes it (just `curated/<dataset>/` when none does).
+fn dataset_prefixes(transforms: &[TransformPlan], dataset: &str) -> Vec<String> {
+    transforms
+        .iter()
+        .find(|t| t.dataset == dataset)
+        .map_or_else(|| vec![prefix::curated(dataset)], |t| t.prefixes.clone())
+}
+
+/// A flow id for the `n`th version of a dataset (the first keeps the plain id).
+fn versioned_id(id: String, n: usize) -> String {
+    if n == 0 {
+        id
+    } else {
+        format!("{id}:v{}", n + 1)
     }
 }
 

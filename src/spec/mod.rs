@@ -6,6 +6,7 @@
 //! resolve environments or derive names; that is `plan`'s job.
 
 pub mod event_schema;
+pub mod evolution;
 pub mod generate;
 pub mod model;
 pub mod schedule;
