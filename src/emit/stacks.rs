@@ -159,8 +159,13 @@ impl Ctx<'_> {
     }
 
     fn log_group(&self, name: &str) -> Resource {
+        self.log_group_named(Expr::s(name))
+    }
+
+    /// A KMS-encrypted log group with the environment's retention.
+    fn log_group_named(&self, name: Expr) -> Resource {
         Resource::new("AWS::Logs::LogGroup")
-            .p("LogGroupName", Expr::s(name))
+            .p("LogGroupName", name)
             .p(
                 "RetentionInDays",
                 Expr::Int(i64::from(self.plan.log_retention_days)),
@@ -283,7 +288,7 @@ impl Ctx<'_> {
             "Principal": {"AWS": "*"},
             "Action": "s3:*",
             "Resource": [arn, format!("{arn}/*")],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            "Condition": {"Bool": {"aws:SecureTransport": false}},
         })];
         statements.extend(extra);
         Resource::new("AWS::S3::BucketPolicy")
@@ -581,7 +586,7 @@ pub fn foundation(cx: &Ctx<'_>) -> Template {
                                 ("Resource", Expr::r("AlarmTopic")),
                                 (
                                     "Condition",
-                                    obj([("Bool", obj([("aws:SecureTransport", "false".into())]))]),
+                                    obj([("Bool", obj([("aws:SecureTransport", false.into())]))]),
                                 ),
                             ]),
                         ]),
@@ -1042,6 +1047,8 @@ pub fn ingest(cx: &Ctx<'_>) -> Vec<(StackId, Template)> {
                 ("ThrottlingBurstLimit", Expr::Int(i64::from(r.burst_limit))),
                 ("MetricsEnabled", true.into()),
                 ("DataTraceEnabled", false.into()),
+                // Execution logs of failures only (never request bodies: data tracing is off).
+                ("LoggingLevel", "ERROR".into()),
             ]));
         }
     }
@@ -1080,6 +1087,15 @@ fn ingest_core(cx: &Ctx<'_>, t: &mut Template) {
     let role = cx.role(t, "ingest", StackId::Ingest);
     t.add("IngestLogGroup", cx.log_group(&p.function_log_group));
     t.add("ApiAccessLogGroup", cx.log_group(&p.api_log_group));
+    // API Gateway names its execution log group after the API id; creating it here gives
+    // it the key and retention every other group has.
+    t.add(
+        "ApiExecutionLogGroup",
+        cx.log_group_named(Expr::Sub(
+            format!("{}${{Api}}/{}", crate::plan::API_EXECUTION_LOG_PREFIX, p.stage),
+            BTreeMap::new(),
+        )),
+    );
     t.add(
         "DeadLetterQueue",
         Resource::new("AWS::SQS::Queue")
@@ -1109,7 +1125,7 @@ fn ingest_core(cx: &Ctx<'_>, t: &mut Template) {
                             ("Resource", Expr::att("DeadLetterQueue", "Arn")),
                             (
                                 "Condition",
-                                obj([("Bool", obj([("aws:SecureTransport", "false".into())]))]),
+                                obj([("Bool", obj([("aws:SecureTransport", false.into())]))]),
                             ),
                         ])]),
                     ),
@@ -1362,7 +1378,8 @@ fn ingest_release(
     if slot == 0 {
         stage = stage
             .depends("ApiGatewayAccount")
-            .depends("ApiAccessLogGroup");
+            .depends("ApiAccessLogGroup")
+            .depends("ApiExecutionLogGroup");
     }
     t.add("ApiStage", stage);
     for r in p.routes.iter().filter(|r| r.auth == Auth::ApiKey) {

@@ -308,6 +308,10 @@ pub struct NetworkPlan {
     pub subnets: Vec<String>,
 }
 
+/// API Gateway's own name for a stage's execution log group: this prefix, the API id,
+/// `/`, the stage name.
+pub const API_EXECUTION_LOG_PREFIX: &str = "API-Gateway-Execution-Logs_";
+
 /// Prefixes inside buckets.
 pub mod prefix {
     pub fn curated(dataset: &str) -> String {
@@ -740,6 +744,15 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
         },
         lw.origin(&["sources"]),
         "write API access logs",
+    );
+    lw.flow(
+        "apigw-logs:execution-logs".into(),
+        "apigw-logs",
+        Access::PushApiLogs {
+            group: format!("{API_EXECUTION_LOG_PREFIX}*/{e}"),
+        },
+        lw.origin(&["sources"]),
+        "write API execution logs (errors only) of the stage; the API id is known only after deployment",
     );
     if pci {
         lw.flow(
