@@ -522,13 +522,18 @@ pub fn statements(plan: &Plan, flow: &Flow) -> Vec<Statement> {
                 &["s3:GetReplicationConfiguration", "s3:ListBucket"],
                 vec![src.clone()],
             ));
+            let mut read = vec![
+                "s3:GetObjectVersionForReplication",
+                "s3:GetObjectVersionAcl",
+                "s3:GetObjectVersionTagging",
+            ];
+            if plan.object_lock(*from) {
+                // S3 copies each version's retention and legal hold to the replica.
+                read.extend(["s3:GetObjectRetention", "s3:GetObjectLegalHold"]);
+            }
             out.push(Statement::allow(
                 sid(flow, "Read"),
-                &[
-                    "s3:GetObjectVersionForReplication",
-                    "s3:GetObjectVersionAcl",
-                    "s3:GetObjectVersionTagging",
-                ],
+                &read,
                 vec![format!("{src}/*")],
             ));
             out.push(Statement::allow(

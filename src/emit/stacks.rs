@@ -232,8 +232,14 @@ impl Ctx<'_> {
             }
             rules.push(Expr::Map(rule));
         }
+        // Object Lock (PCI-DSS posture) lets auditors put legal holds and retention on
+        // data. No default retention: it would make every PUT carry a checksum and fight
+        // the lifecycle rules. Access-log buckets cannot have it: S3 will not deliver
+        // server access logs to a bucket with Object Lock.
+        let lock = self.plan.object_lock(id);
         Resource::new("AWS::S3::Bucket")
             .p("BucketName", Expr::s(&b.name))
+            .p_opt("ObjectLockEnabled", lock.then_some(Expr::Bool(true)))
             .p("BucketEncryption", encryption)
             .p(
                 "VersioningConfiguration",

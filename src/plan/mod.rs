@@ -1564,6 +1564,13 @@ impl Plan {
         self.compliance.contains(&Compliance::PciDss)
     }
 
+    /// Whether a bucket has S3 Object Lock: every bucket of the PCI-DSS posture except
+    /// the access-log buckets (S3 does not deliver server access logs to a bucket with
+    /// Object Lock).
+    pub fn object_lock(&self, b: BucketId) -> bool {
+        self.pci() && !matches!(b, BucketId::Logs | BucketId::LogsReplica)
+    }
+
     /// Flows of one role, in id order.
     pub fn flows_of<'a>(&'a self, role: &'a str) -> impl Iterator<Item = &'a Flow> + 'a {
         self.flows
