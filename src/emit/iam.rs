@@ -194,7 +194,9 @@ fn key_for(b: BucketId) -> Option<&'static str> {
         BucketId::Artifacts => Some(ARTIFACTS_KEY),
         // SSE-S3: S3 server access logging cannot deliver to SSE-KMS buckets.
         BucketId::Logs | BucketId::LogsReplica => None,
-        BucketId::RawReplica | BucketId::CuratedReplica => Some(REPLICA_KEY),
+        BucketId::RawReplica | BucketId::CuratedReplica | BucketId::ResultsReplica => {
+            Some(REPLICA_KEY)
+        }
         _ => Some(DATA_KEY),
     }
 }

@@ -686,12 +686,7 @@ pub fn storage(cx: &Ctx<'_>) -> Template {
             continue;
         }
         let mut b = cx.bucket(id, Some(key()), Some(logs()));
-        if replication && matches!(id, BucketId::Raw | BucketId::Curated) {
-            let to = if id == BucketId::Raw {
-                BucketId::RawReplica
-            } else {
-                BucketId::CuratedReplica
-            };
+        if let Some(to) = p.replica_of(id) {
             b = b.p(
                 "ReplicationConfiguration",
                 obj([
@@ -2451,7 +2446,11 @@ pub fn replica(cx: &Ctx<'_>) -> Template {
     for (id, lid) in [
         (BucketId::RawReplica, "RawReplicaBucket"),
         (BucketId::CuratedReplica, "CuratedReplicaBucket"),
+        (BucketId::ResultsReplica, "ResultsReplicaBucket"),
     ] {
+        if !p.buckets.contains_key(&id) {
+            continue;
+        }
         t.add(
             lid,
             cx.bucket(

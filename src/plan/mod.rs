@@ -42,6 +42,7 @@ pub enum BucketId {
     RawReplica,
     CuratedReplica,
     LogsReplica,
+    ResultsReplica,
 }
 
 /// What a principal may do to what. Each variant is one kind of data access; the IAM
@@ -568,6 +569,16 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
             Some(log_days.max(90)),
             None,
         );
+        if spec.analytics.is_some() {
+            bucket(
+                &mut lw,
+                BucketId::ResultsReplica,
+                "results-replica",
+                rr,
+                results_days,
+                None,
+            );
+        }
     }
 
     // Key, table, topic, queue, function, API
@@ -1228,7 +1239,11 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
         for (from, to) in [
             (BucketId::Raw, BucketId::RawReplica),
             (BucketId::Curated, BucketId::CuratedReplica),
+            (BucketId::Results, BucketId::ResultsReplica),
         ] {
+            if !buckets.contains_key(&to) {
+                continue;
+            }
             lw.flow(
                 format!("replication:{}", kebab(from)),
                 "replication",
@@ -1497,6 +1512,7 @@ fn kebab(b: BucketId) -> &'static str {
         BucketId::RawReplica => "raw-replica",
         BucketId::CuratedReplica => "curated-replica",
         BucketId::LogsReplica => "logs-replica",
+        BucketId::ResultsReplica => "results-replica",
     }
 }
 
@@ -1567,6 +1583,14 @@ impl Plan {
     /// Whether a bucket has S3 Object Lock: every bucket of the PCI-DSS posture except
     /// the access-log buckets (S3 does not deliver server access logs to a bucket with
     /// Object Lock).
+    /// The bucket a bucket replicates to, when the plan replicates it.
+    pub fn replica_of(&self, b: BucketId) -> Option<BucketId> {
+        self.flows.iter().find_map(|f| match f.access {
+            Access::Replicate { from, to } if from == b => Some(to),
+            _ => None,
+        })
+    }
+
     pub fn object_lock(&self, b: BucketId) -> bool {
         self.pci() && !matches!(b, BucketId::Logs | BucketId::LogsReplica)
     }
