@@ -426,6 +426,11 @@ fn synth(cli: &Cli, a: &SynthArgs) -> io::Result<u8> {
                         "  role  {name:<40} {actions:>3} actions in {statements} statements"
                     )?;
                 }
+                if let Some(c) = &o.summary.compliance_cost {
+                    for line in c.lines() {
+                        writeln!(out, "{line}")?;
+                    }
+                }
             }
         }
     }
@@ -439,6 +444,13 @@ fn synth(cli: &Cli, a: &SynthArgs) -> io::Result<u8> {
                         "files": o.files.keys().map(|p| a.out.join(p).display().to_string()).collect::<Vec<_>>(),
                         "stacks": o.summary.stacks.iter().map(|(n, r, b)| serde_json::json!({"name": n, "resources": r, "bytes": b})).collect::<Vec<_>>(),
                         "roles": o.summary.roles.iter().map(|(n, a, s)| serde_json::json!({"name": n, "actions": a, "statements": s})).collect::<Vec<_>>(),
+                        "compliance_cost": o.summary.compliance_cost.as_ref().map(|c| serde_json::json!({
+                            "interface_endpoint_azs": c.endpoint_az_pairs,
+                            "endpoints_usd_per_month": c.endpoints_per_month,
+                            "replicated_buckets": c.replicated_buckets,
+                            "replication_transfer_usd_per_gb": c.replication_transfer_per_gb,
+                            "replica_storage_usd_per_gb_month": c.replica_storage_per_gb_month,
+                        })),
                     })
                 })
                 .collect();

@@ -1093,7 +1093,11 @@ fn ingest_core(cx: &Ctx<'_>, t: &mut Template) {
     t.add(
         "ApiExecutionLogGroup",
         cx.log_group_named(Expr::Sub(
-            format!("{}${{Api}}/{}", crate::plan::API_EXECUTION_LOG_PREFIX, p.stage),
+            format!(
+                "{}${{Api}}/{}",
+                crate::plan::API_EXECUTION_LOG_PREFIX,
+                p.stage
+            ),
             BTreeMap::new(),
         )),
     );

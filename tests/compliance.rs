@@ -1,0 +1,141 @@
+//! The PCI-DSS posture on real specs: which environments have it, what each template
+//! records about it, what it costs, and that the replication role reads only the
+//! buckets it replicates and writes only their replicas.
+
+use std::path::Path;
+
+use pipewright::emit::{self, compliance_cost, iam};
+use pipewright::plan::{self, Access, BucketId, Plan};
+use pipewright::spec::{self, RealFiles};
+use serde_json::Value;
+
+fn plan_of(spec_path: &str, env: &str) -> Plan {
+    let c = spec::check(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join(spec_path),
+        &RealFiles,
+    )
+    .unwrap();
+    let v = c.validated().expect("valid spec");
+    plan::lower(&v, env).expect("lowers")
+}
+
+const RULE_SETS: [&str; 5] = [
+    "pci_dss_3_2_1",
+    "wa-Security-Pillar",
+    "wa-Reliability-Pillar",
+    "cfn_nag",
+    "nist800_53rev5",
+];
+
+#[test]
+fn every_template_records_the_rule_sets_it_was_built_for() {
+    for (spec_path, env, pci) in [
+        ("pipeline.yaml", "prod", true),
+        ("pipeline.yaml", "dev", false),
+        ("tests/specs/ok/fleet.yaml", "prod", true),
+        ("tests/specs/ok/fleet.yaml", "test", false),
+    ] {
+        let out = emit::synth(&plan_of(spec_path, env)).unwrap();
+        let mut templates = 0;
+        for (path, bytes) in &out.files {
+            if path.extension().is_none_or(|e| e != "json") || !path.starts_with("stacks") {
+                continue;
+            }
+            templates += 1;
+            let t: Value = serde_json::from_slice(bytes).unwrap();
+            let meta = &t["Metadata"]["pipewright"];
+            let sets: Vec<&str> = meta["rule_sets"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{}: no rule_sets", path.display()))
+                .iter()
+                .map(|v| v.as_str().unwrap())
+                .collect();
+            if pci {
+                assert_eq!(sets, RULE_SETS, "{}", path.display());
+                assert_eq!(meta["compliance"], serde_json::json!(["pci-dss"]));
+            } else {
+                assert!(sets.is_empty(), "{}", path.display());
+                assert_eq!(meta["compliance"], serde_json::json!([]));
+            }
+        }
+        assert!(templates >= 6, "{spec_path}#{env}: {templates} templates");
+    }
+}
+
+#[test]
+fn the_price_of_compliance_follows_endpoints_zones_and_replicated_buckets() {
+    let prod = plan_of("pipeline.yaml", "prod");
+    let c = compliance_cost::estimate(&prod).expect("prod has the posture");
+    // 6 interface endpoints in 2 zones at $0.01 an hour for 730 hours.
+    assert_eq!(c.endpoint_az_pairs, 12);
+    assert!((c.endpoints_per_month - 87.6).abs() < 1e-9);
+    // raw, curated and Athena results
+    assert_eq!(c.replicated_buckets, 3);
+
+    let fleet = plan_of("tests/specs/ok/fleet.yaml", "prod");
+    let f = compliance_cost::estimate(&fleet).expect("fleet prod has the posture");
+    assert_eq!(f.endpoint_az_pairs, 18, "three zones");
+
+    assert_eq!(
+        compliance_cost::estimate(&plan_of("pipeline.yaml", "dev")),
+        None
+    );
+}
+
+#[test]
+fn replication_role_reads_only_what_it_replicates() {
+    for spec_path in ["pipeline.yaml", "tests/specs/ok/fleet.yaml"] {
+        let p = plan_of(spec_path, "prod");
+        let pairs: Vec<(BucketId, BucketId)> = p
+            .flows
+            .iter()
+            .filter_map(|f| match f.access {
+                Access::Replicate { from, to } => Some((from, to)),
+                _ => None,
+            })
+            .collect();
+        assert!(!pairs.is_empty());
+        let sources: Vec<String> = pairs.iter().map(|(f, _)| iam::bucket_arn(&p, *f)).collect();
+        let replicas: Vec<String> = pairs.iter().map(|(_, t)| iam::bucket_arn(&p, *t)).collect();
+        let roles = iam::roles(&p);
+        let role = &roles["replication"];
+        for doc in role.policies.values() {
+            let doc = serde_json::to_value(doc).unwrap();
+            for s in doc["Statement"].as_array().unwrap() {
+                let actions = s["Action"].to_string();
+                let resources: Vec<String> = match &s["Resource"] {
+                    Value::String(r) => vec![r.clone()],
+                    Value::Array(a) => a.iter().map(|r| r.as_str().unwrap().to_owned()).collect(),
+                    other => panic!("{other}"),
+                };
+                for r in resources {
+                    let bucket = r.trim_end_matches("/*").to_owned();
+                    if actions.contains("s3:Replicate") {
+                        assert!(replicas.contains(&bucket), "writes {r}");
+                    } else if actions.contains("s3:") {
+                        assert!(sources.contains(&bucket), "reads {r}");
+                    }
+                }
+            }
+        }
+        // Every replicated bucket's template names its replica.
+        let out = emit::synth(&p).unwrap();
+        let storage: Value = serde_json::from_slice(
+            &out.files[&Path::new("stacks/prod/storage.json").to_path_buf()],
+        )
+        .unwrap();
+        for (from, to) in pairs {
+            let name = &p.buckets[&from].name;
+            let bucket = storage["Resources"]
+                .as_object()
+                .unwrap()
+                .values()
+                .find(|r| r["Properties"]["BucketName"] == *name)
+                .unwrap_or_else(|| panic!("{name} in storage"));
+            assert_eq!(
+                bucket["Properties"]["ReplicationConfiguration"]["Rules"][0]["Destination"]["Bucket"],
+                iam::bucket_arn(&p, to)
+            );
+        }
+    }
+}
