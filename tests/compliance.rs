@@ -139,3 +139,34 @@ fn replication_role_reads_only_what_it_replicates() {
         }
     }
 }
+
+#[test]
+fn check_explains_each_environments_posture() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pipewright"))
+        .args(["check", "pipeline.yaml"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let at = |env: &str| {
+        lines
+            .iter()
+            .position(|l| l.trim_start().starts_with(env))
+            .unwrap_or_else(|| panic!("{env} in {text}"))
+    };
+    let dev = at("dev ");
+    assert!(lines[dev].contains("opted out"), "{text}");
+    assert!(lines[dev + 1].contains("PW0901"), "{text}");
+    let prod = at("prod ");
+    assert!(
+        lines[prod].contains("pci-dss") && lines[prod].contains("eu-west-1"),
+        "{text}"
+    );
+    for set in RULE_SETS {
+        assert!(lines[prod + 1].contains(set), "{set} in {text}");
+    }
+    // dev's opt-out is a warning on stderr
+    assert!(String::from_utf8_lossy(&out.stderr).contains("warning[PW0901]"));
+}

@@ -99,13 +99,7 @@ impl Ctx<'_> {
 
     fn stack_meta(&self, t: &mut Template, stack: StackId) {
         let rule_sets: Vec<&str> = if self.plan.pci() {
-            vec![
-                "pci_dss_3_2_1",
-                "wa-Security-Pillar",
-                "wa-Reliability-Pillar",
-                "cfn_nag",
-                "nist800_53rev5",
-            ]
+            crate::plan::PCI_DSS_RULE_SETS.to_vec()
         } else {
             Vec::new()
         };

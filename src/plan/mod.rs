@@ -309,6 +309,16 @@ pub struct NetworkPlan {
     pub subnets: Vec<String>,
 }
 
+/// The AWS Guard rule packs a `pci-dss` environment is built to pass with no failure
+/// (recorded in each template's `Metadata.pipewright.rule_sets`; `scripts/judges/guard`).
+pub const PCI_DSS_RULE_SETS: [&str; 5] = [
+    "pci_dss_3_2_1",
+    "wa-Security-Pillar",
+    "wa-Reliability-Pillar",
+    "cfn_nag",
+    "nist800_53rev5",
+];
+
 /// API Gateway's own name for a stage's execution log group: this prefix, the API id,
 /// `/`, the stage name.
 pub const API_EXECUTION_LOG_PREFIX: &str = "API-Gateway-Execution-Logs_";
