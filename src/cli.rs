@@ -456,6 +456,9 @@ fn synth(cli: &Cli, a: &SynthArgs) -> io::Result<u8> {
                         "compliance_cost": o.summary.compliance_cost.as_ref().map(|c| serde_json::json!({
                             "interface_endpoint_azs": c.endpoint_az_pairs,
                             "endpoints_usd_per_month": c.endpoints_per_month,
+                            "api_cache_gb": c.api_cache_size_gb,
+                            "api_cache_usd_per_hour": c.api_cache_per_hour,
+                            "api_cache_usd_per_month": c.api_cache_per_month,
                             "replicated_buckets": c.replicated_buckets,
                             "replication_transfer_usd_per_gb": c.replication_transfer_per_gb,
                             "replica_storage_usd_per_gb_month": c.replica_storage_per_gb_month,

@@ -71,6 +71,9 @@ fn the_price_of_compliance_follows_endpoints_zones_and_replicated_buckets() {
     assert!((c.endpoints_per_month - 87.6).abs() < 1e-9);
     // raw, curated and Athena results
     assert_eq!(c.replicated_buckets, 3);
+    // The smallest API cache, $0.02 an hour.
+    assert_eq!(c.api_cache_size_gb, "0.5");
+    assert!((c.api_cache_per_month - 14.6).abs() < 1e-9);
 
     let fleet = plan_of("tests/specs/ok/fleet.yaml", "prod");
     let f = compliance_cost::estimate(&fleet).expect("fleet prod has the posture");
@@ -169,4 +172,65 @@ fn check_explains_each_environments_posture() {
     }
     // dev's opt-out is a warning on stderr
     assert!(String::from_utf8_lossy(&out.stderr).contains("warning[PW0901]"));
+}
+
+/// Every ingest-API stage of an environment's synthesised stacks.
+fn api_stages(spec_path: &str, env: &str) -> Vec<Value> {
+    let out = emit::synth(&plan_of(spec_path, env)).unwrap();
+    let mut stages = Vec::new();
+    for (path, bytes) in &out.files {
+        if path.extension().is_none_or(|e| e != "json") || !path.starts_with("stacks") {
+            continue;
+        }
+        let t: Value = serde_json::from_slice(bytes).unwrap();
+        if let Some(rs) = t["Resources"].as_object() {
+            stages.extend(
+                rs.values()
+                    .filter(|r| r["Type"] == "AWS::ApiGateway::Stage")
+                    .cloned(),
+            );
+        }
+    }
+    stages
+}
+
+#[test]
+fn the_api_cache_is_encrypted_and_never_caches_a_post() {
+    for spec_path in ["pipeline.yaml", "tests/specs/ok/fleet.yaml"] {
+        let stages = api_stages(spec_path, "prod");
+        assert_eq!(stages.len(), 1, "{spec_path}");
+        let props = &stages[0]["Properties"];
+        assert_eq!(props["CacheClusterEnabled"], true, "{spec_path}");
+        assert_eq!(props["CacheClusterSize"], "0.5", "{spec_path}");
+        let settings = props["MethodSettings"].as_array().unwrap();
+        // The stage-wide setting turns the (GET-only by default) cache on, encrypted.
+        let all = settings
+            .iter()
+            .find(|m| m["ResourcePath"] == "/*" && m["HttpMethod"] == "*")
+            .unwrap_or_else(|| panic!("{spec_path}: no stage-wide setting"));
+        assert_eq!(all["CachingEnabled"], true);
+        assert_eq!(all["CacheDataEncrypted"], true);
+        // Every route is a POST and each has an override that says: no cache.
+        let posts: Vec<&Value> = settings.iter().filter(|m| m["HttpMethod"] != "*").collect();
+        assert!(!posts.is_empty(), "{spec_path}");
+        for m in posts {
+            assert_eq!(m["HttpMethod"], "POST", "{m}");
+            assert_eq!(m["CachingEnabled"], false, "{spec_path}: {m}");
+        }
+    }
+    // Without the posture no cache cluster is paid for.
+    for (spec_path, env) in [
+        ("pipeline.yaml", "dev"),
+        ("tests/specs/ok/fleet.yaml", "test"),
+    ] {
+        for s in api_stages(spec_path, env) {
+            assert!(
+                s["Properties"].get("CacheClusterEnabled").is_none(),
+                "{spec_path}#{env}"
+            );
+            for m in s["Properties"]["MethodSettings"].as_array().unwrap() {
+                assert_ne!(m["CachingEnabled"], true, "{spec_path}#{env}: {m}");
+            }
+        }
+    }
 }

@@ -1044,6 +1044,9 @@ pub fn ingest(cx: &Ctx<'_>) -> Vec<(StackId, Template)> {
                 ("DataTraceEnabled", false.into()),
                 // Execution logs of failures only (never request bodies: data tracing is off).
                 ("LoggingLevel", "ERROR".into()),
+                // Every POST stores a batch of events: a cached answer would drop the next
+                // batch. Stated, so this override never inherits the stage-wide cache setting.
+                ("CachingEnabled", false.into()),
             ]));
         }
     }
@@ -1325,6 +1328,23 @@ fn alarm(
 
 /// The deployment (a new one whenever the API's shape changes: its id hashes the
 /// methods), the stage, usage plans and keys, and the API's alarm.
+/// The smallest API Gateway cache cluster, in GB (priced in `compliance_cost`).
+pub const API_CACHE_CLUSTER_SIZE: &str = "0.5";
+
+/// The stage-wide method setting of the PCI-DSS posture: cache on and encrypted. API Gateway
+/// applies stage caching to GET methods only; other methods cache only through an override.
+fn api_cache_stage_setting() -> Expr {
+    obj([
+        ("ResourcePath", Expr::s("/*")),
+        ("HttpMethod", "*".into()),
+        ("CachingEnabled", true.into()),
+        ("CacheDataEncrypted", true.into()),
+        ("MetricsEnabled", true.into()),
+        ("DataTraceEnabled", false.into()),
+        ("LoggingLevel", "ERROR".into()),
+    ])
+}
+
 fn ingest_release(
     cx: &Ctx<'_>,
     t: &mut Template,
@@ -1368,12 +1388,22 @@ fn ingest_release(
                 ),
             ]),
         )
-        .p("MethodSettings", Expr::List(method_settings))
-        .skip_check(
-            "CKV_AWS_120",
-            "POST-only ingestion API: every request stores events, so no response may be cached; a cache cluster would cost money and cache nothing",
-        )
         .p("Tags", cx.tags());
+    if p.pci() {
+        // PCI-DSS posture: an encrypted cache cluster of the smallest size. API Gateway caches
+        // only GET methods by default (the route overrides above keep every POST uncached).
+        let mut all = vec![api_cache_stage_setting()];
+        all.extend(method_settings);
+        stage = stage
+            .p("CacheClusterEnabled", true)
+            .p("CacheClusterSize", API_CACHE_CLUSTER_SIZE)
+            .p("MethodSettings", Expr::List(all));
+    } else {
+        stage = stage.p("MethodSettings", Expr::List(method_settings)).skip_check(
+            "CKV_AWS_120",
+            "no compliance posture: the POST-only ingestion API caches nothing, so no cache cluster is paid for",
+        );
+    }
     if slot == 0 {
         stage = stage
             .depends("ApiGatewayAccount")
