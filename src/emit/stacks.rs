@@ -255,6 +255,14 @@ impl Ctx<'_> {
                     Expr::list([obj([("ObjectOwnership", "BucketOwnerEnforced".into())])]),
                 )]),
             )
+            // The canned ACL S3 gives every bucket anyway, stated so a reader (and the
+            // cfn_nag rule S3_BUCKET_NO_PUBLIC_RW_ACL) sees it is not public; with
+            // BucketOwnerEnforced, ACLs are disabled and access is the bucket policy's.
+            .p("AccessControl", "Private")
+            .lint_ignore(
+                "W3045",
+                "AccessControl Private is S3's default canned ACL (owner only); with BucketOwnerEnforced, ACLs are disabled and access is decided by the bucket policy alone",
+            )
             .p_opt(
                 "LoggingConfiguration",
                 log_target.map(|t| {
