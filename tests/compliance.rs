@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use pipewright::emit::{self, compliance_cost, iam};
-use pipewright::plan::{self, Access, BucketId, Plan};
+use pipewright::plan::{self, Access, BucketId, Plan, StackId};
 use pipewright::spec::{self, RealFiles};
 use serde_json::Value;
 
@@ -69,8 +69,8 @@ fn the_price_of_compliance_follows_endpoints_zones_and_replicated_buckets() {
     // 6 interface endpoints in 2 zones at $0.01 an hour for 730 hours.
     assert_eq!(c.endpoint_az_pairs, 12);
     assert!((c.endpoints_per_month - 87.6).abs() < 1e-9);
-    // raw, curated and Athena results
-    assert_eq!(c.replicated_buckets, 3);
+    // raw, curated, Athena results, artifacts and access logs
+    assert_eq!(c.replicated_buckets, 5);
     // The smallest API cache, $0.02 an hour.
     assert_eq!(c.api_cache_size_gb, "0.5");
     assert!((c.api_cache_per_month - 14.6).abs() < 1e-9);
@@ -86,61 +86,109 @@ fn the_price_of_compliance_follows_endpoints_zones_and_replicated_buckets() {
 }
 
 #[test]
-fn replication_role_reads_only_what_it_replicates() {
+fn replication_roles_read_only_what_they_replicate() {
     for spec_path in ["pipeline.yaml", "tests/specs/ok/fleet.yaml"] {
         let p = plan_of(spec_path, "prod");
-        let pairs: Vec<(BucketId, BucketId)> = p
-            .flows
-            .iter()
-            .filter_map(|f| match f.access {
-                Access::Replicate { from, to } => Some((from, to)),
-                _ => None,
-            })
-            .collect();
-        assert!(!pairs.is_empty());
-        let sources: Vec<String> = pairs.iter().map(|(f, _)| iam::bucket_arn(&p, *f)).collect();
-        let replicas: Vec<String> = pairs.iter().map(|(_, t)| iam::bucket_arn(&p, *t)).collect();
         let roles = iam::roles(&p);
-        let role = &roles["replication"];
-        for doc in role.policies.values() {
-            let doc = serde_json::to_value(doc).unwrap();
-            for s in doc["Statement"].as_array().unwrap() {
-                let actions = s["Action"].to_string();
-                let resources: Vec<String> = match &s["Resource"] {
-                    Value::String(r) => vec![r.clone()],
-                    Value::Array(a) => a.iter().map(|r| r.as_str().unwrap().to_owned()).collect(),
-                    other => panic!("{other}"),
-                };
-                for r in resources {
-                    let bucket = r.trim_end_matches("/*").to_owned();
-                    if actions.contains("s3:Replicate") {
-                        assert!(replicas.contains(&bucket), "writes {r}");
-                    } else if actions.contains("s3:") {
-                        assert!(sources.contains(&bucket), "reads {r}");
+        let out = emit::synth(&p).unwrap();
+        // storage's buckets by the storage stack's role; bootstrap's (artifacts, access
+        // logs) by a role of the bootstrap stack, which is deployed before storage.
+        for (role_id, stack, expected) in [
+            (
+                "replication",
+                "storage",
+                vec![BucketId::Raw, BucketId::Curated, BucketId::Results],
+            ),
+            (
+                "bootstrap-replication",
+                "bootstrap",
+                vec![BucketId::Artifacts, BucketId::Logs],
+            ),
+        ] {
+            let pairs: Vec<(BucketId, BucketId)> = p
+                .flows_of(role_id)
+                .filter_map(|f| match f.access {
+                    Access::Replicate { from, to } => Some((from, to)),
+                    _ => None,
+                })
+                .collect();
+            let mut froms: Vec<BucketId> = pairs.iter().map(|(f, _)| *f).collect();
+            froms.sort();
+            assert_eq!(froms, expected, "{spec_path} {role_id}");
+            let sources: Vec<String> = pairs.iter().map(|(f, _)| iam::bucket_arn(&p, *f)).collect();
+            let replicas: Vec<String> =
+                pairs.iter().map(|(_, t)| iam::bucket_arn(&p, *t)).collect();
+            for doc in roles[role_id].policies.values() {
+                let doc = serde_json::to_value(doc).unwrap();
+                for s in doc["Statement"].as_array().unwrap() {
+                    let actions = s["Action"].to_string();
+                    let resources: Vec<String> = match &s["Resource"] {
+                        Value::String(r) => vec![r.clone()],
+                        Value::Array(a) => {
+                            a.iter().map(|r| r.as_str().unwrap().to_owned()).collect()
+                        }
+                        other => panic!("{other}"),
+                    };
+                    for r in resources {
+                        let bucket = r.trim_end_matches("/*").to_owned();
+                        if actions.contains("s3:Replicate") {
+                            assert!(replicas.contains(&bucket), "{role_id} writes {r}");
+                        } else if actions.contains("s3:") {
+                            assert!(sources.contains(&bucket), "{role_id} reads {r}");
+                        }
                     }
                 }
             }
+            // Each replicated bucket's template names its replica and this role.
+            let t: Value = serde_json::from_slice(
+                &out.files[&Path::new(&format!("stacks/prod/{stack}.json")).to_path_buf()],
+            )
+            .unwrap();
+            for (from, to) in pairs {
+                let name = &p.buckets[&from].name;
+                let bucket = t["Resources"]
+                    .as_object()
+                    .unwrap()
+                    .values()
+                    .find(|r| r["Properties"]["BucketName"] == *name)
+                    .unwrap_or_else(|| panic!("{name} in {stack}"));
+                let rc = &bucket["Properties"]["ReplicationConfiguration"];
+                assert_eq!(
+                    rc["Rules"][0]["Destination"]["Bucket"],
+                    iam::bucket_arn(&p, to)
+                );
+                assert_eq!(
+                    rc["Role"]["Fn::GetAtt"][0],
+                    format!("{}Role", role_lid(role_id))
+                );
+            }
         }
-        // Every replicated bucket's template names its replica.
-        let out = emit::synth(&p).unwrap();
-        let storage: Value = serde_json::from_slice(
-            &out.files[&Path::new("stacks/prod/storage.json").to_path_buf()],
+        // The replica stack is deployed first: every replication destination exists
+        // before the rule that names it is put.
+        let order: Vec<StackId> = p.stacks.keys().copied().collect();
+        assert_eq!(order[0], StackId::Replica, "{spec_path}");
+        let replica: Value = serde_json::from_slice(
+            &out.files[&Path::new("stacks/prod/replica.json").to_path_buf()],
         )
         .unwrap();
-        for (from, to) in pairs {
-            let name = &p.buckets[&from].name;
-            let bucket = storage["Resources"]
-                .as_object()
-                .unwrap()
-                .values()
-                .find(|r| r["Properties"]["BucketName"] == *name)
-                .unwrap_or_else(|| panic!("{name} in storage"));
-            assert_eq!(
-                bucket["Properties"]["ReplicationConfiguration"]["Rules"][0]["Destination"]["Bucket"],
-                iam::bucket_arn(&p, to)
+        for b in [BucketId::ArtifactsReplica, BucketId::LogsReplica] {
+            let name = &p.buckets[&b].name;
+            assert!(
+                replica["Resources"]
+                    .as_object()
+                    .unwrap()
+                    .values()
+                    .any(|r| r["Properties"]["BucketName"] == *name),
+                "{name} in the replica stack"
             );
         }
     }
+}
+
+fn role_lid(id: &str) -> String {
+    id.split('-')
+        .map(|w| w[..1].to_uppercase() + &w[1..])
+        .collect()
 }
 
 #[test]

@@ -250,14 +250,15 @@ fn log_group_arns(plan: &Plan, group: &str) -> Vec<String> {
     ]
 }
 
-fn key_for(b: BucketId) -> Option<&'static str> {
+pub fn key_for(b: BucketId) -> Option<&'static str> {
     match b {
         BucketId::Artifacts => Some(ARTIFACTS_KEY),
         // SSE-S3: S3 server access logging cannot deliver to SSE-KMS buckets.
         BucketId::Logs | BucketId::LogsReplica => None,
-        BucketId::RawReplica | BucketId::CuratedReplica | BucketId::ResultsReplica => {
-            Some(REPLICA_KEY)
-        }
+        BucketId::RawReplica
+        | BucketId::CuratedReplica
+        | BucketId::ResultsReplica
+        | BucketId::ArtifactsReplica => Some(REPLICA_KEY),
         _ => Some(DATA_KEY),
     }
 }
@@ -607,23 +608,25 @@ pub fn statements(plan: &Plan, flow: &Flow) -> Vec<Statement> {
             ));
             kms_s3(&mut out, *from, &["kms:Decrypt"]);
             let rr = &plan.bucket(*to).region;
-            out.push(
-                Statement::allow(
-                    sid(flow, "ReplicaKey"),
-                    &["kms:Encrypt", "kms:GenerateDataKey"],
-                    vec![REPLICA_KEY.to_owned()],
-                )
-                .when(
-                    "StringEquals",
-                    "kms:ViaService",
-                    json!(format!("s3.{rr}.amazonaws.com")),
-                )
-                .when(
-                    "StringEquals",
-                    "kms:EncryptionContext:aws:s3:arn",
-                    json!(dst),
-                ),
-            );
+            if key_for(*to).is_some() {
+                out.push(
+                    Statement::allow(
+                        sid(flow, "ReplicaKey"),
+                        &["kms:Encrypt", "kms:GenerateDataKey"],
+                        vec![REPLICA_KEY.to_owned()],
+                    )
+                    .when(
+                        "StringEquals",
+                        "kms:ViaService",
+                        json!(format!("s3.{rr}.amazonaws.com")),
+                    )
+                    .when(
+                        "StringEquals",
+                        "kms:EncryptionContext:aws:s3:arn",
+                        json!(dst),
+                    ),
+                );
+            }
         }
         Access::EncryptBookmarks => {
             out.push(Statement::allow(

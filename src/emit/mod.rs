@@ -82,7 +82,7 @@ pub fn synth(plan: &Plan) -> Result<Output, Diagnostics> {
         templates.insert(2, (StackId::Network, stacks::network(&cx)));
     }
     if plan.stacks.contains_key(&StackId::Replica) && plan.replica_region.is_some() {
-        templates.insert(2, (StackId::Replica, stacks::replica(&cx)));
+        templates.insert(0, (StackId::Replica, stacks::replica(&cx)));
     }
     if plan.stacks.contains_key(&StackId::Analytics) {
         templates.push((StackId::Analytics, stacks::analytics(&cx)));

@@ -54,6 +54,68 @@ impl Ctx<'_> {
         )
     }
 
+    /// The `ReplicaKeyArn` parameter of a stack whose buckets replicate (deploy passes
+    /// the replica stack's output of the same name).
+    fn replica_key_parameter(&self, t: &mut Template) {
+        t.parameters.insert(
+            "ReplicaKeyArn".into(),
+            Parameter {
+                ty: "String",
+                description: "ARN of the replica region's KMS key (output `ReplicaKeyArn` of the replica stack)".into(),
+                allowed_pattern: Some("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-f0-9-]+$".into()),
+            },
+        );
+    }
+
+    /// The replication rule of a bucket the plan replicates: to its replica, by the role
+    /// whose flow copies it, re-encrypted under the replica key when the replica has one.
+    fn replication(&self, from: BucketId) -> Option<Expr> {
+        let (role, to) = self
+            .plan
+            .flows
+            .iter()
+            .find_map(|f| match (&f.principal, &f.access) {
+                (
+                    crate::plan::Principal::Role(r),
+                    crate::plan::Access::Replicate { from: b, to },
+                ) if *b == from => Some((r.as_str(), *to)),
+                _ => None,
+            })?;
+        let kms = iam::key_for(to).is_some();
+        let mut rule = BTreeMap::from([
+            ("Id".to_owned(), Expr::s("to-replica-region")),
+            ("Status".to_owned(), Expr::s("Enabled")),
+            ("Priority".to_owned(), Expr::Int(1)),
+            ("Filter".to_owned(), obj([("Prefix", "".into())])),
+            (
+                "DeleteMarkerReplication".to_owned(),
+                obj([("Status", "Disabled".into())]),
+            ),
+        ]);
+        let mut destination =
+            BTreeMap::from([("Bucket".to_owned(), Expr::s(bucket_arn(self.plan, to)))]);
+        if iam::key_for(from).is_some() {
+            rule.insert(
+                "SourceSelectionCriteria".into(),
+                obj([(
+                    "SseKmsEncryptedObjects",
+                    obj([("Status", "Enabled".into())]),
+                )]),
+            );
+        }
+        if kms {
+            destination.insert(
+                "EncryptionConfiguration".into(),
+                obj([("ReplicaKmsKeyID", Expr::r("ReplicaKeyArn"))]),
+            );
+        }
+        rule.insert("Destination".into(), Expr::Map(destination));
+        Some(obj([
+            ("Role", Expr::att(logical_id(&[role, "role"]), "Arn")),
+            ("Rules", Expr::list([Expr::Map(rule)])),
+        ]))
+    }
+
     fn bucket_name(&self, b: BucketId) -> String {
         self.plan.bucket(b).name.clone()
     }
@@ -68,8 +130,15 @@ impl Ctx<'_> {
             if s.contains(&format!("${{{name}}}")) {
                 let v = match name {
                     "DataKeyArn" => self.import(StackId::Foundation, "DataKeyArn"),
+                    "ArtifactsKeyArn" if in_stack == StackId::Bootstrap => {
+                        Expr::att("ArtifactsKey", "Arn")
+                    }
                     "ArtifactsKeyArn" => self.import(StackId::Bootstrap, "ArtifactsKeyArn"),
-                    "ReplicaKeyArn" if in_stack == StackId::Storage => Expr::r("ReplicaKeyArn"),
+                    "ReplicaKeyArn"
+                        if matches!(in_stack, StackId::Storage | StackId::Bootstrap) =>
+                    {
+                        Expr::r("ReplicaKeyArn")
+                    }
                     "ReplicaKeyArn" => continue,
                     other => self.import(StackId::Network, other),
                 };
@@ -270,11 +339,7 @@ impl Ctx<'_> {
                         ("DestinationBucketName", t),
                         (
                             "LogFilePrefix",
-                            Expr::s(if matches!(id, BucketId::Logs | BucketId::LogsReplica) {
-                                "self/".to_owned()
-                            } else {
-                                format!("{}/", b.name)
-                            }),
+                            Expr::s(format!("{}/", b.name)),
                         ),
                     ])
                 }),
@@ -283,8 +348,9 @@ impl Ctx<'_> {
                 "LifecycleConfiguration",
                 obj([("Rules", Expr::List(rules))]),
             )
+            .p_opt("ReplicationConfiguration", self.replication(id))
             .p("Tags", self.tags())
-            .retain(self.plan.retain && id != BucketId::Artifacts)
+            .retain(self.plan.retain && !matches!(id, BucketId::Artifacts | BucketId::ArtifactsReplica))
     }
 
     /// TLS-only policy plus any extra statements.
@@ -308,7 +374,7 @@ impl Ctx<'_> {
     }
 
     /// An access-log bucket (SSE-S3: log delivery cannot use SSE-KMS) and its policy
-    /// admitting S3 log delivery from this account. It logs to itself under `self/`
+    /// admitting S3 log delivery from this account. It logs to itself under its own name
     /// (expired with the rest), so every bucket has access logging.
     fn log_bucket(&self, t: &mut Template, lid: &str, id: BucketId) {
         let p = self.plan;
@@ -382,10 +448,20 @@ fn quota_period(p: QuotaPeriod) -> &'static str {
 pub fn bootstrap(cx: &Ctx<'_>) -> Template {
     let p = cx.plan;
     let mut t = Template::new(format!(
-        "{} {}: artifacts bucket and access-log bucket (deploy first)",
-        p.pipeline, p.env
+        "{} {}: artifacts bucket and access-log bucket (deploy {})",
+        p.pipeline,
+        p.env,
+        if p.stacks.contains_key(&StackId::Replica) {
+            "right after the replica stack"
+        } else {
+            "first"
+        }
     ));
     cx.stack_meta(&mut t, StackId::Bootstrap);
+    if p.roles.contains_key("bootstrap-replication") {
+        cx.replica_key_parameter(&mut t);
+        cx.role(&mut t, "bootstrap-replication", StackId::Bootstrap);
+    }
     t.add(
         "ArtifactsKey",
         cx.key(
@@ -643,14 +719,7 @@ pub fn storage(cx: &Ctx<'_>) -> Template {
     let logs = || Expr::s(cx.bucket_name(BucketId::Logs));
     let replication = p.roles.contains_key("replication");
     if replication {
-        t.parameters.insert(
-            "ReplicaKeyArn".into(),
-            Parameter {
-                ty: "String",
-                description: "ARN of the replica region's KMS key (output `ReplicaKeyArn` of the replica stack)".into(),
-                allowed_pattern: Some("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-f0-9-]+$".into()),
-            },
-        );
+        cx.replica_key_parameter(&mut t);
         cx.role(&mut t, "replication", StackId::Storage);
     }
     let mut readers: BTreeMap<BucketId, Vec<Value>> = BTreeMap::new();
@@ -687,48 +756,7 @@ pub fn storage(cx: &Ctx<'_>) -> Template {
         if !p.buckets.contains_key(&id) {
             continue;
         }
-        let mut b = cx.bucket(id, Some(key()), Some(logs()));
-        if let Some(to) = p.replica_of(id) {
-            b = b.p(
-                "ReplicationConfiguration",
-                obj([
-                    (
-                        "Role",
-                        Expr::att(logical_id(&["replication", "role"]), "Arn"),
-                    ),
-                    (
-                        "Rules",
-                        Expr::list([obj([
-                            ("Id", "to-replica-region".into()),
-                            ("Status", "Enabled".into()),
-                            ("Priority", Expr::Int(1)),
-                            ("Filter", obj([("Prefix", "".into())])),
-                            (
-                                "DeleteMarkerReplication",
-                                obj([("Status", "Disabled".into())]),
-                            ),
-                            (
-                                "SourceSelectionCriteria",
-                                obj([(
-                                    "SseKmsEncryptedObjects",
-                                    obj([("Status", "Enabled".into())]),
-                                )]),
-                            ),
-                            (
-                                "Destination",
-                                obj([
-                                    ("Bucket", Expr::s(bucket_arn(p, to))),
-                                    (
-                                        "EncryptionConfiguration",
-                                        obj([("ReplicaKmsKeyID", Expr::r("ReplicaKeyArn"))]),
-                                    ),
-                                ]),
-                            ),
-                        ])]),
-                    ),
-                ]),
-            );
-        }
+        let b = cx.bucket(id, Some(key()), Some(logs()));
         t.add(lid, b);
         t.add(
             &format!("{lid}Policy"),
@@ -2452,12 +2480,11 @@ pub fn replica(cx: &Ctx<'_>) -> Template {
         p.pipeline, p.env
     ));
     cx.stack_meta(&mut t, StackId::Replica);
-    let replication_role = format!(
-        "arn:{}:iam::{}:role/{}",
-        p.partition,
-        p.account,
-        p.roles.get("replication").map_or("", |r| r.name.as_str())
-    );
+    let replication_roles: Vec<String> = ["bootstrap-replication", "replication"]
+        .iter()
+        .filter_map(|id| p.roles.get(*id))
+        .map(|r| format!("arn:{}:iam::{}:role/{}", p.partition, p.account, r.name))
+        .collect();
     t.add(
         "ReplicaKey",
         cx.key(
@@ -2468,7 +2495,7 @@ pub fn replica(cx: &Ctx<'_>) -> Template {
                 "Principal": {"AWS": format!("arn:{}:iam::{}:root", p.partition, p.account)},
                 "Action": ["kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
                 "Resource": "*",
-                "Condition": {"ArnEquals": {"aws:PrincipalArn": [replication_role]}},
+                "Condition": {"ArnEquals": {"aws:PrincipalArn": replication_roles}},
             })],
         ),
     );
@@ -2483,6 +2510,7 @@ pub fn replica(cx: &Ctx<'_>) -> Template {
         (BucketId::RawReplica, "RawReplicaBucket"),
         (BucketId::CuratedReplica, "CuratedReplicaBucket"),
         (BucketId::ResultsReplica, "ResultsReplicaBucket"),
+        (BucketId::ArtifactsReplica, "ArtifactsReplicaBucket"),
     ] {
         if !p.buckets.contains_key(&id) {
             continue;
@@ -2503,7 +2531,7 @@ pub fn replica(cx: &Ctx<'_>) -> Template {
     }
     t.output(
         "ReplicaKeyArn",
-        "KMS key of the replica buckets (a parameter of the storage stack)",
+        "KMS key of the replica buckets (a parameter of the bootstrap and storage stacks)",
         Expr::att("ReplicaKey", "Arn"),
         None,
     );

@@ -43,6 +43,7 @@ pub enum BucketId {
     CuratedReplica,
     LogsReplica,
     ResultsReplica,
+    ArtifactsReplica,
 }
 
 /// What a principal may do to what. Each variant is one kind of data access; the IAM
@@ -127,10 +128,12 @@ pub struct RolePlan {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum StackId {
+    /// Replica-region buckets and key (PCI-DSS posture), first: S3 refuses a replication
+    /// rule whose destination bucket does not exist, and bootstrap's buckets replicate.
+    Replica,
     Bootstrap,
     Foundation,
     Network,
-    Replica,
     Storage,
     Ingest,
     /// Routes of many sources, split off the ingest stack to stay under
@@ -577,6 +580,14 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
             "logs-replica",
             rr,
             Some(log_days.max(90)),
+            None,
+        );
+        bucket(
+            &mut lw,
+            BucketId::ArtifactsReplica,
+            "artifacts-replica",
+            rr,
+            None,
             None,
         );
         if spec.analytics.is_some() {
@@ -1264,6 +1275,32 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
         }
     }
 
+    // The bootstrap stack's buckets replicate too, with a role of that stack (the
+    // storage stack's role does not exist yet when bootstrap is deployed).
+    if pci && env.replica_region.is_some() {
+        role(
+            &mut lw,
+            "bootstrap-replication",
+            "s3",
+            "cross-region replication of artifacts and access logs",
+            StackId::Bootstrap,
+            &["environments", e, "replica_region"],
+        );
+        let ro = lw.origin(&["environments", e, "replica_region"]);
+        for (from, to, what) in [
+            (BucketId::Artifacts, BucketId::ArtifactsReplica, "artifacts"),
+            (BucketId::Logs, BucketId::LogsReplica, "S3 access-log"),
+        ] {
+            lw.flow(
+                format!("bootstrap-replication:{}", kebab(from)),
+                "bootstrap-replication",
+                Access::Replicate { from, to },
+                ro.clone(),
+                format!("copy the {what} bucket to the replica region"),
+            );
+        }
+    }
+
     // External readers
     for (i, r) in spec.security.readers.iter().enumerate() {
         let principal = placeholders(&r.principal, partition, &env.region, acct);
@@ -1523,6 +1560,7 @@ fn kebab(b: BucketId) -> &'static str {
         BucketId::CuratedReplica => "curated-replica",
         BucketId::LogsReplica => "logs-replica",
         BucketId::ResultsReplica => "results-replica",
+        BucketId::ArtifactsReplica => "artifacts-replica",
     }
 }
 
