@@ -282,3 +282,49 @@ fn the_api_cache_is_encrypted_and_never_caches_a_post() {
         }
     }
 }
+
+#[test]
+fn access_log_replication_uses_no_kms_key() {
+    // The access-log buckets are SSE-S3 (log delivery cannot use SSE-KMS): their replication
+    // rule selects no KMS objects and names no replica key, and the role gets KMS only for the
+    // artifacts pair.
+    let p = plan_of("pipeline.yaml", "prod");
+    let out = emit::synth(&p).unwrap();
+    let t: Value =
+        serde_json::from_slice(&out.files[&Path::new("stacks/prod/bootstrap.json").to_path_buf()])
+            .unwrap();
+    let rule = |lid: &str| {
+        t["Resources"][lid]["Properties"]["ReplicationConfiguration"]["Rules"][0].clone()
+    };
+    let logs = rule("LogsBucket");
+    assert!(logs.get("SourceSelectionCriteria").is_none(), "{logs}");
+    assert!(
+        logs["Destination"].get("EncryptionConfiguration").is_none(),
+        "{logs}"
+    );
+    let artifacts = rule("ArtifactsBucket");
+    assert_eq!(
+        artifacts["SourceSelectionCriteria"]["SseKmsEncryptedObjects"]["Status"],
+        "Enabled"
+    );
+    assert_eq!(
+        artifacts["Destination"]["EncryptionConfiguration"]["ReplicaKmsKeyID"]["Ref"],
+        "ReplicaKeyArn"
+    );
+    let artifacts_arns = [
+        iam::bucket_arn(&p, BucketId::Artifacts),
+        iam::bucket_arn(&p, BucketId::ArtifactsReplica),
+    ];
+    for doc in iam::roles(&p)["bootstrap-replication"].policies.values() {
+        let doc = serde_json::to_value(doc).unwrap();
+        for s in doc["Statement"].as_array().unwrap() {
+            if s["Action"].to_string().contains("kms:") {
+                let ctx = &s["Condition"]["StringEquals"]["kms:EncryptionContext:aws:s3:arn"];
+                assert!(
+                    artifacts_arns.iter().any(|a| ctx == a),
+                    "KMS for a non-KMS bucket: {s}"
+                );
+            }
+        }
+    }
+}
