@@ -391,6 +391,15 @@ fn check(cli: &Cli, a: &CheckArgs) -> io::Result<u8> {
                         "  {name:<10} {} {:<14} {posture}; {data}",
                         e.account, e.region
                     )?;
+                    let what = if comp.is_empty() {
+                        "no VPC, endpoints, replication or Object Lock (warning PW0901); guard packs only report".to_owned()
+                    } else {
+                        format!(
+                            "functions and jobs in private subnets reaching AWS only through VPC endpoints; data buckets replicated under a key of the replica region; Object Lock, access logs, KMS-encrypted logs; built to pass the guard packs {}",
+                            crate::plan::PCI_DSS_RULE_SETS.join(", ")
+                        )
+                    };
+                    writeln!(out, "  {:<10} {what}", "")?;
                 }
             }
             if let (Some(found), Some(base)) = (&evolution, &a.against) {
@@ -550,6 +559,11 @@ fn synth(cli: &Cli, a: &SynthArgs) -> io::Result<u8> {
                         "  role  {name:<40} {actions:>3} actions in {statements} statements"
                     )?;
                 }
+                if let Some(c) = &o.summary.compliance_cost {
+                    for line in c.lines() {
+                        writeln!(out, "{line}")?;
+                    }
+                }
             }
         }
     }
@@ -563,6 +577,16 @@ fn synth(cli: &Cli, a: &SynthArgs) -> io::Result<u8> {
                         "files": o.files.keys().map(|p| a.out.join(p).display().to_string()).collect::<Vec<_>>(),
                         "stacks": o.summary.stacks.iter().map(|(n, r, b)| serde_json::json!({"name": n, "resources": r, "bytes": b})).collect::<Vec<_>>(),
                         "roles": o.summary.roles.iter().map(|(n, a, s)| serde_json::json!({"name": n, "actions": a, "statements": s})).collect::<Vec<_>>(),
+                        "compliance_cost": o.summary.compliance_cost.as_ref().map(|c| serde_json::json!({
+                            "interface_endpoint_azs": c.endpoint_az_pairs,
+                            "endpoints_usd_per_month": c.endpoints_per_month,
+                            "api_cache_gb": c.api_cache_size_gb,
+                            "api_cache_usd_per_hour": c.api_cache_per_hour,
+                            "api_cache_usd_per_month": c.api_cache_per_month,
+                            "replicated_buckets": c.replicated_buckets,
+                            "replication_transfer_usd_per_gb": c.replication_transfer_per_gb,
+                            "replica_storage_usd_per_gb_month": c.replica_storage_per_gb_month,
+                        })),
                     })
                 })
                 .collect();

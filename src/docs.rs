@@ -61,6 +61,8 @@ fn bucket_purpose(b: BucketId) -> &'static str {
         BucketId::RawReplica => "copy of the raw bucket in the replica region",
         BucketId::CuratedReplica => "copy of the curated bucket in the replica region",
         BucketId::LogsReplica => "copy of the access logs in the replica region",
+        BucketId::ResultsReplica => "copy of the Athena query results in the replica region",
+        BucketId::ArtifactsReplica => "copy of the artifacts bucket in the replica region",
     }
 }
 

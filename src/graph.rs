@@ -99,6 +99,8 @@ fn bucket_key(b: BucketId) -> &'static str {
         BucketId::RawReplica => "raw-replica",
         BucketId::CuratedReplica => "curated-replica",
         BucketId::LogsReplica => "logs-replica",
+        BucketId::ResultsReplica => "results-replica",
+        BucketId::ArtifactsReplica => "artifacts-replica",
     }
 }
 

@@ -223,6 +223,28 @@ impl Resource {
         self
     }
 
+    /// Records that a cfn-lint rule is ignored on this resource, with the reason
+    /// (`Metadata.cfn-lint.config.ignore_checks`, the reason beside it as `comment`).
+    /// `scripts/judges/cfn-lint` admits only the rules it lists, each with a reason.
+    pub fn lint_ignore(mut self, rule: &str, reason: &str) -> Resource {
+        assert!(!reason.trim().is_empty(), "an ignored rule needs a reason");
+        assert!(
+            !self.metadata.contains_key("cfn-lint"),
+            "one ignored cfn-lint rule per resource"
+        );
+        self.metadata.insert(
+            "cfn-lint".into(),
+            obj([
+                ("comment", Expr::s(reason)),
+                (
+                    "config",
+                    obj([("ignore_checks", Expr::list([Expr::s(rule)]))]),
+                ),
+            ]),
+        );
+        self
+    }
+
     pub fn meta(mut self, key: &str, value: Expr) -> Resource {
         self.metadata.insert(key.to_owned(), value);
         self

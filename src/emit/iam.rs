@@ -67,7 +67,7 @@ pub const STAR_ONLY: &[(&str, &str)] = &[
     ),
     (
         "ec2:DescribeSubnets",
-        "Glue and SageMaker validate the subnets before starting in the VPC",
+        "Lambda, Glue and SageMaker validate the subnets before starting in the VPC",
     ),
     (
         "ec2:DescribeVpcEndpoints",
@@ -81,7 +81,68 @@ pub const STAR_ONLY: &[(&str, &str)] = &[
         "ec2:DescribeVpcs",
         "Glue and SageMaker validate the VPC before starting in it",
     ),
+    (
+        "ec2:DescribeDhcpOptions",
+        "SageMaker reads the VPC's DHCP options to set up the training containers' DNS",
+    ),
 ];
+
+/// What a service does to run inside the VPC, by the service that assumes the role:
+/// (actions on the interfaces it creates, actions on them afterwards, `*`-only reads).
+/// Lambda's set is its VPC access execution permissions; Glue also tags its interfaces
+/// and checks routes to the S3 endpoint; SageMaker also hands the interfaces to its
+/// training hosts (interface permissions) and reads DHCP options.
+fn vpc_actions(
+    service: &str,
+) -> (
+    &'static [&'static str],
+    &'static [&'static str],
+    &'static [&'static str],
+) {
+    match service {
+        "lambda.amazonaws.com" => (
+            &["ec2:CreateNetworkInterface"],
+            &[
+                "ec2:DeleteNetworkInterface",
+                "ec2:AssignPrivateIpAddresses",
+                "ec2:UnassignPrivateIpAddresses",
+            ],
+            &["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
+        ),
+        "sagemaker.amazonaws.com" => (
+            &["ec2:CreateNetworkInterface"],
+            &[
+                "ec2:DeleteNetworkInterface",
+                "ec2:CreateNetworkInterfacePermission",
+                "ec2:DeleteNetworkInterfacePermission",
+            ],
+            &[
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeVpcs",
+                "ec2:DescribeDhcpOptions",
+            ],
+        ),
+        // Glue, and any other service: the widest set.
+        _ => (
+            &["ec2:CreateNetworkInterface", "ec2:CreateTags"],
+            &[
+                "ec2:DeleteNetworkInterface",
+                "ec2:AssignPrivateIpAddresses",
+                "ec2:UnassignPrivateIpAddresses",
+            ],
+            &[
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeVpcEndpoints",
+                "ec2:DescribeRouteTables",
+                "ec2:DescribeVpcs",
+            ],
+        ),
+    }
+}
 
 /// One statement. Fields serialise in IAM's conventional order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -189,12 +250,15 @@ fn log_group_arns(plan: &Plan, group: &str) -> Vec<String> {
     ]
 }
 
-fn key_for(b: BucketId) -> Option<&'static str> {
+pub fn key_for(b: BucketId) -> Option<&'static str> {
     match b {
         BucketId::Artifacts => Some(ARTIFACTS_KEY),
         // SSE-S3: S3 server access logging cannot deliver to SSE-KMS buckets.
         BucketId::Logs | BucketId::LogsReplica => None,
-        BucketId::RawReplica | BucketId::CuratedReplica => Some(REPLICA_KEY),
+        BucketId::RawReplica
+        | BucketId::CuratedReplica
+        | BucketId::ResultsReplica
+        | BucketId::ArtifactsReplica => Some(REPLICA_KEY),
         _ => Some(DATA_KEY),
     }
 }
@@ -474,18 +538,16 @@ pub fn statements(plan: &Plan, flow: &Flow) -> Vec<Statement> {
             create.extend(
                 (1..=n).map(|i| arn(plan, "ec2", true, &format!("subnet/${{PrivateSubnet{i}}}"))),
             );
+            let (create_actions, manage_actions, star) =
+                vpc_actions(role.map_or("", |r| r.service.as_str()));
             out.push(Statement::allow(
                 sid(flow, "Create"),
-                &["ec2:CreateNetworkInterface", "ec2:CreateTags"],
+                create_actions,
                 create,
             ));
             let mut manage = Statement::allow(
                 sid(flow, "Manage"),
-                &[
-                    "ec2:DeleteNetworkInterface",
-                    "ec2:AssignPrivateIpAddresses",
-                    "ec2:UnassignPrivateIpAddresses",
-                ],
+                manage_actions,
                 vec![arn(plan, "ec2", true, "network-interface/*")],
             );
             let subnets: Vec<String> = (1..=n)
@@ -493,10 +555,9 @@ pub fn statements(plan: &Plan, flow: &Flow) -> Vec<Statement> {
                 .collect();
             manage = manage.when("ArnEquals", "ec2:Subnet", json!(subnets));
             out.push(manage);
-            let star: Vec<&str> = STAR_ONLY.iter().map(|(a, _)| *a).collect();
             out.push(Statement::allow(
                 sid(flow, "Describe"),
-                &star,
+                star,
                 vec!["*".to_owned()],
             ));
         }
@@ -522,13 +583,18 @@ pub fn statements(plan: &Plan, flow: &Flow) -> Vec<Statement> {
                 &["s3:GetReplicationConfiguration", "s3:ListBucket"],
                 vec![src.clone()],
             ));
+            let mut read = vec![
+                "s3:GetObjectVersionForReplication",
+                "s3:GetObjectVersionAcl",
+                "s3:GetObjectVersionTagging",
+            ];
+            if plan.object_lock(*from) {
+                // S3 copies each version's retention and legal hold to the replica.
+                read.extend(["s3:GetObjectRetention", "s3:GetObjectLegalHold"]);
+            }
             out.push(Statement::allow(
                 sid(flow, "Read"),
-                &[
-                    "s3:GetObjectVersionForReplication",
-                    "s3:GetObjectVersionAcl",
-                    "s3:GetObjectVersionTagging",
-                ],
+                &read,
                 vec![format!("{src}/*")],
             ));
             out.push(Statement::allow(
@@ -542,23 +608,25 @@ pub fn statements(plan: &Plan, flow: &Flow) -> Vec<Statement> {
             ));
             kms_s3(&mut out, *from, &["kms:Decrypt"]);
             let rr = &plan.bucket(*to).region;
-            out.push(
-                Statement::allow(
-                    sid(flow, "ReplicaKey"),
-                    &["kms:Encrypt", "kms:GenerateDataKey"],
-                    vec![REPLICA_KEY.to_owned()],
-                )
-                .when(
-                    "StringEquals",
-                    "kms:ViaService",
-                    json!(format!("s3.{rr}.amazonaws.com")),
-                )
-                .when(
-                    "StringEquals",
-                    "kms:EncryptionContext:aws:s3:arn",
-                    json!(dst),
-                ),
-            );
+            if key_for(*to).is_some() {
+                out.push(
+                    Statement::allow(
+                        sid(flow, "ReplicaKey"),
+                        &["kms:Encrypt", "kms:GenerateDataKey"],
+                        vec![REPLICA_KEY.to_owned()],
+                    )
+                    .when(
+                        "StringEquals",
+                        "kms:ViaService",
+                        json!(format!("s3.{rr}.amazonaws.com")),
+                    )
+                    .when(
+                        "StringEquals",
+                        "kms:EncryptionContext:aws:s3:arn",
+                        json!(dst),
+                    ),
+                );
+            }
         }
         Access::EncryptBookmarks => {
             out.push(Statement::allow(
@@ -758,5 +826,28 @@ mod tests {
         for (a, why) in STAR_ONLY {
             assert!(a.contains(':') && !why.is_empty());
         }
+    }
+
+    #[test]
+    fn each_service_gets_its_own_vpc_actions_and_stars_only_listed_ones() {
+        let star_only: Vec<&str> = STAR_ONLY.iter().map(|(a, _)| *a).collect();
+        let lambda = vpc_actions("lambda.amazonaws.com");
+        let glue = vpc_actions("glue.amazonaws.com");
+        let sagemaker = vpc_actions("sagemaker.amazonaws.com");
+        for (c, m, star) in [lambda, glue, sagemaker] {
+            assert!(c.contains(&"ec2:CreateNetworkInterface"));
+            assert!(m.contains(&"ec2:DeleteNetworkInterface"));
+            assert!(star.iter().all(|a| star_only.contains(a)), "{star:?}");
+        }
+        // A function neither tags its interfaces nor inspects routes or endpoints.
+        assert!(!lambda.0.contains(&"ec2:CreateTags"));
+        assert!(!lambda.2.contains(&"ec2:DescribeRouteTables"));
+        // SageMaker passes interfaces to its hosts; nobody else may.
+        assert!(
+            sagemaker
+                .1
+                .contains(&"ec2:CreateNetworkInterfacePermission")
+        );
+        assert!(!glue.1.contains(&"ec2:CreateNetworkInterfacePermission"));
     }
 }

@@ -3,6 +3,7 @@
 //! committed (`synth --check`) are separate steps, so emitting stays pure.
 
 pub mod cfn;
+pub mod compliance_cost;
 pub mod iam;
 pub mod scripts;
 pub mod stacks;
@@ -39,6 +40,8 @@ pub struct Summary {
     pub stacks: Vec<(String, usize, usize)>,
     /// (role name, distinct actions, statements)
     pub roles: Vec<(String, usize, usize)>,
+    /// What the compliance posture adds to the bill (none without a posture).
+    pub compliance_cost: Option<compliance_cost::ComplianceCost>,
 }
 
 /// Builds every template and policy file of a plan.
@@ -79,7 +82,7 @@ pub fn synth(plan: &Plan) -> Result<Output, Diagnostics> {
         templates.insert(2, (StackId::Network, stacks::network(&cx)));
     }
     if plan.stacks.contains_key(&StackId::Replica) && plan.replica_region.is_some() {
-        templates.insert(2, (StackId::Replica, stacks::replica(&cx)));
+        templates.insert(0, (StackId::Replica, stacks::replica(&cx)));
     }
     if plan.stacks.contains_key(&StackId::Analytics) {
         templates.push((StackId::Analytics, stacks::analytics(&cx)));
@@ -91,6 +94,7 @@ pub fn synth(plan: &Plan) -> Result<Output, Diagnostics> {
         env: plan.env.clone(),
         ..Output::default()
     };
+    out.summary.compliance_cost = compliance_cost::estimate(plan);
     let mut diags = Diagnostics::default();
     let stack_dir = PathBuf::from("stacks").join(&plan.env);
     for (id, t) in &templates {

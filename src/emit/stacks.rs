@@ -54,6 +54,68 @@ impl Ctx<'_> {
         )
     }
 
+    /// The `ReplicaKeyArn` parameter of a stack whose buckets replicate (deploy passes
+    /// the replica stack's output of the same name).
+    fn replica_key_parameter(&self, t: &mut Template) {
+        t.parameters.insert(
+            "ReplicaKeyArn".into(),
+            Parameter {
+                ty: "String",
+                description: "ARN of the replica region's KMS key (output `ReplicaKeyArn` of the replica stack)".into(),
+                allowed_pattern: Some("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-f0-9-]+$".into()),
+            },
+        );
+    }
+
+    /// The replication rule of a bucket the plan replicates: to its replica, by the role
+    /// whose flow copies it, re-encrypted under the replica key when the replica has one.
+    fn replication(&self, from: BucketId) -> Option<Expr> {
+        let (role, to) = self
+            .plan
+            .flows
+            .iter()
+            .find_map(|f| match (&f.principal, &f.access) {
+                (
+                    crate::plan::Principal::Role(r),
+                    crate::plan::Access::Replicate { from: b, to },
+                ) if *b == from => Some((r.as_str(), *to)),
+                _ => None,
+            })?;
+        let kms = iam::key_for(to).is_some();
+        let mut rule = BTreeMap::from([
+            ("Id".to_owned(), Expr::s("to-replica-region")),
+            ("Status".to_owned(), Expr::s("Enabled")),
+            ("Priority".to_owned(), Expr::Int(1)),
+            ("Filter".to_owned(), obj([("Prefix", "".into())])),
+            (
+                "DeleteMarkerReplication".to_owned(),
+                obj([("Status", "Disabled".into())]),
+            ),
+        ]);
+        let mut destination =
+            BTreeMap::from([("Bucket".to_owned(), Expr::s(bucket_arn(self.plan, to)))]);
+        if iam::key_for(from).is_some() {
+            rule.insert(
+                "SourceSelectionCriteria".into(),
+                obj([(
+                    "SseKmsEncryptedObjects",
+                    obj([("Status", "Enabled".into())]),
+                )]),
+            );
+        }
+        if kms {
+            destination.insert(
+                "EncryptionConfiguration".into(),
+                obj([("ReplicaKmsKeyID", Expr::r("ReplicaKeyArn"))]),
+            );
+        }
+        rule.insert("Destination".into(), Expr::Map(destination));
+        Some(obj([
+            ("Role", Expr::att(logical_id(&[role, "role"]), "Arn")),
+            ("Rules", Expr::list([Expr::Map(rule)])),
+        ]))
+    }
+
     fn bucket_name(&self, b: BucketId) -> String {
         self.plan.bucket(b).name.clone()
     }
@@ -68,8 +130,15 @@ impl Ctx<'_> {
             if s.contains(&format!("${{{name}}}")) {
                 let v = match name {
                     "DataKeyArn" => self.import(StackId::Foundation, "DataKeyArn"),
+                    "ArtifactsKeyArn" if in_stack == StackId::Bootstrap => {
+                        Expr::att("ArtifactsKey", "Arn")
+                    }
                     "ArtifactsKeyArn" => self.import(StackId::Bootstrap, "ArtifactsKeyArn"),
-                    "ReplicaKeyArn" if in_stack == StackId::Storage => Expr::r("ReplicaKeyArn"),
+                    "ReplicaKeyArn"
+                        if matches!(in_stack, StackId::Storage | StackId::Bootstrap) =>
+                    {
+                        Expr::r("ReplicaKeyArn")
+                    }
                     "ReplicaKeyArn" => continue,
                     other => self.import(StackId::Network, other),
                 };
@@ -99,13 +168,7 @@ impl Ctx<'_> {
 
     fn stack_meta(&self, t: &mut Template, stack: StackId) {
         let rule_sets: Vec<&str> = if self.plan.pci() {
-            vec![
-                "pci_dss_3_2_1",
-                "wa-Security-Pillar",
-                "wa-Reliability-Pillar",
-                "cfn_nag",
-                "nist800_53rev5",
-            ]
+            crate::plan::PCI_DSS_RULE_SETS.to_vec()
         } else {
             Vec::new()
         };
@@ -159,8 +222,13 @@ impl Ctx<'_> {
     }
 
     fn log_group(&self, name: &str) -> Resource {
+        self.log_group_named(Expr::s(name))
+    }
+
+    /// A KMS-encrypted log group with the environment's retention.
+    fn log_group_named(&self, name: Expr) -> Resource {
         Resource::new("AWS::Logs::LogGroup")
-            .p("LogGroupName", Expr::s(name))
+            .p("LogGroupName", name)
             .p(
                 "RetentionInDays",
                 Expr::Int(i64::from(self.plan.log_retention_days)),
@@ -227,8 +295,14 @@ impl Ctx<'_> {
             }
             rules.push(Expr::Map(rule));
         }
+        // Object Lock (PCI-DSS posture) lets auditors put legal holds and retention on
+        // data. No default retention: it would make every PUT carry a checksum and fight
+        // the lifecycle rules. Access-log buckets cannot have it: S3 will not deliver
+        // server access logs to a bucket with Object Lock.
+        let lock = self.plan.object_lock(id);
         Resource::new("AWS::S3::Bucket")
             .p("BucketName", Expr::s(&b.name))
+            .p_opt("ObjectLockEnabled", lock.then_some(Expr::Bool(true)))
             .p("BucketEncryption", encryption)
             .p(
                 "VersioningConfiguration",
@@ -250,6 +324,14 @@ impl Ctx<'_> {
                     Expr::list([obj([("ObjectOwnership", "BucketOwnerEnforced".into())])]),
                 )]),
             )
+            // The canned ACL S3 gives every bucket anyway, stated so a reader (and the
+            // cfn_nag rule S3_BUCKET_NO_PUBLIC_RW_ACL) sees it is not public; with
+            // BucketOwnerEnforced, ACLs are disabled and access is the bucket policy's.
+            .p("AccessControl", "Private")
+            .lint_ignore(
+                "W3045",
+                "AccessControl Private is S3's default canned ACL (owner only); with BucketOwnerEnforced, ACLs are disabled and access is decided by the bucket policy alone",
+            )
             .p_opt(
                 "LoggingConfiguration",
                 log_target.map(|t| {
@@ -257,11 +339,7 @@ impl Ctx<'_> {
                         ("DestinationBucketName", t),
                         (
                             "LogFilePrefix",
-                            Expr::s(if matches!(id, BucketId::Logs | BucketId::LogsReplica) {
-                                "self/".to_owned()
-                            } else {
-                                format!("{}/", b.name)
-                            }),
+                            Expr::s(format!("{}/", b.name)),
                         ),
                     ])
                 }),
@@ -270,8 +348,9 @@ impl Ctx<'_> {
                 "LifecycleConfiguration",
                 obj([("Rules", Expr::List(rules))]),
             )
+            .p_opt("ReplicationConfiguration", self.replication(id))
             .p("Tags", self.tags())
-            .retain(self.plan.retain && id != BucketId::Artifacts)
+            .retain(self.plan.retain && !matches!(id, BucketId::Artifacts | BucketId::ArtifactsReplica))
     }
 
     /// TLS-only policy plus any extra statements.
@@ -283,7 +362,7 @@ impl Ctx<'_> {
             "Principal": {"AWS": "*"},
             "Action": "s3:*",
             "Resource": [arn, format!("{arn}/*")],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            "Condition": {"Bool": {"aws:SecureTransport": false}},
         })];
         statements.extend(extra);
         Resource::new("AWS::S3::BucketPolicy")
@@ -295,7 +374,7 @@ impl Ctx<'_> {
     }
 
     /// An access-log bucket (SSE-S3: log delivery cannot use SSE-KMS) and its policy
-    /// admitting S3 log delivery from this account. It logs to itself under `self/`
+    /// admitting S3 log delivery from this account. It logs to itself under its own name
     /// (expired with the rest), so every bucket has access logging.
     fn log_bucket(&self, t: &mut Template, lid: &str, id: BucketId) {
         let p = self.plan;
@@ -369,10 +448,20 @@ fn quota_period(p: QuotaPeriod) -> &'static str {
 pub fn bootstrap(cx: &Ctx<'_>) -> Template {
     let p = cx.plan;
     let mut t = Template::new(format!(
-        "{} {}: artifacts bucket and access-log bucket (deploy first)",
-        p.pipeline, p.env
+        "{} {}: artifacts bucket and access-log bucket (deploy {})",
+        p.pipeline,
+        p.env,
+        if p.stacks.contains_key(&StackId::Replica) {
+            "right after the replica stack"
+        } else {
+            "first"
+        }
     ));
     cx.stack_meta(&mut t, StackId::Bootstrap);
+    if p.roles.contains_key("bootstrap-replication") {
+        cx.replica_key_parameter(&mut t);
+        cx.role(&mut t, "bootstrap-replication", StackId::Bootstrap);
+    }
     t.add(
         "ArtifactsKey",
         cx.key(
@@ -581,7 +670,7 @@ pub fn foundation(cx: &Ctx<'_>) -> Template {
                                 ("Resource", Expr::r("AlarmTopic")),
                                 (
                                     "Condition",
-                                    obj([("Bool", obj([("aws:SecureTransport", "false".into())]))]),
+                                    obj([("Bool", obj([("aws:SecureTransport", false.into())]))]),
                                 ),
                             ]),
                         ]),
@@ -630,14 +719,7 @@ pub fn storage(cx: &Ctx<'_>) -> Template {
     let logs = || Expr::s(cx.bucket_name(BucketId::Logs));
     let replication = p.roles.contains_key("replication");
     if replication {
-        t.parameters.insert(
-            "ReplicaKeyArn".into(),
-            Parameter {
-                ty: "String",
-                description: "ARN of the replica region's KMS key (output `ReplicaKeyArn` of the replica stack)".into(),
-                allowed_pattern: Some("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-f0-9-]+$".into()),
-            },
-        );
+        cx.replica_key_parameter(&mut t);
         cx.role(&mut t, "replication", StackId::Storage);
     }
     let mut readers: BTreeMap<BucketId, Vec<Value>> = BTreeMap::new();
@@ -674,53 +756,7 @@ pub fn storage(cx: &Ctx<'_>) -> Template {
         if !p.buckets.contains_key(&id) {
             continue;
         }
-        let mut b = cx.bucket(id, Some(key()), Some(logs()));
-        if replication && matches!(id, BucketId::Raw | BucketId::Curated) {
-            let to = if id == BucketId::Raw {
-                BucketId::RawReplica
-            } else {
-                BucketId::CuratedReplica
-            };
-            b = b.p(
-                "ReplicationConfiguration",
-                obj([
-                    (
-                        "Role",
-                        Expr::att(logical_id(&["replication", "role"]), "Arn"),
-                    ),
-                    (
-                        "Rules",
-                        Expr::list([obj([
-                            ("Id", "to-replica-region".into()),
-                            ("Status", "Enabled".into()),
-                            ("Priority", Expr::Int(1)),
-                            ("Filter", obj([("Prefix", "".into())])),
-                            (
-                                "DeleteMarkerReplication",
-                                obj([("Status", "Disabled".into())]),
-                            ),
-                            (
-                                "SourceSelectionCriteria",
-                                obj([(
-                                    "SseKmsEncryptedObjects",
-                                    obj([("Status", "Enabled".into())]),
-                                )]),
-                            ),
-                            (
-                                "Destination",
-                                obj([
-                                    ("Bucket", Expr::s(bucket_arn(p, to))),
-                                    (
-                                        "EncryptionConfiguration",
-                                        obj([("ReplicaKmsKeyID", Expr::r("ReplicaKeyArn"))]),
-                                    ),
-                                ]),
-                            ),
-                        ])]),
-                    ),
-                ]),
-            );
-        }
+        let b = cx.bucket(id, Some(key()), Some(logs()));
         t.add(lid, b);
         t.add(
             &format!("{lid}Policy"),
@@ -1042,6 +1078,11 @@ pub fn ingest(cx: &Ctx<'_>) -> Vec<(StackId, Template)> {
                 ("ThrottlingBurstLimit", Expr::Int(i64::from(r.burst_limit))),
                 ("MetricsEnabled", true.into()),
                 ("DataTraceEnabled", false.into()),
+                // Execution logs of failures only (never request bodies: data tracing is off).
+                ("LoggingLevel", "ERROR".into()),
+                // Every POST stores a batch of events: a cached answer would drop the next
+                // batch. Stated, so this override never inherits the stage-wide cache setting.
+                ("CachingEnabled", false.into()),
             ]));
         }
     }
@@ -1080,6 +1121,19 @@ fn ingest_core(cx: &Ctx<'_>, t: &mut Template) {
     let role = cx.role(t, "ingest", StackId::Ingest);
     t.add("IngestLogGroup", cx.log_group(&p.function_log_group));
     t.add("ApiAccessLogGroup", cx.log_group(&p.api_log_group));
+    // API Gateway names its execution log group after the API id; creating it here gives
+    // it the key and retention every other group has.
+    t.add(
+        "ApiExecutionLogGroup",
+        cx.log_group_named(Expr::Sub(
+            format!(
+                "{}${{Api}}/{}",
+                crate::plan::API_EXECUTION_LOG_PREFIX,
+                p.stage
+            ),
+            BTreeMap::new(),
+        )),
+    );
     t.add(
         "DeadLetterQueue",
         Resource::new("AWS::SQS::Queue")
@@ -1109,7 +1163,7 @@ fn ingest_core(cx: &Ctx<'_>, t: &mut Template) {
                             ("Resource", Expr::att("DeadLetterQueue", "Arn")),
                             (
                                 "Condition",
-                                obj([("Bool", obj([("aws:SecureTransport", "false".into())]))]),
+                                obj([("Bool", obj([("aws:SecureTransport", false.into())]))]),
                             ),
                         ])]),
                     ),
@@ -1310,6 +1364,23 @@ fn alarm(
 
 /// The deployment (a new one whenever the API's shape changes: its id hashes the
 /// methods), the stage, usage plans and keys, and the API's alarm.
+/// The smallest API Gateway cache cluster, in GB (priced in `compliance_cost`).
+pub const API_CACHE_CLUSTER_SIZE: &str = "0.5";
+
+/// The stage-wide method setting of the PCI-DSS posture: cache on and encrypted. API Gateway
+/// applies stage caching to GET methods only; other methods cache only through an override.
+fn api_cache_stage_setting() -> Expr {
+    obj([
+        ("ResourcePath", Expr::s("/*")),
+        ("HttpMethod", "*".into()),
+        ("CachingEnabled", true.into()),
+        ("CacheDataEncrypted", true.into()),
+        ("MetricsEnabled", true.into()),
+        ("DataTraceEnabled", false.into()),
+        ("LoggingLevel", "ERROR".into()),
+    ])
+}
+
 fn ingest_release(
     cx: &Ctx<'_>,
     t: &mut Template,
@@ -1353,16 +1424,27 @@ fn ingest_release(
                 ),
             ]),
         )
-        .p("MethodSettings", Expr::List(method_settings))
-        .skip_check(
-            "CKV_AWS_120",
-            "POST-only ingestion API: every request stores events, so no response may be cached; a cache cluster would cost money and cache nothing",
-        )
         .p("Tags", cx.tags());
+    if p.pci() {
+        // PCI-DSS posture: an encrypted cache cluster of the smallest size. API Gateway caches
+        // only GET methods by default (the route overrides above keep every POST uncached).
+        let mut all = vec![api_cache_stage_setting()];
+        all.extend(method_settings);
+        stage = stage
+            .p("CacheClusterEnabled", true)
+            .p("CacheClusterSize", API_CACHE_CLUSTER_SIZE)
+            .p("MethodSettings", Expr::List(all));
+    } else {
+        stage = stage.p("MethodSettings", Expr::List(method_settings)).skip_check(
+            "CKV_AWS_120",
+            "no compliance posture: the POST-only ingestion API caches nothing, so no cache cluster is paid for",
+        );
+    }
     if slot == 0 {
         stage = stage
             .depends("ApiGatewayAccount")
-            .depends("ApiAccessLogGroup");
+            .depends("ApiAccessLogGroup")
+            .depends("ApiExecutionLogGroup");
     }
     t.add("ApiStage", stage);
     for r in p.routes.iter().filter(|r| r.auth == Auth::ApiKey) {
@@ -2403,12 +2485,11 @@ pub fn replica(cx: &Ctx<'_>) -> Template {
         p.pipeline, p.env
     ));
     cx.stack_meta(&mut t, StackId::Replica);
-    let replication_role = format!(
-        "arn:{}:iam::{}:role/{}",
-        p.partition,
-        p.account,
-        p.roles.get("replication").map_or("", |r| r.name.as_str())
-    );
+    let replication_roles: Vec<String> = ["bootstrap-replication", "replication"]
+        .iter()
+        .filter_map(|id| p.roles.get(*id))
+        .map(|r| format!("arn:{}:iam::{}:role/{}", p.partition, p.account, r.name))
+        .collect();
     t.add(
         "ReplicaKey",
         cx.key(
@@ -2419,7 +2500,7 @@ pub fn replica(cx: &Ctx<'_>) -> Template {
                 "Principal": {"AWS": format!("arn:{}:iam::{}:root", p.partition, p.account)},
                 "Action": ["kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
                 "Resource": "*",
-                "Condition": {"ArnEquals": {"aws:PrincipalArn": [replication_role]}},
+                "Condition": {"ArnEquals": {"aws:PrincipalArn": replication_roles}},
             })],
         ),
     );
@@ -2433,7 +2514,12 @@ pub fn replica(cx: &Ctx<'_>) -> Template {
     for (id, lid) in [
         (BucketId::RawReplica, "RawReplicaBucket"),
         (BucketId::CuratedReplica, "CuratedReplicaBucket"),
+        (BucketId::ResultsReplica, "ResultsReplicaBucket"),
+        (BucketId::ArtifactsReplica, "ArtifactsReplicaBucket"),
     ] {
+        if !p.buckets.contains_key(&id) {
+            continue;
+        }
         t.add(
             lid,
             cx.bucket(
@@ -2450,7 +2536,7 @@ pub fn replica(cx: &Ctx<'_>) -> Template {
     }
     t.output(
         "ReplicaKeyArn",
-        "KMS key of the replica buckets (a parameter of the storage stack)",
+        "KMS key of the replica buckets (a parameter of the bootstrap and storage stacks)",
         Expr::att("ReplicaKey", "Arn"),
         None,
     );

@@ -42,6 +42,8 @@ pub enum BucketId {
     RawReplica,
     CuratedReplica,
     LogsReplica,
+    ResultsReplica,
+    ArtifactsReplica,
 }
 
 /// What a principal may do to what. Each variant is one kind of data access; the IAM
@@ -126,10 +128,12 @@ pub struct RolePlan {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum StackId {
+    /// Replica-region buckets and key (PCI-DSS posture), first: S3 refuses a replication
+    /// rule whose destination bucket does not exist, and bootstrap's buckets replicate.
+    Replica,
     Bootstrap,
     Foundation,
     Network,
-    Replica,
     Storage,
     Ingest,
     /// Routes of many sources, split off the ingest stack to stay under
@@ -314,6 +318,20 @@ pub struct NetworkPlan {
     pub cidr: String,
     pub subnets: Vec<String>,
 }
+
+/// The AWS Guard rule packs a `pci-dss` environment is built to pass with no failure
+/// (recorded in each template's `Metadata.pipewright.rule_sets`; `scripts/judges/guard`).
+pub const PCI_DSS_RULE_SETS: [&str; 5] = [
+    "pci_dss_3_2_1",
+    "wa-Security-Pillar",
+    "wa-Reliability-Pillar",
+    "cfn_nag",
+    "nist800_53rev5",
+];
+
+/// API Gateway's own name for a stage's execution log group: this prefix, the API id,
+/// `/`, the stage name.
+pub const API_EXECUTION_LOG_PREFIX: &str = "API-Gateway-Execution-Logs_";
 
 /// Prefixes inside buckets.
 pub mod prefix {
@@ -581,6 +599,24 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
             Some(log_days.max(90)),
             None,
         );
+        bucket(
+            &mut lw,
+            BucketId::ArtifactsReplica,
+            "artifacts-replica",
+            rr,
+            None,
+            None,
+        );
+        if spec.analytics.is_some() {
+            bucket(
+                &mut lw,
+                BucketId::ResultsReplica,
+                "results-replica",
+                rr,
+                results_days,
+                None,
+            );
+        }
     }
 
     // Key, table, topic, queue, function, API
@@ -757,6 +793,15 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
         },
         lw.origin(&["sources"]),
         "write API access logs",
+    );
+    lw.flow(
+        "apigw-logs:execution-logs".into(),
+        "apigw-logs",
+        Access::PushApiLogs {
+            group: format!("{API_EXECUTION_LOG_PREFIX}*/{e}"),
+        },
+        lw.origin(&["sources"]),
+        "write API execution logs (errors only) of the stage; the API id is known only after deployment",
     );
     if pci {
         lw.flow(
@@ -1261,13 +1306,43 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
         for (from, to) in [
             (BucketId::Raw, BucketId::RawReplica),
             (BucketId::Curated, BucketId::CuratedReplica),
+            (BucketId::Results, BucketId::ResultsReplica),
         ] {
+            if !buckets.contains_key(&to) {
+                continue;
+            }
             lw.flow(
                 format!("replication:{}", kebab(from)),
                 "replication",
                 Access::Replicate { from, to },
                 ro.clone(),
                 format!("copy the {} bucket to the replica region", kebab(from)),
+            );
+        }
+    }
+
+    // The bootstrap stack's buckets replicate too, with a role of that stack (the
+    // storage stack's role does not exist yet when bootstrap is deployed).
+    if pci && env.replica_region.is_some() {
+        role(
+            &mut lw,
+            "bootstrap-replication",
+            "s3",
+            "cross-region replication of artifacts and access logs",
+            StackId::Bootstrap,
+            &["environments", e, "replica_region"],
+        );
+        let ro = lw.origin(&["environments", e, "replica_region"]);
+        for (from, to, what) in [
+            (BucketId::Artifacts, BucketId::ArtifactsReplica, "artifacts"),
+            (BucketId::Logs, BucketId::LogsReplica, "S3 access-log"),
+        ] {
+            lw.flow(
+                format!("bootstrap-replication:{}", kebab(from)),
+                "bootstrap-replication",
+                Access::Replicate { from, to },
+                ro.clone(),
+                format!("copy the {what} bucket to the replica region"),
             );
         }
     }
@@ -1532,6 +1607,8 @@ fn kebab(b: BucketId) -> &'static str {
         BucketId::RawReplica => "raw-replica",
         BucketId::CuratedReplica => "curated-replica",
         BucketId::LogsReplica => "logs-replica",
+        BucketId::ResultsReplica => "results-replica",
+        BucketId::ArtifactsReplica => "artifacts-replica",
     }
 }
 
@@ -1615,6 +1692,21 @@ impl Plan {
 
     pub fn pci(&self) -> bool {
         self.compliance.contains(&Compliance::PciDss)
+    }
+
+    /// Whether a bucket has S3 Object Lock: every bucket of the PCI-DSS posture except
+    /// the access-log buckets (S3 does not deliver server access logs to a bucket with
+    /// Object Lock).
+    /// The bucket a bucket replicates to, when the plan replicates it.
+    pub fn replica_of(&self, b: BucketId) -> Option<BucketId> {
+        self.flows.iter().find_map(|f| match f.access {
+            Access::Replicate { from, to } if from == b => Some(to),
+            _ => None,
+        })
+    }
+
+    pub fn object_lock(&self, b: BucketId) -> bool {
+        self.pci() && !matches!(b, BucketId::Logs | BucketId::LogsReplica)
     }
 
     /// Flows of one role, in id order.

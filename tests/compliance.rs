@@ -1,0 +1,330 @@
+//! The PCI-DSS posture on real specs: which environments have it, what each template
+//! records about it, what it costs, and that the replication role reads only the
+//! buckets it replicates and writes only their replicas.
+
+use std::path::Path;
+
+use pipewright::emit::{self, compliance_cost, iam};
+use pipewright::plan::{self, Access, BucketId, Plan, StackId};
+use pipewright::spec::{self, RealFiles};
+use serde_json::Value;
+
+fn plan_of(spec_path: &str, env: &str) -> Plan {
+    let c = spec::check(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join(spec_path),
+        &RealFiles,
+    )
+    .unwrap();
+    let v = c.validated().expect("valid spec");
+    plan::lower(&v, env).expect("lowers")
+}
+
+const RULE_SETS: [&str; 5] = [
+    "pci_dss_3_2_1",
+    "wa-Security-Pillar",
+    "wa-Reliability-Pillar",
+    "cfn_nag",
+    "nist800_53rev5",
+];
+
+#[test]
+fn every_template_records_the_rule_sets_it_was_built_for() {
+    for (spec_path, env, pci) in [
+        ("pipeline.yaml", "prod", true),
+        ("pipeline.yaml", "dev", false),
+        ("tests/specs/ok/fleet.yaml", "prod", true),
+        ("tests/specs/ok/fleet.yaml", "test", false),
+    ] {
+        let out = emit::synth(&plan_of(spec_path, env)).unwrap();
+        let mut templates = 0;
+        for (path, bytes) in &out.files {
+            if path.extension().is_none_or(|e| e != "json") || !path.starts_with("stacks") {
+                continue;
+            }
+            templates += 1;
+            let t: Value = serde_json::from_slice(bytes).unwrap();
+            let meta = &t["Metadata"]["pipewright"];
+            let sets: Vec<&str> = meta["rule_sets"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{}: no rule_sets", path.display()))
+                .iter()
+                .map(|v| v.as_str().unwrap())
+                .collect();
+            if pci {
+                assert_eq!(sets, RULE_SETS, "{}", path.display());
+                assert_eq!(meta["compliance"], serde_json::json!(["pci-dss"]));
+            } else {
+                assert!(sets.is_empty(), "{}", path.display());
+                assert_eq!(meta["compliance"], serde_json::json!([]));
+            }
+        }
+        assert!(templates >= 6, "{spec_path}#{env}: {templates} templates");
+    }
+}
+
+#[test]
+fn the_price_of_compliance_follows_endpoints_zones_and_replicated_buckets() {
+    let prod = plan_of("pipeline.yaml", "prod");
+    let c = compliance_cost::estimate(&prod).expect("prod has the posture");
+    // 6 interface endpoints in 2 zones at $0.01 an hour for 730 hours.
+    assert_eq!(c.endpoint_az_pairs, 12);
+    assert!((c.endpoints_per_month - 87.6).abs() < 1e-9);
+    // raw, curated, Athena results, artifacts and access logs
+    assert_eq!(c.replicated_buckets, 5);
+    // The smallest API cache, $0.02 an hour.
+    assert_eq!(c.api_cache_size_gb, "0.5");
+    assert!((c.api_cache_per_month - 14.6).abs() < 1e-9);
+
+    let fleet = plan_of("tests/specs/ok/fleet.yaml", "prod");
+    let f = compliance_cost::estimate(&fleet).expect("fleet prod has the posture");
+    assert_eq!(f.endpoint_az_pairs, 18, "three zones");
+
+    assert_eq!(
+        compliance_cost::estimate(&plan_of("pipeline.yaml", "dev")),
+        None
+    );
+}
+
+#[test]
+fn replication_roles_read_only_what_they_replicate() {
+    for spec_path in ["pipeline.yaml", "tests/specs/ok/fleet.yaml"] {
+        let p = plan_of(spec_path, "prod");
+        let roles = iam::roles(&p);
+        let out = emit::synth(&p).unwrap();
+        // storage's buckets by the storage stack's role; bootstrap's (artifacts, access
+        // logs) by a role of the bootstrap stack, which is deployed before storage.
+        for (role_id, stack, expected) in [
+            (
+                "replication",
+                "storage",
+                vec![BucketId::Raw, BucketId::Curated, BucketId::Results],
+            ),
+            (
+                "bootstrap-replication",
+                "bootstrap",
+                vec![BucketId::Artifacts, BucketId::Logs],
+            ),
+        ] {
+            let pairs: Vec<(BucketId, BucketId)> = p
+                .flows_of(role_id)
+                .filter_map(|f| match f.access {
+                    Access::Replicate { from, to } => Some((from, to)),
+                    _ => None,
+                })
+                .collect();
+            let mut froms: Vec<BucketId> = pairs.iter().map(|(f, _)| *f).collect();
+            froms.sort();
+            assert_eq!(froms, expected, "{spec_path} {role_id}");
+            let sources: Vec<String> = pairs.iter().map(|(f, _)| iam::bucket_arn(&p, *f)).collect();
+            let replicas: Vec<String> =
+                pairs.iter().map(|(_, t)| iam::bucket_arn(&p, *t)).collect();
+            for doc in roles[role_id].policies.values() {
+                let doc = serde_json::to_value(doc).unwrap();
+                for s in doc["Statement"].as_array().unwrap() {
+                    let actions = s["Action"].to_string();
+                    let resources: Vec<String> = match &s["Resource"] {
+                        Value::String(r) => vec![r.clone()],
+                        Value::Array(a) => {
+                            a.iter().map(|r| r.as_str().unwrap().to_owned()).collect()
+                        }
+                        other => panic!("{other}"),
+                    };
+                    for r in resources {
+                        let bucket = r.trim_end_matches("/*").to_owned();
+                        if actions.contains("s3:Replicate") {
+                            assert!(replicas.contains(&bucket), "{role_id} writes {r}");
+                        } else if actions.contains("s3:") {
+                            assert!(sources.contains(&bucket), "{role_id} reads {r}");
+                        }
+                    }
+                }
+            }
+            // Each replicated bucket's template names its replica and this role.
+            let t: Value = serde_json::from_slice(
+                &out.files[&Path::new(&format!("stacks/prod/{stack}.json")).to_path_buf()],
+            )
+            .unwrap();
+            for (from, to) in pairs {
+                let name = &p.buckets[&from].name;
+                let bucket = t["Resources"]
+                    .as_object()
+                    .unwrap()
+                    .values()
+                    .find(|r| r["Properties"]["BucketName"] == *name)
+                    .unwrap_or_else(|| panic!("{name} in {stack}"));
+                let rc = &bucket["Properties"]["ReplicationConfiguration"];
+                assert_eq!(
+                    rc["Rules"][0]["Destination"]["Bucket"],
+                    iam::bucket_arn(&p, to)
+                );
+                assert_eq!(
+                    rc["Role"]["Fn::GetAtt"][0],
+                    format!("{}Role", role_lid(role_id))
+                );
+            }
+        }
+        // The replica stack is deployed first: every replication destination exists
+        // before the rule that names it is put.
+        let order: Vec<StackId> = p.stacks.keys().copied().collect();
+        assert_eq!(order[0], StackId::Replica, "{spec_path}");
+        let replica: Value = serde_json::from_slice(
+            &out.files[&Path::new("stacks/prod/replica.json").to_path_buf()],
+        )
+        .unwrap();
+        for b in [BucketId::ArtifactsReplica, BucketId::LogsReplica] {
+            let name = &p.buckets[&b].name;
+            assert!(
+                replica["Resources"]
+                    .as_object()
+                    .unwrap()
+                    .values()
+                    .any(|r| r["Properties"]["BucketName"] == *name),
+                "{name} in the replica stack"
+            );
+        }
+    }
+}
+
+fn role_lid(id: &str) -> String {
+    id.split('-')
+        .map(|w| w[..1].to_uppercase() + &w[1..])
+        .collect()
+}
+
+#[test]
+fn check_explains_each_environments_posture() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pipewright"))
+        .args(["check", "pipeline.yaml"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let at = |env: &str| {
+        lines
+            .iter()
+            .position(|l| l.trim_start().starts_with(env))
+            .unwrap_or_else(|| panic!("{env} in {text}"))
+    };
+    let dev = at("dev ");
+    assert!(lines[dev].contains("opted out"), "{text}");
+    assert!(lines[dev + 1].contains("PW0901"), "{text}");
+    let prod = at("prod ");
+    assert!(
+        lines[prod].contains("pci-dss") && lines[prod].contains("eu-west-1"),
+        "{text}"
+    );
+    for set in RULE_SETS {
+        assert!(lines[prod + 1].contains(set), "{set} in {text}");
+    }
+    // dev's opt-out is a warning on stderr
+    assert!(String::from_utf8_lossy(&out.stderr).contains("warning[PW0901]"));
+}
+
+/// Every ingest-API stage of an environment's synthesised stacks.
+fn api_stages(spec_path: &str, env: &str) -> Vec<Value> {
+    let out = emit::synth(&plan_of(spec_path, env)).unwrap();
+    let mut stages = Vec::new();
+    for (path, bytes) in &out.files {
+        if path.extension().is_none_or(|e| e != "json") || !path.starts_with("stacks") {
+            continue;
+        }
+        let t: Value = serde_json::from_slice(bytes).unwrap();
+        if let Some(rs) = t["Resources"].as_object() {
+            stages.extend(
+                rs.values()
+                    .filter(|r| r["Type"] == "AWS::ApiGateway::Stage")
+                    .cloned(),
+            );
+        }
+    }
+    stages
+}
+
+#[test]
+fn the_api_cache_is_encrypted_and_never_caches_a_post() {
+    for spec_path in ["pipeline.yaml", "tests/specs/ok/fleet.yaml"] {
+        let stages = api_stages(spec_path, "prod");
+        assert_eq!(stages.len(), 1, "{spec_path}");
+        let props = &stages[0]["Properties"];
+        assert_eq!(props["CacheClusterEnabled"], true, "{spec_path}");
+        assert_eq!(props["CacheClusterSize"], "0.5", "{spec_path}");
+        let settings = props["MethodSettings"].as_array().unwrap();
+        // The stage-wide setting turns the (GET-only by default) cache on, encrypted.
+        let all = settings
+            .iter()
+            .find(|m| m["ResourcePath"] == "/*" && m["HttpMethod"] == "*")
+            .unwrap_or_else(|| panic!("{spec_path}: no stage-wide setting"));
+        assert_eq!(all["CachingEnabled"], true);
+        assert_eq!(all["CacheDataEncrypted"], true);
+        // Every route is a POST and each has an override that says: no cache.
+        let posts: Vec<&Value> = settings.iter().filter(|m| m["HttpMethod"] != "*").collect();
+        assert!(!posts.is_empty(), "{spec_path}");
+        for m in posts {
+            assert_eq!(m["HttpMethod"], "POST", "{m}");
+            assert_eq!(m["CachingEnabled"], false, "{spec_path}: {m}");
+        }
+    }
+    // Without the posture no cache cluster is paid for.
+    for (spec_path, env) in [
+        ("pipeline.yaml", "dev"),
+        ("tests/specs/ok/fleet.yaml", "test"),
+    ] {
+        for s in api_stages(spec_path, env) {
+            assert!(
+                s["Properties"].get("CacheClusterEnabled").is_none(),
+                "{spec_path}#{env}"
+            );
+            for m in s["Properties"]["MethodSettings"].as_array().unwrap() {
+                assert_ne!(m["CachingEnabled"], true, "{spec_path}#{env}: {m}");
+            }
+        }
+    }
+}
+
+#[test]
+fn access_log_replication_uses_no_kms_key() {
+    // The access-log buckets are SSE-S3 (log delivery cannot use SSE-KMS): their replication
+    // rule selects no KMS objects and names no replica key, and the role gets KMS only for the
+    // artifacts pair.
+    let p = plan_of("pipeline.yaml", "prod");
+    let out = emit::synth(&p).unwrap();
+    let t: Value =
+        serde_json::from_slice(&out.files[&Path::new("stacks/prod/bootstrap.json").to_path_buf()])
+            .unwrap();
+    let rule = |lid: &str| {
+        t["Resources"][lid]["Properties"]["ReplicationConfiguration"]["Rules"][0].clone()
+    };
+    let logs = rule("LogsBucket");
+    assert!(logs.get("SourceSelectionCriteria").is_none(), "{logs}");
+    assert!(
+        logs["Destination"].get("EncryptionConfiguration").is_none(),
+        "{logs}"
+    );
+    let artifacts = rule("ArtifactsBucket");
+    assert_eq!(
+        artifacts["SourceSelectionCriteria"]["SseKmsEncryptedObjects"]["Status"],
+        "Enabled"
+    );
+    assert_eq!(
+        artifacts["Destination"]["EncryptionConfiguration"]["ReplicaKmsKeyID"]["Ref"],
+        "ReplicaKeyArn"
+    );
+    let artifacts_arns = [
+        iam::bucket_arn(&p, BucketId::Artifacts),
+        iam::bucket_arn(&p, BucketId::ArtifactsReplica),
+    ];
+    for doc in iam::roles(&p)["bootstrap-replication"].policies.values() {
+        let doc = serde_json::to_value(doc).unwrap();
+        for s in doc["Statement"].as_array().unwrap() {
+            if s["Action"].to_string().contains("kms:") {
+                let ctx = &s["Condition"]["StringEquals"]["kms:EncryptionContext:aws:s3:arn"];
+                assert!(
+                    artifacts_arns.iter().any(|a| ctx == a),
+                    "KMS for a non-KMS bucket: {s}"
+                );
+            }
+        }
+    }
+}
