@@ -224,6 +224,10 @@ fn check_explains_each_environments_posture() {
 
 /// Every ingest-API stage of an environment's synthesised stacks.
 fn api_stages(spec_path: &str, env: &str) -> Vec<Value> {
+    api_resources(spec_path, env, "AWS::ApiGateway::Stage")
+}
+
+fn api_resources(spec_path: &str, env: &str, ty: &str) -> Vec<Value> {
     let out = emit::synth(&plan_of(spec_path, env)).unwrap();
     let mut stages = Vec::new();
     for (path, bytes) in &out.files {
@@ -234,7 +238,7 @@ fn api_stages(spec_path: &str, env: &str) -> Vec<Value> {
         if let Some(rs) = t["Resources"].as_object() {
             stages.extend(
                 rs.values()
-                    .filter(|r| r["Type"] == "AWS::ApiGateway::Stage")
+                    .filter(|r| r["Type"] == ty)
                     .cloned(),
             );
         }
@@ -258,12 +262,28 @@ fn the_api_cache_is_encrypted_and_never_caches_a_post() {
             .unwrap_or_else(|| panic!("{spec_path}: no stage-wide setting"));
         assert_eq!(all["CachingEnabled"], true);
         assert_eq!(all["CacheDataEncrypted"], true);
-        // Every route is a POST and each has an override that says: no cache.
+        // A route without an API key (iam, none) keeps a POST override that says: no cache.
+        // API-key routes have no override: their usage plan throttles the POST method.
         let posts: Vec<&Value> = settings.iter().filter(|m| m["HttpMethod"] != "*").collect();
-        assert!(!posts.is_empty(), "{spec_path}");
-        for m in posts {
+        for m in &posts {
             assert_eq!(m["HttpMethod"], "POST", "{m}");
             assert_eq!(m["CachingEnabled"], false, "{spec_path}: {m}");
+        }
+        let spec = std::fs::read_to_string(spec_path).unwrap();
+        let keyless = spec.matches("auth: iam").count() + spec.matches("auth: none").count();
+        assert_eq!(posts.len(), keyless, "{spec_path}: one override per keyless route");
+        let plans = api_resources(spec_path, "prod", "AWS::ApiGateway::UsagePlan");
+        assert_eq!(
+            plans.len(),
+            spec.matches("auth: api_key").count(),
+            "{spec_path}"
+        );
+        for up in plans {
+            let throttle = &up["Properties"]["ApiStages"][0]["Throttle"];
+            let (method, limits) = throttle.as_object().unwrap().iter().next().unwrap();
+            assert!(method.starts_with('/') && method.ends_with("/POST"), "{method}");
+            assert_eq!(limits["RateLimit"], up["Properties"]["Throttle"]["RateLimit"]);
+            assert_eq!(limits["BurstLimit"], up["Properties"]["Throttle"]["BurstLimit"]);
         }
     }
     // Without the posture no cache cluster is paid for.

@@ -1071,6 +1071,13 @@ pub fn ingest(cx: &Ctx<'_>) -> Vec<(StackId, Template)> {
                 permission,
             );
             method_ids.push((slot, method_lid));
+            // In the PCI-DSS posture an API-key route is throttled by its usage plan, per key and
+            // per method, with the same limits; a stage override here would have to state
+            // `CachingEnabled: false` and so break the stage-wide encrypted-cache setting. Routes
+            // without a key (iam, none) have no usage plan and keep their override.
+            if p.pci() && r.auth == Auth::ApiKey {
+                continue;
+            }
             method_settings.push(obj([
                 ("ResourcePath", Expr::s(r.route.clone())),
                 ("HttpMethod", "POST".into()),
@@ -1461,7 +1468,20 @@ fn ingest_release(
             )
             .p(
                 "ApiStages",
-                Expr::list([obj([("ApiId", api()), ("Stage", Expr::r("ApiStage"))])]),
+                Expr::list([obj([
+                    ("ApiId", api()),
+                    ("Stage", Expr::r("ApiStage")),
+                    (
+                        "Throttle",
+                        Expr::Map(BTreeMap::from([(
+                            format!("{}/POST", r.route),
+                            obj([
+                                ("RateLimit", Expr::Float(r.rate_limit)),
+                                ("BurstLimit", Expr::Int(i64::from(r.burst_limit))),
+                            ]),
+                        )])),
+                    ),
+                ])]),
             )
             .p(
                 "Throttle",
