@@ -38,6 +38,8 @@ pub enum Format {
     Human,
     /// One JSON document on stdout, for CI and editors.
     Json,
+    /// A Markdown table for pull requests (`iam diff`; other commands print human text).
+    Markdown,
 }
 
 #[derive(Subcommand, Debug)]
@@ -82,6 +84,80 @@ Exit status: 0 built, 1 invalid spec or build failure, 2 usage error or missing 
   pipewright explain undefined-source
   pipewright explain                    # list every code")]
     Explain(ExplainArgs),
+    /// IAM review: what changed in the generated policies, and why a role has each
+    /// permission.
+    #[command(subcommand)]
+    Iam(IamCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum IamCommand {
+    /// Compare the policies the spec produces with a base, semantically: roles,
+    /// actions, resources (wildcard-aware), conditions, trust principals and
+    /// boundaries; each change classed broadening, narrowing or neutral, with the
+    /// flow and spec line that caused it.
+    #[command(after_help = "Examples:
+  pipewright iam diff                               # against the committed policies/
+  pipewright iam diff --base origin/main --format markdown
+  pipewright iam diff --base-dir policies --fail-on any --env prod
+
+Exit status: 0 compared (no failing change), 1 a change that --fail-on names (or an invalid
+spec), 2 usage error, or a missing or malformed base.")]
+    Diff(IamDiffArgs),
+    /// Why a role has each permission: the flow, the spec line that declared it, and
+    /// the resources it covers.
+    #[command(after_help = "Examples:
+  pipewright iam explain ingest --env dev
+  pipewright iam explain transit-payments-prod-ingest s3:PutObject --env prod
+
+Exit status: 0 explained, 1 the role lacks the action (or an invalid spec), 2 usage error.")]
+    Explain(IamExplainArgs),
+    /// Write the allowed and neighbouring requests of every role, with the policies to
+    /// evaluate them against, for `scripts/iam-simulate` (JSON on stdout).
+    #[command(hide = true)]
+    Cases(IamCasesArgs),
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Exit 1 when a change broadens access.
+    Broadening,
+    /// Exit 1 on any change.
+    Any,
+}
+
+#[derive(Args, Debug)]
+pub struct IamDiffArgs {
+    /// The spec file.
+    #[arg(default_value = "pipeline.yaml")]
+    pub spec: PathBuf,
+    /// Compare with the spec at this git revision (synthesised in memory).
+    #[arg(long, value_name = "GIT-REF", conflicts_with = "base_dir")]
+    pub base: Option<String>,
+    /// Compare with role files in DIR/<env>/ (default: policies).
+    #[arg(long, value_name = "DIR")]
+    pub base_dir: Option<PathBuf>,
+    /// Exit 1 when there is a change of this class.
+    #[arg(long, value_enum, value_name = "CLASS")]
+    pub fail_on: Option<FailOn>,
+}
+
+#[derive(Args, Debug)]
+pub struct IamExplainArgs {
+    /// The role: its id (`ingest`) or its name (`transit-payments-dev-ingest`).
+    pub role: String,
+    /// Only the statements granting this action (`s3:PutObject`, `s3:*`).
+    pub action: Option<String>,
+    /// The spec file.
+    #[arg(long, default_value = "pipeline.yaml")]
+    pub spec: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct IamCasesArgs {
+    /// The spec file.
+    #[arg(default_value = "pipeline.yaml")]
+    pub spec: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -156,10 +232,13 @@ fn run(cli: Cli) -> io::Result<u8> {
         Command::Bundle(a) => bundle(&cli, a),
         Command::Schema(a) => schema(a),
         Command::Explain(a) => explain(a),
+        Command::Iam(IamCommand::Diff(a)) => crate::review::cli::diff(&cli, a),
+        Command::Iam(IamCommand::Explain(a)) => crate::review::cli::explain(&cli, a),
+        Command::Iam(IamCommand::Cases(a)) => crate::review::cli::cases(&cli, a),
     }
 }
 
-fn color_stderr() -> bool {
+pub fn color_stderr() -> bool {
     io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
@@ -236,7 +315,7 @@ fn check(cli: &Cli, a: &CheckArgs) -> io::Result<u8> {
             });
             writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         }
-        Format::Human => {
+        Format::Human | Format::Markdown => {
             let rendered =
                 diag::render_human(&checked.diagnostics, &checked.sources, color_stderr());
             let mut err = io::stderr().lock();
@@ -303,7 +382,7 @@ fn check(cli: &Cli, a: &CheckArgs) -> io::Result<u8> {
 }
 
 /// Loads a spec and reports its diagnostics; the validated spec, or an exit code.
-fn validated(path: &Path, env: Option<&str>) -> Result<spec::Validated, u8> {
+pub fn validated(path: &Path, env: Option<&str>) -> Result<spec::Validated, u8> {
     let checked = load(path)?;
     let rendered = diag::render_human(&checked.diagnostics, &checked.sources, color_stderr());
     let v = checked.validated();
@@ -329,7 +408,7 @@ fn validated(path: &Path, env: Option<&str>) -> Result<spec::Validated, u8> {
     Ok(v)
 }
 
-fn envs_of<'a>(v: &'a spec::Validated, env: Option<&'a str>) -> Vec<&'a str> {
+pub fn envs_of<'a>(v: &'a spec::Validated, env: Option<&'a str>) -> Vec<&'a str> {
     match env {
         Some(e) => vec![e],
         None => v.spec.environments.keys().map(String::as_str).collect(),
@@ -401,7 +480,7 @@ fn synth(cli: &Cli, a: &SynthArgs) -> io::Result<u8> {
         crate::emit::write(o, &a.out)?;
         match cli.format {
             Format::Json => {}
-            Format::Human => {
+            Format::Human | Format::Markdown => {
                 writeln!(
                     out,
                     "{} → {}",
@@ -444,7 +523,7 @@ fn synth(cli: &Cli, a: &SynthArgs) -> io::Result<u8> {
                 .collect();
             writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         }
-        Format::Human => writeln!(
+        Format::Human | Format::Markdown => writeln!(
             out,
             "\nnext: review policies/<env>/README.md, then `pipewright deploy --env <env>` (or commit stacks/ and policies/ for CI)"
         )?,
@@ -478,7 +557,7 @@ fn bundle(cli: &Cli, a: &BundleArgs) -> io::Result<u8> {
             }
         };
         for arch in [Architecture::X86_64, Architecture::Arm64] {
-            let bar = (cli.format == Format::Human).then(|| {
+            let bar = (cli.format != Format::Json).then(|| {
                 let pb = indicatif::ProgressBar::new_spinner();
                 pb.enable_steady_tick(std::time::Duration::from_millis(120));
                 pb.set_message(format!(
@@ -510,7 +589,7 @@ fn bundle(cli: &Cli, a: &BundleArgs) -> io::Result<u8> {
     let mut out = io::stdout().lock();
     match cli.format {
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&artifacts)?)?,
-        Format::Human => {
+        Format::Human | Format::Markdown => {
             for art in &artifacts {
                 writeln!(
                     out,

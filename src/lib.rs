@@ -7,5 +7,6 @@ pub mod diag;
 pub mod emit;
 pub mod fsio;
 pub mod plan;
+pub mod review;
 pub mod rules;
 pub mod spec;

@@ -1,0 +1,235 @@
+//! The `iam` commands: argument handling, rendering and exit codes.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::cli::{Cli, FailOn, Format, IamCasesArgs, IamDiffArgs, IamExplainArgs};
+use crate::diag;
+use crate::plan::Plan;
+use crate::spec;
+
+use super::diff::Class;
+use super::{Report, Roles};
+
+fn lower(v: &spec::Validated, env: &str, what: &str) -> Result<Plan, u8> {
+    crate::plan::lower(v, env).map_err(|d| {
+        eprint!(
+            "{}",
+            diag::render_human(&d, &diag::SourceMap::default(), crate::cli::color_stderr())
+        );
+        eprintln!("error: {what}: environment `{env}` does not lower");
+        1
+    })
+}
+
+/// The base side of one environment.
+enum Base {
+    Dir(PathBuf),
+    Rev {
+        rev: String,
+        spec: Option<spec::Validated>,
+    },
+}
+
+fn load_base(a: &IamDiffArgs) -> Result<Base, String> {
+    match &a.base {
+        Some(rev) => {
+            super::check_rev(rev)?;
+            let files = super::GitFiles { rev: rev.clone() };
+            let checked = spec::check(&a.spec, &files).map_err(|e| format!("base {rev}: {e}"))?;
+            match checked.validated() {
+                Some(v) => Ok(Base::Rev {
+                    rev: rev.clone(),
+                    spec: Some(v),
+                }),
+                None => {
+                    eprint!(
+                        "{}",
+                        diag::render_human(&checked.diagnostics, &checked.sources, false)
+                    );
+                    Err(format!(
+                        "base {rev}: {} is invalid at that revision",
+                        a.spec.display()
+                    ))
+                }
+            }
+        }
+        None => {
+            let dir = a
+                .base_dir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("policies"));
+            if !dir.is_dir() {
+                return Err(format!(
+                    "base directory {} does not exist (give --base-dir DIR or --base GIT-REF)",
+                    dir.display()
+                ));
+            }
+            Ok(Base::Dir(dir))
+        }
+    }
+}
+
+fn base_roles(base: &Base, env: &str, spec_path: &Path) -> Result<Roles, String> {
+    match base {
+        Base::Dir(dir) => {
+            let d = dir.join(env);
+            if !d.is_dir() {
+                return Err(format!(
+                    "{} does not exist: the base has no environment `{env}`",
+                    d.display()
+                ));
+            }
+            Roles::from_dir(&d)
+        }
+        Base::Rev { rev, spec } => {
+            let label = format!("{rev}:{}", spec_path.display());
+            let Some(v) = spec else {
+                return Ok(Roles {
+                    label,
+                    ..Roles::default()
+                });
+            };
+            if !v.spec.environments.contains_key(env) {
+                // The environment is new: every role is added.
+                return Ok(Roles {
+                    label,
+                    ..Roles::default()
+                });
+            }
+            let plan = crate::plan::lower(v, env)
+                .map_err(|_| format!("base {rev}: environment `{env}` does not lower"))?;
+            Ok(Roles::from_plan(&plan, &label, &label))
+        }
+    }
+}
+
+pub fn diff(cli: &Cli, a: &IamDiffArgs) -> io::Result<u8> {
+    let v = match crate::cli::validated(&a.spec, cli.env.as_deref()) {
+        Ok(v) => v,
+        Err(code) => return Ok(code),
+    };
+    let base = match load_base(a) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(2);
+        }
+    };
+    let spec_label = a.spec.display().to_string();
+    let mut reports: Vec<Report> = Vec::new();
+    for env in crate::cli::envs_of(&v, cli.env.as_deref()) {
+        let plan = match lower(&v, env, &spec_label) {
+            Ok(p) => p,
+            Err(code) => return Ok(code),
+        };
+        let new = Roles::from_plan(&plan, &spec_label, &spec_label);
+        let old = match base_roles(&base, env, &a.spec) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(2);
+            }
+        };
+        reports.push(super::compare(env, &old, &new));
+    }
+    let mut out = io::stdout().lock();
+    match cli.format {
+        Format::Human => out.write_all(super::render_human(&reports).as_bytes())?,
+        Format::Markdown => out.write_all(super::render_markdown(&reports).as_bytes())?,
+        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&reports)?)?,
+    }
+    let broadening: usize = reports.iter().map(|r| r.count(Class::Broadening)).sum();
+    let any: usize = reports.iter().map(|r| r.changes.len()).sum();
+    Ok(match a.fail_on {
+        Some(FailOn::Broadening) if broadening > 0 => 1,
+        Some(FailOn::Any) if any > 0 => 1,
+        _ => 0,
+    })
+}
+
+/// The environment a single-environment command works on: `--env`, or the spec's only one.
+fn one_env<'a>(cli: &'a Cli, v: &'a spec::Validated) -> Result<&'a str, u8> {
+    if let Some(e) = cli.env.as_deref() {
+        return Ok(e);
+    }
+    let envs: Vec<&str> = v.spec.environments.keys().map(String::as_str).collect();
+    match envs.as_slice() {
+        [one] => Ok(one),
+        _ => {
+            eprintln!(
+                "error: --env is required: the spec defines {}",
+                envs.join(", ")
+            );
+            Err(2)
+        }
+    }
+}
+
+pub fn explain(cli: &Cli, a: &IamExplainArgs) -> io::Result<u8> {
+    let v = match crate::cli::validated(&a.spec, cli.env.as_deref()) {
+        Ok(v) => v,
+        Err(code) => return Ok(code),
+    };
+    let env = match one_env(cli, &v) {
+        Ok(e) => e,
+        Err(code) => return Ok(code),
+    };
+    let spec_label = a.spec.display().to_string();
+    let plan = match lower(&v, env, &spec_label) {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    let e = match super::explain::explain(&plan, &a.role, a.action.as_deref(), &spec_label) {
+        Ok(e) => e,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            // An unknown role is a usage error; a missing action is a finding.
+            return Ok(
+                if plan
+                    .roles
+                    .iter()
+                    .any(|(id, r)| *id == a.role || r.name == a.role)
+                {
+                    1
+                } else {
+                    2
+                },
+            );
+        }
+    };
+    let mut out = io::stdout().lock();
+    match cli.format {
+        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&e)?)?,
+        _ => out.write_all(super::explain::render(&e).as_bytes())?,
+    }
+    Ok(0)
+}
+
+pub fn cases(cli: &Cli, a: &IamCasesArgs) -> io::Result<u8> {
+    let v = match crate::cli::validated(&a.spec, cli.env.as_deref()) {
+        Ok(v) => v,
+        Err(code) => return Ok(code),
+    };
+    let env = match one_env(cli, &v) {
+        Ok(e) => e,
+        Err(code) => return Ok(code),
+    };
+    let plan = match lower(&v, env, &a.spec.display().to_string()) {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    let cases = match super::cases::build(&plan) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(1);
+        }
+    };
+    writeln!(
+        io::stdout().lock(),
+        "{}",
+        serde_json::to_string_pretty(&cases)?
+    )?;
+    Ok(0)
+}
