@@ -218,7 +218,9 @@ impl Ctx<'_> {
     fn logs(&self, out: &mut Vec<Need>, group: &str, actions: &[&str]) {
         let g = self.arn("logs", &format!("log-group:{group}"));
         for a in actions {
-            if *a == "logs:PutLogEvents" {
+            // Streams are created and written as log-stream resources; the group itself
+            // is created and listed as a log-group resource.
+            if matches!(*a, "logs:PutLogEvents" | "logs:CreateLogStream") {
                 let mut n = self.plain(a, format!("{g}:log-stream:2026/11/27/sample"));
                 n.pattern = format!("{g}:log-stream:*");
                 out.push(n);
@@ -531,9 +533,13 @@ fn swaps(action: &str) -> &'static [(&'static str, &'static str)] {
             ("glue:DeleteTable", "delete the table instead of read"),
             ("glue:DeleteDatabase", "delete the database instead of read"),
         ],
-        "logs:CreateLogStream" => &[
+        "logs:CreateLogGroup" | "logs:DescribeLogStreams" => &[
             ("logs:DeleteLogGroup", "delete the log group"),
             ("logs:PutRetentionPolicy", "change the retention"),
+        ],
+        "logs:PutLogEvents" => &[
+            ("logs:DeleteLogStream", "delete the stream instead of write"),
+            ("logs:GetLogEvents", "read instead of write"),
         ],
         "sqs:SendMessage" => &[
             ("sqs:ReceiveMessage", "receive instead of send"),
@@ -1016,4 +1022,84 @@ pub fn build(plan: &Plan) -> Result<Cases, String> {
         roles,
         skipped,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(env: &str) -> Plan {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pipeline.yaml");
+        let checked = crate::spec::check(&path, &crate::spec::RealFiles).unwrap();
+        crate::plan::lower(&checked.validated().unwrap(), env).unwrap()
+    }
+
+    #[test]
+    fn neighbours_come_from_the_plan_and_never_repeat_a_need() {
+        let c = build(&plan("prod")).unwrap();
+        let ingest = c
+            .roles
+            .iter()
+            .find(|r| r.role.ends_with("-ingest"))
+            .unwrap();
+        let kinds: BTreeSet<&str> = ingest
+            .cases
+            .iter()
+            .filter(|x| x.expect == Expect::Denied)
+            .map(|x| x.kind.as_str())
+            .collect();
+        for k in [
+            "sibling prefix",
+            "parent prefix",
+            "delete instead of put",
+            "read instead of write",
+            "another table",
+            "the key through another service",
+            "another queue",
+        ] {
+            assert!(kinds.contains(k), "{k} missing from {kinds:?}");
+        }
+        assert!(kinds.iter().any(|k| k.starts_with("another bucket (")));
+        let pos = c
+            .roles
+            .iter()
+            .find(|r| r.role.ends_with("-transform-pos_sales"))
+            .unwrap();
+        // Every other transform's job is a neighbour of the one a role may start, if any.
+        let jobs = c
+            .roles
+            .iter()
+            .flat_map(|r| &r.cases)
+            .filter(|x| x.kind == "another Glue job")
+            .count();
+        assert!(jobs > 0 || !pos.cases.iter().any(|x| x.action == "glue:StartJobRun"));
+        for r in &c.roles {
+            let allowed: BTreeSet<(&str, &str, &BTreeMap<String, String>)> = r
+                .cases
+                .iter()
+                .filter(|x| x.expect == Expect::Allowed)
+                .map(|x| (x.action.as_str(), x.resource.as_str(), &x.context))
+                .collect();
+            for d in r.cases.iter().filter(|x| x.expect == Expect::Denied) {
+                assert!(
+                    !allowed.contains(&(d.action.as_str(), d.resource.as_str(), &d.context)),
+                    "{}: {d:?} is both a need and a neighbour",
+                    r.role
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn placeholders_are_bound_for_the_partition() {
+        let c = build(&plan("dev")).unwrap();
+        let text = serde_json::to_string(&c).unwrap();
+        assert!(!text.contains("${DataKeyArn}"));
+        assert!(c.resource_policies.contains_key(&c.bindings["DataKeyArn"]));
+        assert!(
+            c.resource_policies
+                .keys()
+                .any(|k| k.starts_with("arn:aws:s3:::transit-payments-dev-raw-"))
+        );
+    }
 }
