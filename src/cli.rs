@@ -112,6 +112,17 @@ spec), 2 usage error, or a missing or malformed base.")]
 
 Exit status: 0 explained, 1 the role lacks the action (or an invalid spec), 2 usage error.")]
     Explain(IamExplainArgs),
+    /// Compare the deployed roles with the generated ones through the IAM API (drift),
+    /// and run every role's allowed and neighbouring requests through IAM's policy
+    /// simulator. Needs AWS credentials for the environment's account.
+    #[cfg(feature = "aws")]
+    #[command(after_help = "Examples:
+  pipewright iam verify --env prod
+  pipewright iam verify --env dev --no-simulate     # drift only
+
+Exit status: 0 no drift and every request decided as intended, 1 drift, a missing role or a
+request decided otherwise, 2 usage, credential or API error.")]
+    Verify(IamVerifyArgs),
     /// Write the allowed and neighbouring requests of every role, with the policies to
     /// evaluate them against, for `scripts/iam-simulate` (JSON on stdout).
     #[command(hide = true)]
@@ -151,6 +162,20 @@ pub struct IamExplainArgs {
     /// The spec file.
     #[arg(long, default_value = "pipeline.yaml")]
     pub spec: PathBuf,
+}
+
+#[cfg(feature = "aws")]
+#[derive(Args, Debug)]
+pub struct IamVerifyArgs {
+    /// The spec file.
+    #[arg(default_value = "pipeline.yaml")]
+    pub spec: PathBuf,
+    /// Only compare policies; do not call the policy simulator.
+    #[arg(long)]
+    pub no_simulate: bool,
+    /// Send IAM requests to this endpoint (a local emulator) instead of AWS.
+    #[arg(long, value_name = "URL", env = "PIPEWRIGHT_IAM_ENDPOINT")]
+    pub endpoint_url: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -235,6 +260,8 @@ fn run(cli: Cli) -> io::Result<u8> {
         Command::Iam(IamCommand::Diff(a)) => crate::review::cli::diff(&cli, a),
         Command::Iam(IamCommand::Explain(a)) => crate::review::cli::explain(&cli, a),
         Command::Iam(IamCommand::Cases(a)) => crate::review::cli::cases(&cli, a),
+        #[cfg(feature = "aws")]
+        Command::Iam(IamCommand::Verify(a)) => crate::review::cli::verify(&cli, a),
     }
 }
 

@@ -914,12 +914,17 @@ fn resource_policies(cx: &Ctx) -> Result<BTreeMap<String, Value>, String> {
     Ok(policies)
 }
 
-/// Builds every role's cases.
+/// Builds every role's cases, with placeholders bound to test values.
 pub fn build(plan: &Plan) -> Result<Cases, String> {
-    let cx = Ctx {
-        plan,
-        bindings: bindings(plan),
-    };
+    build_with(plan, &BTreeMap::new())
+}
+
+/// Builds every role's cases, with some placeholders bound to given values (those
+/// learned from a deployed account) and the rest to test values.
+pub fn build_with(plan: &Plan, bound: &BTreeMap<String, String>) -> Result<Cases, String> {
+    let mut b = bindings(plan);
+    b.extend(bound.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let cx = Ctx { plan, bindings: b };
     let resource_policies = resource_policies(&cx)?;
     let iam = crate::emit::iam::roles(plan);
     let mut roles = Vec::new();

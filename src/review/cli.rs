@@ -233,3 +233,143 @@ pub fn cases(cli: &Cli, a: &IamCasesArgs) -> io::Result<u8> {
     )?;
     Ok(0)
 }
+
+#[cfg(feature = "aws")]
+pub fn verify(cli: &Cli, a: &crate::cli::IamVerifyArgs) -> io::Result<u8> {
+    let v = match crate::cli::validated(&a.spec, cli.env.as_deref()) {
+        Ok(v) => v,
+        Err(code) => return Ok(code),
+    };
+    let env = match one_env(cli, &v) {
+        Ok(e) => e,
+        Err(code) => return Ok(code),
+    };
+    let plan = match lower(&v, env, &a.spec.display().to_string()) {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let report = rt.block_on(async {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(plan.region.clone()));
+        if let Some(ep) = &a.endpoint_url {
+            loader = loader.endpoint_url(ep);
+        }
+        let iam = aws_sdk_iam::Client::new(&loader.load().await);
+        verify_with(&iam, &plan, !a.no_simulate).await
+    });
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(2);
+        }
+    };
+    let mut out = io::stdout().lock();
+    match cli.format {
+        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
+        _ => out.write_all(render_verify(&report).as_bytes())?,
+    }
+    Ok(u8::from(!report.ok()))
+}
+
+/// What `iam verify` found.
+#[cfg(feature = "aws")]
+#[derive(Debug, serde::Serialize)]
+pub struct VerifyReport {
+    pub environment: String,
+    pub drift: Vec<super::verify::RoleDrift>,
+    pub simulated: Vec<super::verify::Simulated>,
+}
+
+#[cfg(feature = "aws")]
+impl VerifyReport {
+    pub fn ok(&self) -> bool {
+        self.drift
+            .iter()
+            .all(|d| d.deployed && d.changes.is_empty())
+            && self.simulated.iter().all(|s| s.as_intended)
+    }
+}
+
+/// Drift, then (when asked) the simulator, against one IAM client.
+#[cfg(feature = "aws")]
+pub async fn verify_with(
+    iam: &aws_sdk_iam::Client,
+    plan: &Plan,
+    simulate: bool,
+) -> Result<VerifyReport, String> {
+    let (drift, bindings) = super::verify::drift(iam, plan).await?;
+    let mut simulated = Vec::new();
+    if simulate {
+        let mut cases = super::cases::build_with(plan, &bindings)?;
+        let deployed: std::collections::BTreeSet<&str> = drift
+            .iter()
+            .filter(|d| d.deployed)
+            .map(|d| d.role.as_str())
+            .collect();
+        cases.roles.retain(|r| deployed.contains(r.role.as_str()));
+        simulated = super::verify::simulate(iam, &cases).await?;
+    }
+    Ok(VerifyReport {
+        environment: plan.env.clone(),
+        drift,
+        simulated,
+    })
+}
+
+#[cfg(feature = "aws")]
+pub fn render_verify(r: &VerifyReport) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    for d in &r.drift {
+        if !d.deployed {
+            let _ = writeln!(s, "role {}: not deployed", d.role);
+        } else if d.changes.is_empty() {
+            let _ = writeln!(s, "role {}: as generated", d.role);
+        } else {
+            let _ = writeln!(s, "role {}: drift (generated → deployed)", d.role);
+            for c in &d.changes {
+                let what = if c.actions.is_empty() {
+                    c.detail.clone()
+                } else {
+                    format!("{} {}", c.actions.join(", "), c.detail)
+                };
+                let _ = writeln!(
+                    s,
+                    "    {:<10} {:<24} {what}",
+                    c.class.as_str(),
+                    c.kind.as_str()
+                );
+            }
+        }
+    }
+    if !r.simulated.is_empty() {
+        let wrong: Vec<_> = r.simulated.iter().filter(|x| !x.as_intended).collect();
+        for w in &wrong {
+            let _ = writeln!(
+                s,
+                "simulator: {} {} on {} is {} ({}: {})",
+                w.role, w.action, w.resource, w.decision, w.flow, w.kind
+            );
+        }
+        let _ = writeln!(
+            s,
+            "simulator: {} request(s), {} decided otherwise than synth intended",
+            r.simulated.len(),
+            wrong.len()
+        );
+    }
+    let _ = writeln!(
+        s,
+        "{}",
+        if r.ok() {
+            "iam verify: the deployed roles are what the spec generates"
+        } else {
+            "iam verify: differences found"
+        }
+    );
+    s
+}

@@ -9,6 +9,8 @@ pub mod cli;
 pub mod diff;
 pub mod explain;
 pub mod norm;
+#[cfg(feature = "aws")]
+pub mod verify;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
