@@ -27,7 +27,7 @@ enum Base {
     Dir(PathBuf),
     Rev {
         rev: String,
-        spec: Option<spec::Validated>,
+        spec: Option<Box<spec::Validated>>,
     },
 }
 
@@ -40,7 +40,7 @@ fn load_base(a: &IamDiffArgs) -> Result<Base, String> {
             match checked.validated() {
                 Some(v) => Ok(Base::Rev {
                     rev: rev.clone(),
-                    spec: Some(v),
+                    spec: Some(Box::new(v)),
                 }),
                 None => {
                     eprint!(
