@@ -371,6 +371,38 @@ fn a_missing_or_malformed_base_exits_2_with_the_reason() {
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("missing \"Policies\""));
+    // The base has an environment the spec no longer has: its roles are removed.
+    let stale = dir.path().join("stale");
+    std::fs::create_dir_all(stale.join("qa")).unwrap();
+    std::fs::create_dir_all(stale.join("dev")).unwrap();
+    std::fs::create_dir_all(stale.join("prod")).unwrap();
+    for env in ["dev", "prod"] {
+        for f in std::fs::read_dir(Path::new(ROOT).join("policies").join(env)).unwrap() {
+            let f = f.unwrap().path();
+            std::fs::copy(&f, stale.join(env).join(f.file_name().unwrap())).unwrap();
+        }
+    }
+    std::fs::copy(
+        Path::new(ROOT).join("policies/dev/transit-payments-dev-ingest.json"),
+        stale.join("qa/ingest.json"),
+    )
+    .unwrap();
+    let o = pipewright(
+        dir.path(),
+        &["iam", "diff", "--base-dir", "stale", "--fail-on", "any"],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("iam diff qa:") && out.contains("role removed"),
+        "{out}"
+    );
+
     // The base lacks the environment.
     let o = pipewright(
         dir.path(),

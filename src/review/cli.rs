@@ -104,6 +104,34 @@ fn base_roles(base: &Base, env: &str, spec_path: &Path) -> Result<Roles, String>
     }
 }
 
+/// The environments the base has: sub-folders with role files, or the spec's.
+fn base_envs(base: &Base) -> Vec<String> {
+    match base {
+        Base::Dir(dir) => {
+            let mut envs: Vec<String> = std::fs::read_dir(dir)
+                .into_iter()
+                .flatten()
+                .filter_map(Result::ok)
+                .filter(|e| e.path().is_dir())
+                .filter(|e| {
+                    std::fs::read_dir(e.path())
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Result::ok)
+                        .any(|f| f.path().extension().is_some_and(|x| x == "json"))
+                })
+                .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+                .collect();
+            envs.sort();
+            envs
+        }
+        Base::Rev { spec, .. } => spec
+            .as_ref()
+            .map(|v| v.spec.environments.keys().cloned().collect())
+            .unwrap_or_default(),
+    }
+}
+
 pub fn diff(cli: &Cli, a: &IamDiffArgs) -> io::Result<u8> {
     let v = match crate::cli::validated(&a.spec, cli.env.as_deref()) {
         Ok(v) => v,
@@ -132,6 +160,27 @@ pub fn diff(cli: &Cli, a: &IamDiffArgs) -> io::Result<u8> {
             }
         };
         reports.push(super::compare(env, &old, &new));
+    }
+    // Environments only the base has: every role of them is removed.
+    if cli.env.is_none() {
+        let new_envs: Vec<&str> = crate::cli::envs_of(&v, None);
+        for env in base_envs(&base) {
+            if new_envs.contains(&env.as_str()) {
+                continue;
+            }
+            let old = match base_roles(&base, &env, &a.spec) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(2);
+                }
+            };
+            let none = Roles {
+                label: format!("{spec_label} (no environment `{env}`)"),
+                ..Roles::default()
+            };
+            reports.push(super::compare(&env, &old, &none));
+        }
     }
     let mut out = io::stdout().lock();
     match cli.format {
