@@ -120,6 +120,27 @@ fn a_wider_prefix_or_a_lost_condition_is_caught() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("the key through another service"), "{out}");
 
+    // The trust policy of SageMaker's role loses its aws:SourceAccount pin: the service
+    // acting for another account may assume it (the confused deputy).
+    let mut c = cases("pipeline.yaml", "dev");
+    let arn = c
+        .roles
+        .iter()
+        .find(|r| r.role.ends_with("-sagemaker"))
+        .unwrap()
+        .principal
+        .clone();
+    c.resource_policies.get_mut(&arn).unwrap()["Statement"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("Condition");
+    let (code, out) = judge(&c);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("the service assumes the role for another account"),
+        "{out}"
+    );
+
     // A permission the handler needs is missing: its request is no longer allowed.
     let mut c = cases("pipeline.yaml", "dev");
     edit_role(&mut c, "-ingest", |s| {

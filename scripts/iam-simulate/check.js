@@ -42,14 +42,15 @@ async function main() {
     let allowed = 0
     let denied = 0
     for (const c of role.cases) {
+      // A trust case is asked by another principal: the role's own policies do not apply.
       const simulation = {
         request: {
-          principal: role.principal,
+          principal: c.principal || role.principal,
           action: c.action,
           resource: { resource: c.resource, accountId: c.resource_account },
           contextVariables: c.context,
         },
-        identityPolicies: role.identity_policies,
+        identityPolicies: c.principal ? [] : role.identity_policies,
         serviceControlPolicies: [],
         resourceControlPolicies: [],
       }

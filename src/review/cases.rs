@@ -41,9 +41,14 @@ pub struct Case {
     pub resource: String,
     pub resource_account: String,
     pub context: BTreeMap<String, String>,
-    /// Key into [`Cases::resource_policies`] (the bucket's or the key's policy).
+    /// Key into [`Cases::resource_policies`] (the bucket's or the key's policy, or the
+    /// role's trust policy).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_policy: Option<String>,
+    /// Set for trust cases: the principal that asks to assume the role (a service or
+    /// another account); the role's own policies do not apply to it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -914,6 +919,68 @@ fn resource_policies(cx: &Ctx) -> Result<BTreeMap<String, Value>, String> {
     Ok(policies)
 }
 
+/// Who may assume a role: its service from the pipeline's account (allowed); another
+/// service, a principal of another account and, where the trust policy pins
+/// `aws:SourceAccount`, the same service acting for another account (denied).
+fn trust_cases(
+    plan: &Plan,
+    role_arn: &str,
+    service: &str,
+    trust: &Value,
+    out: &mut BTreeSet<Case>,
+) {
+    let other_account = if plan.account == "999999999999" {
+        "888888888888"
+    } else {
+        "999999999999"
+    };
+    let case = |expect, kind: &str, principal: String, source: &str| Case {
+        expect,
+        flow: "trust".into(),
+        kind: kind.into(),
+        action: "sts:AssumeRole".into(),
+        resource: role_arn.to_owned(),
+        resource_account: plan.account.clone(),
+        context: BTreeMap::from([("aws:SourceAccount".to_owned(), source.to_owned())]),
+        resource_policy: Some(role_arn.to_owned()),
+        principal: Some(principal),
+    };
+    out.insert(case(
+        Expect::Allowed,
+        "need",
+        service.to_owned(),
+        &plan.account,
+    ));
+    for other in [
+        "lambda.amazonaws.com",
+        "glue.amazonaws.com",
+        "ec2.amazonaws.com",
+    ] {
+        if other != service {
+            out.insert(case(
+                Expect::Denied,
+                "another service assumes the role",
+                other.to_owned(),
+                &plan.account,
+            ));
+        }
+    }
+    out.insert(case(
+        Expect::Denied,
+        "a principal of another account assumes the role",
+        format!("arn:{}:iam::{other_account}:role/intruder", plan.partition),
+        other_account,
+    ));
+    if trust.to_string().contains("aws:SourceAccount") {
+        out.insert(case(
+            Expect::Denied,
+            "the service assumes the role for another account",
+            service.to_owned(),
+            other_account,
+        ));
+    }
+}
+
 /// Builds every role's cases, with placeholders bound to test values.
 pub fn build(plan: &Plan) -> Result<Cases, String> {
     build_with(plan, &BTreeMap::new())
@@ -925,7 +992,7 @@ pub fn build_with(plan: &Plan, bound: &BTreeMap<String, String>) -> Result<Cases
     let mut b = bindings(plan);
     b.extend(bound.iter().map(|(k, v)| (k.clone(), v.clone())));
     let cx = Ctx { plan, bindings: b };
-    let resource_policies = resource_policies(&cx)?;
+    let mut resource_policies = resource_policies(&cx)?;
     let iam = crate::emit::iam::roles(plan);
     let mut roles = Vec::new();
     let mut skipped = Vec::new();
@@ -981,6 +1048,7 @@ pub fn build_with(plan: &Plan, bound: &BTreeMap<String, String>) -> Result<Cases
                     .policy
                     .clone()
                     .filter(|p| resource_policies.contains_key(p)),
+                principal: None,
             });
         }
         let mut seen: BTreeSet<(String, String, BTreeMap<String, String>)> = BTreeSet::new();
@@ -1004,9 +1072,12 @@ pub fn build_with(plan: &Plan, bound: &BTreeMap<String, String>) -> Result<Cases
                         .policy
                         .clone()
                         .filter(|p| resource_policies.contains_key(p)),
+                    principal: None,
                 });
             }
         }
+        trust_cases(plan, &principal, &role.service, &r.trust, &mut cases);
+        resource_policies.insert(principal.clone(), r.trust.clone());
         roles.push(RoleCases {
             role: r.name.clone(),
             principal: principal.clone(),
@@ -1079,15 +1150,23 @@ mod tests {
             .count();
         assert!(jobs > 0 || !pos.cases.iter().any(|x| x.action == "glue:StartJobRun"));
         for r in &c.roles {
-            let allowed: BTreeSet<(&str, &str, &BTreeMap<String, String>)> = r
+            let key = |x: &Case| {
+                (
+                    x.action.clone(),
+                    x.resource.clone(),
+                    x.context.clone(),
+                    x.principal.clone(),
+                )
+            };
+            let allowed: BTreeSet<_> = r
                 .cases
                 .iter()
                 .filter(|x| x.expect == Expect::Allowed)
-                .map(|x| (x.action.as_str(), x.resource.as_str(), &x.context))
+                .map(key)
                 .collect();
             for d in r.cases.iter().filter(|x| x.expect == Expect::Denied) {
                 assert!(
-                    !allowed.contains(&(d.action.as_str(), d.resource.as_str(), &d.context)),
+                    !allowed.contains(&key(d)),
                     "{}: {d:?} is both a need and a neighbour",
                     r.role
                 );

@@ -307,7 +307,8 @@ fn context_type(key: &str) -> ContextKeyTypeEnum {
 pub async fn simulate(iam: &Client, cases: &Cases) -> Result<Vec<Simulated>, String> {
     let mut out = Vec::new();
     for role in &cases.roles {
-        for c in &role.cases {
+        // Trust cases are about other principals; the simulator evaluates the role's own.
+        for c in role.cases.iter().filter(|c| c.principal.is_none()) {
             let mut req = iam
                 .simulate_principal_policy()
                 .policy_source_arn(&role.principal)
