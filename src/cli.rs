@@ -44,6 +44,8 @@ pub enum Format {
     Dot,
     /// A Mermaid flowchart (`graph` only; the default there).
     Mermaid,
+    /// A Markdown table for pull requests (`iam diff`; other commands print human text).
+    Markdown,
 }
 
 #[derive(Subcommand, Debug)]
@@ -117,6 +119,105 @@ Exit status: 0 estimated, 1 invalid spec, 2 usage or I/O error (or no prices for
 
 Exit status: 0 written (or up to date), 1 invalid spec or stale files (--check), 2 usage or I/O error.")]
     Docs(explain::DocsArgs),
+    /// IAM review: what changed in the generated policies, and why a role has each
+    /// permission.
+    #[command(subcommand)]
+    Iam(IamCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum IamCommand {
+    /// Compare the policies the spec produces with a base, semantically: roles,
+    /// actions, resources (wildcard-aware), conditions, trust principals and
+    /// boundaries; each change classed broadening, narrowing or neutral, with the
+    /// flow and spec line that caused it.
+    #[command(after_help = "Examples:
+  pipewright iam diff                               # against the committed policies/
+  pipewright iam diff --base origin/main --format markdown
+  pipewright iam diff --base-dir policies --fail-on any --env prod
+
+Exit status: 0 compared (no failing change), 1 a change that --fail-on names (or an invalid
+spec), 2 usage error, or a missing or malformed base.")]
+    Diff(IamDiffArgs),
+    /// Why a role has each permission: the flow, the spec line that declared it, and
+    /// the resources it covers.
+    #[command(after_help = "Examples:
+  pipewright iam explain ingest --env dev
+  pipewright iam explain transit-payments-prod-ingest s3:PutObject --env prod
+
+Exit status: 0 explained, 1 the role lacks the action (or an invalid spec), 2 usage error.")]
+    Explain(IamExplainArgs),
+    /// Compare the deployed roles with the generated ones through the IAM API (drift),
+    /// and run every role's allowed and neighbouring requests through IAM's policy
+    /// simulator. Needs AWS credentials for the environment's account.
+    #[cfg(feature = "aws")]
+    #[command(after_help = "Examples:
+  pipewright iam verify --env prod
+  pipewright iam verify --env dev --no-simulate     # drift only
+
+Exit status: 0 no drift and every request decided as intended, 1 drift, a missing role or a
+request decided otherwise, 2 usage, credential or API error.")]
+    Verify(IamVerifyArgs),
+    /// Write the allowed and neighbouring requests of every role, with the policies to
+    /// evaluate them against, for `scripts/iam-simulate` (JSON on stdout).
+    #[command(hide = true)]
+    Cases(IamCasesArgs),
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Exit 1 when a change broadens access.
+    Broadening,
+    /// Exit 1 on any change.
+    Any,
+}
+
+#[derive(Args, Debug)]
+pub struct IamDiffArgs {
+    /// The spec file.
+    #[arg(default_value = "pipeline.yaml")]
+    pub spec: PathBuf,
+    /// Compare with the spec at this git revision (synthesised in memory).
+    #[arg(long, value_name = "GIT-REF", conflicts_with = "base_dir")]
+    pub base: Option<String>,
+    /// Compare with role files in DIR/<env>/ (default: policies).
+    #[arg(long, value_name = "DIR")]
+    pub base_dir: Option<PathBuf>,
+    /// Exit 1 when there is a change of this class.
+    #[arg(long, value_enum, value_name = "CLASS")]
+    pub fail_on: Option<FailOn>,
+}
+
+#[derive(Args, Debug)]
+pub struct IamExplainArgs {
+    /// The role: its id (`ingest`) or its name (`transit-payments-dev-ingest`).
+    pub role: String,
+    /// Only the statements granting this action (`s3:PutObject`, `s3:*`).
+    pub action: Option<String>,
+    /// The spec file.
+    #[arg(long, default_value = "pipeline.yaml")]
+    pub spec: PathBuf,
+}
+
+#[cfg(feature = "aws")]
+#[derive(Args, Debug)]
+pub struct IamVerifyArgs {
+    /// The spec file.
+    #[arg(default_value = "pipeline.yaml")]
+    pub spec: PathBuf,
+    /// Only compare policies; do not call the policy simulator.
+    #[arg(long)]
+    pub no_simulate: bool,
+    /// Send IAM requests to this endpoint (a local emulator) instead of AWS.
+    #[arg(long, value_name = "URL", env = "PIPEWRIGHT_IAM_ENDPOINT")]
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct IamCasesArgs {
+    /// The spec file.
+    #[arg(default_value = "pipeline.yaml")]
+    pub spec: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -204,10 +305,15 @@ fn run(cli: Cli) -> io::Result<u8> {
         Command::Graph(a) => explain::graph(&cli, a),
         Command::Cost(a) => explain::cost(&cli, a),
         Command::Docs(a) => explain::docs(&cli, a),
+        Command::Iam(IamCommand::Diff(a)) => crate::review::cli::diff(&cli, a),
+        Command::Iam(IamCommand::Explain(a)) => crate::review::cli::explain(&cli, a),
+        Command::Iam(IamCommand::Cases(a)) => crate::review::cli::cases(&cli, a),
+        #[cfg(feature = "aws")]
+        Command::Iam(IamCommand::Verify(a)) => crate::review::cli::verify(&cli, a),
     }
 }
 
-fn color_stderr() -> bool {
+pub fn color_stderr() -> bool {
     io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
@@ -332,7 +438,7 @@ fn check(cli: &Cli, a: &CheckArgs) -> io::Result<u8> {
             });
             writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         }
-        Format::Human | Format::Dot | Format::Mermaid => {
+        Format::Human | Format::Markdown | Format::Dot | Format::Mermaid => {
             let rendered =
                 diag::render_human(&checked.diagnostics, &checked.sources, color_stderr());
             let mut err = io::stderr().lock();
@@ -436,7 +542,7 @@ fn check(cli: &Cli, a: &CheckArgs) -> io::Result<u8> {
 }
 
 /// Loads a spec and reports its diagnostics; the validated spec, or an exit code.
-fn validated(path: &Path, env: Option<&str>) -> Result<spec::Validated, u8> {
+pub fn validated(path: &Path, env: Option<&str>) -> Result<spec::Validated, u8> {
     let checked = load(path)?;
     let rendered = diag::render_human(&checked.diagnostics, &checked.sources, color_stderr());
     let v = checked.validated();
@@ -462,7 +568,7 @@ fn validated(path: &Path, env: Option<&str>) -> Result<spec::Validated, u8> {
     Ok(v)
 }
 
-fn envs_of<'a>(v: &'a spec::Validated, env: Option<&'a str>) -> Vec<&'a str> {
+pub fn envs_of<'a>(v: &'a spec::Validated, env: Option<&'a str>) -> Vec<&'a str> {
     match env {
         Some(e) => vec![e],
         None => v.spec.environments.keys().map(String::as_str).collect(),
@@ -534,7 +640,7 @@ fn synth(cli: &Cli, a: &SynthArgs) -> io::Result<u8> {
         crate::emit::write(o, &a.out)?;
         match cli.format {
             Format::Json => {}
-            Format::Human | Format::Dot | Format::Mermaid => {
+            Format::Human | Format::Markdown | Format::Dot | Format::Mermaid => {
                 writeln!(
                     out,
                     "{} → {}",
@@ -592,7 +698,7 @@ fn synth(cli: &Cli, a: &SynthArgs) -> io::Result<u8> {
                 .collect();
             writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         }
-        Format::Human | Format::Dot | Format::Mermaid => writeln!(
+        Format::Human | Format::Markdown | Format::Dot | Format::Mermaid => writeln!(
             out,
             "\nnext: review policies/<env>/README.md, then `pipewright deploy --env <env>` (or commit stacks/ and policies/ for CI)"
         )?,
@@ -626,7 +732,7 @@ fn bundle(cli: &Cli, a: &BundleArgs) -> io::Result<u8> {
             }
         };
         for arch in [Architecture::X86_64, Architecture::Arm64] {
-            let bar = (cli.format == Format::Human).then(|| {
+            let bar = (cli.format != Format::Json).then(|| {
                 let pb = indicatif::ProgressBar::new_spinner();
                 pb.enable_steady_tick(std::time::Duration::from_millis(120));
                 pb.set_message(format!(
@@ -658,7 +764,7 @@ fn bundle(cli: &Cli, a: &BundleArgs) -> io::Result<u8> {
     let mut out = io::stdout().lock();
     match cli.format {
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&artifacts)?)?,
-        Format::Human | Format::Dot | Format::Mermaid => {
+        Format::Human | Format::Markdown | Format::Dot | Format::Mermaid => {
             for art in &artifacts {
                 writeln!(
                     out,

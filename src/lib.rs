@@ -10,5 +10,6 @@ pub mod emit;
 pub mod fsio;
 pub mod graph;
 pub mod plan;
+pub mod review;
 pub mod rules;
 pub mod spec;

@@ -55,6 +55,8 @@ pub(super) fn graph(cli: &Cli, a: &GraphArgs) -> io::Result<u8> {
     let text = match cli.format {
         Format::Dot => g.dot(),
         Format::Mermaid | Format::Human => g.mermaid(),
+        // A fenced block, ready to paste into a pull request or a README.
+        Format::Markdown => format!("```mermaid\n{}```\n", g.mermaid()),
         Format::Json => {
             eprintln!("error: `graph` draws DOT or Mermaid: --format dot|mermaid");
             return Ok(2);
