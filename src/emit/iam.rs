@@ -92,7 +92,7 @@ pub const STAR_ONLY: &[(&str, &str)] = &[
 /// Lambda's set is its VPC access execution permissions; Glue also tags its interfaces
 /// and checks routes to the S3 endpoint; SageMaker also hands the interfaces to its
 /// training hosts (interface permissions) and reads DHCP options.
-fn vpc_actions(
+pub(crate) fn vpc_actions(
     service: &str,
 ) -> (
     &'static [&'static str],

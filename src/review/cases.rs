@@ -127,7 +127,10 @@ impl Ctx<'_> {
         let name = match b {
             BucketId::Artifacts => "ArtifactsKeyArn",
             BucketId::Logs | BucketId::LogsReplica => return None,
-            BucketId::RawReplica | BucketId::CuratedReplica => "ReplicaKeyArn",
+            BucketId::RawReplica
+            | BucketId::CuratedReplica
+            | BucketId::ResultsReplica
+            | BucketId::ArtifactsReplica => "ReplicaKeyArn",
             _ => "DataKeyArn",
         };
         self.bindings.get(name).cloned()
@@ -221,16 +224,24 @@ impl Ctx<'_> {
     }
 
     fn logs(&self, out: &mut Vec<Need>, group: &str, actions: &[&str]) {
-        let g = self.arn("logs", &format!("log-group:{group}"));
+        // A group named only after deployment (API Gateway's execution logs carry the API
+        // id) is granted with a `*`; the request names one concrete group.
+        let pattern = self.arn("logs", &format!("log-group:{group}"));
+        let g = self.arn(
+            "logs",
+            &format!("log-group:{}", group.replace('*', "a1b2c3d4e5")),
+        );
         for a in actions {
             // Streams are created and written as log-stream resources; the group itself
             // is created and listed as a log-group resource.
             if matches!(*a, "logs:PutLogEvents" | "logs:CreateLogStream") {
                 let mut n = self.plain(a, format!("{g}:log-stream:2026/11/27/sample"));
-                n.pattern = format!("{g}:log-stream:*");
+                n.pattern = format!("{pattern}:log-stream:*");
                 out.push(n);
             } else {
-                out.push(self.plain(a, g.clone()));
+                let mut n = self.plain(a, g.clone());
+                n.pattern.clone_from(&pattern);
+                out.push(n);
             }
         }
     }
@@ -405,28 +416,27 @@ fn needs(cx: &Ctx, flow: &Flow, service: &str) -> Vec<Need> {
             }
         }
         Access::AttachToVpc => {
+            // The set each service documents for running in a VPC (Lambda's VPC access
+            // execution permissions; Glue's connection permissions; SageMaker's VPC
+            // training permissions), as `emit::iam::vpc_actions` records it per service.
+            let (create_actions, manage_actions, star) = crate::emit::iam::vpc_actions(service);
             let n = plan.network.as_ref().map_or(0, |n| n.subnets.len());
             let eni = cx.arn("ec2", "network-interface/eni-0123456789abcdef0");
-            let mut create = cx.plain("ec2:CreateNetworkInterface", eni.clone());
-            create.pattern = cx.arn("ec2", "network-interface/*");
-            out.push(create);
-            let mut tag = cx.plain("ec2:CreateTags", eni.clone());
-            tag.pattern = cx.arn("ec2", "network-interface/*");
-            out.push(tag);
             let sg = cx.arn(
                 "ec2",
                 &format!("security-group/{}", cx.bindings["WorkloadSecurityGroup"]),
             );
-            out.push(cx.plain("ec2:CreateNetworkInterface", sg));
             let subnets: Vec<String> = (1..=n).map(|i| cx.subnet(i)).collect();
+            for a in create_actions {
+                let mut m = cx.plain(a, eni.clone());
+                m.pattern = cx.arn("ec2", "network-interface/*");
+                out.push(m);
+            }
+            out.push(cx.plain("ec2:CreateNetworkInterface", sg));
             for s in &subnets {
                 out.push(cx.plain("ec2:CreateNetworkInterface", s.clone()));
             }
-            for a in [
-                "ec2:DeleteNetworkInterface",
-                "ec2:AssignPrivateIpAddresses",
-                "ec2:UnassignPrivateIpAddresses",
-            ] {
+            for a in manage_actions {
                 for s in &subnets {
                     let mut m = cx.plain(a, eni.clone());
                     m.pattern = cx.arn("ec2", "network-interface/*");
@@ -435,7 +445,7 @@ fn needs(cx: &Ctx, flow: &Flow, service: &str) -> Vec<Need> {
                     out.push(m);
                 }
             }
-            for (a, _) in crate::emit::iam::STAR_ONLY {
+            for a in star {
                 out.push(cx.plain(a, "*".into()));
             }
         }
