@@ -3,6 +3,8 @@
 
 pub mod bundle;
 pub mod cli;
+#[cfg(feature = "aws")]
+pub mod deploy;
 pub mod diag;
 pub mod emit;
 pub mod fsio;
