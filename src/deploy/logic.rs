@@ -177,8 +177,7 @@ pub fn dependencies(
 ) -> Vec<BTreeSet<usize>> {
     let mut deps = vec![BTreeSet::new(); stacks.len()];
     for (i, s) in stacks.iter().enumerate() {
-        for j in 0..i {
-            let e = &stacks[j];
+        for (j, e) in stacks.iter().enumerate().take(i) {
             let imports = e.outputs.values().flatten().any(|x| s.imports.contains(x));
             let param = params[i]
                 .values()
@@ -310,7 +309,7 @@ pub fn root_cause(events: &[Event]) -> Option<&Event> {
         .filter(failed)
         .find(|e| !e.is_stack() && !cascade(e))
         .or_else(|| events.iter().filter(failed).find(|e| !e.is_stack()))
-        .or_else(|| events.iter().filter(failed).next())
+        .or_else(|| events.iter().find(failed))
 }
 
 /// Resources per stack done so far: distinct non-stack resources that reached a final state.

@@ -673,10 +673,8 @@ impl Engine {
             .filter(|c| self.o.allow_replace.contains(&c.logical_id))
             .map(|c| c.logical_id.clone())
             .collect();
-        if !create {
-            if let Some(p) = logic::stack_policy(&self.units[i], &allowed) {
-                cfn.set_policy(&req.name, &p).await?;
-            }
+        if !create && let Some(p) = logic::stack_policy(&self.units[i], &allowed) {
+            cfn.set_policy(&req.name, &p).await?;
         }
         let marker = cfn.newest_event(&req.name).await?;
         self.shared
