@@ -503,3 +503,102 @@ fn urlencoding_decode(s: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// The fleet spec's `test` environment (ap-southeast-2) has a processing template over
+/// 51,200 bytes: it is uploaded to the artifacts bucket and deployed by URL.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_template_is_deployed_from_the_artifacts_bucket() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let name = format!("pwf{}", std::process::id() % 100_000);
+    let text = std::fs::read_to_string(root.join("tests/specs/ok/fleet.yaml"))
+        .unwrap()
+        .replacen("name: fleet-telematics", &format!("name: {name}"), 1);
+    let spec = dir.path().join("fleet.yaml");
+    std::fs::write(&spec, text).unwrap();
+    let plan = plan_of(&spec, "test");
+    let out = pipewright::emit::synth(&plan).unwrap();
+    let processing = &out.files[&PathBuf::from("stacks/test/processing.json")];
+    assert!(processing.len() > pipewright::emit::TEMPLATE_INLINE_BYTES);
+    let key = format!(
+        "templates/{}/{}.json",
+        plan.stacks[&pipewright::plan::StackId::Processing],
+        pipewright::emit::sha256_hex(processing)
+    );
+    let zip = dir.path().join("ingest.zip");
+    std::fs::write(
+        &zip,
+        pipewright::bundle::reproducible_zip(&[("bootstrap", b"#!/bin/sh\n", true)]).unwrap(),
+    )
+    .unwrap();
+    let args = [
+        "deploy",
+        spec.to_str().unwrap(),
+        "--env",
+        "test",
+        "--method",
+        "direct",
+        "--moto-compat",
+        "--yes",
+        "--format",
+        "json",
+        "--lambda-zip",
+        zip.to_str().unwrap(),
+    ];
+    let r = pipewright(&args, dir.path());
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.contains("\"upload\"") && l.contains(&key)),
+        "{}",
+        r.stdout
+    );
+    let conf = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(plan.region.clone()))
+        .endpoint_url(endpoint())
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+        .load()
+        .await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(true)
+            .build(),
+    );
+    let obj = s3
+        .get_object()
+        .bucket(&plan.buckets[&BucketId::Artifacts].name)
+        .key(&key)
+        .send()
+        .await
+        .expect("the template is in the artifacts bucket");
+    let body = obj.body.collect().await.unwrap().into_bytes();
+    assert_eq!(&body[..], &processing[..]);
+    let cfn = aws_sdk_cloudformation::Client::new(&conf);
+    let s = cfn
+        .describe_stacks()
+        .stack_name(&plan.stacks[&pipewright::plan::StackId::Processing])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        s.stacks()[0].stack_status().map(|x| x.as_str()),
+        Some("CREATE_COMPLETE")
+    );
+    // Unchanged: nothing is updated, the template is not uploaded again.
+    let r = pipewright(&args, dir.path());
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(!r.stdout.contains("\"result\":\"updated\""), "{}", r.stdout);
+    assert!(!r.stdout.contains("\"skipped\":false"), "{}", r.stdout);
+    // Without --yes, direct deploys of a change are refused (nothing to review).
+    let no_yes: Vec<&str> = args.iter().copied().filter(|a| *a != "--yes").collect();
+    let changed = std::fs::read_to_string(&spec).unwrap().replacen(
+        "raw_retention_days: 14",
+        "raw_retention_days: 15",
+        1,
+    );
+    std::fs::write(&spec, changed).unwrap();
+    let r = pipewright(&no_yes, dir.path());
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("pass --yes"), "{}", r.stdout);
+}

@@ -71,6 +71,17 @@ fn params(r: &Request) -> Vec<Parameter> {
         .collect()
 }
 
+/// An idempotency token for one operation: the SDK retries a request with the same
+/// token, so a retried CreateStack after a lost response cannot act twice.
+fn token(op: &str, stack: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let h = crate::emit::sha256_hex(format!("{stack}/{}/{now}", std::process::id()).as_bytes());
+    format!("pipewright-{op}-{}", &h[..32])
+}
+
 const CAPABILITIES: [Capability; 3] = [
     Capability::CapabilityIam,
     Capability::CapabilityNamedIam,
@@ -237,6 +248,7 @@ impl Cfn {
             .client
             .create_stack()
             .stack_name(&r.name)
+            .client_request_token(token("create", &r.name))
             .set_parameters(Some(params(r)))
             .set_capabilities(Some(CAPABILITIES.to_vec()))
             .set_stack_policy_body(r.policy.clone())
@@ -257,6 +269,7 @@ impl Cfn {
             .client
             .update_stack()
             .stack_name(&r.name)
+            .client_request_token(token("update", &r.name))
             .set_parameters(Some(params(r)))
             .set_capabilities(Some(CAPABILITIES.to_vec()))
             .set_stack_policy_during_update_body(during);
@@ -286,6 +299,7 @@ impl Cfn {
         self.client
             .delete_stack()
             .stack_name(name)
+            .client_request_token(token("delete", name))
             .send()
             .await
             .map(|_| ())
@@ -451,6 +465,7 @@ impl Cfn {
         self.client
             .execute_change_set()
             .stack_name(stack)
+            .client_request_token(token("execute", stack))
             .change_set_name(id)
             .send()
             .await

@@ -461,6 +461,7 @@ impl Engine {
                     self.settle(i, None).await?;
                 }
                 StackAction::Create | StackAction::CreateInShell => {
+                    self.direct_approved()?;
                     return match self.o.method {
                         Method::Direct => self.create_direct(i).await,
                         Method::ChangeSet => self.via_change_set(i, true).await,
@@ -478,6 +479,7 @@ impl Engine {
                         }
                         return Ok(Outcome::NoChange);
                     }
+                    self.direct_approved()?;
                     let r = match self.o.method {
                         Method::Direct => self.update_direct(i).await,
                         Method::ChangeSet => self.via_change_set(i, false).await,
@@ -490,6 +492,19 @@ impl Engine {
             }
         }
         Err(format!("stack `{name}` kept changing state; try again"))
+    }
+
+    /// `--method direct` changes stacks without a change set to review first, so
+    /// approval can only be given up front.
+    fn direct_approved(&self) -> Result<(), String> {
+        if self.o.method == Method::Direct && self.o.approval != Approval::Never && !self.o.yes {
+            return Err(format!(
+                "--method direct makes changes without a change set to review, so it cannot ask \
+                 for approval (--require-approval {}): pass --yes, or --require-approval never",
+                self.o.approval_name
+            ));
+        }
+        Ok(())
     }
 
     /// Whether the stack already runs this template with these parameters: then there
