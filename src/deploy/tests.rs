@@ -48,10 +48,14 @@ fn client(rules: &[&Rule]) -> Client {
 
 /// An engine over the reference spec's `dev` plan, its CloudFormation client mocked.
 fn engine(cfn: Client, method: Method) -> Engine {
+    engine_for("dev", cfn, method)
+}
+
+fn engine_for(env: &str, cfn: Client, method: Method) -> Engine {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let checked = crate::spec::check(&root.join("pipeline.yaml"), &crate::spec::RealFiles).unwrap();
     let v = checked.validated().unwrap();
-    let plan = crate::plan::lower(&v, "dev").unwrap();
+    let plan = crate::plan::lower(&v, env).unwrap();
     let out = crate::emit::synth(&plan).unwrap();
     let units = units(&plan, &out).unwrap();
     let params = logic::param_sources(&units).unwrap();
@@ -405,5 +409,59 @@ async fn a_stack_running_this_template_is_left_alone() {
         create.num_calls(),
         0,
         "no change set for an unchanged stack"
+    );
+}
+
+#[tokio::test]
+async fn a_data_stack_where_data_is_retained_is_created_protected() {
+    let name = "transit-payments-prod-storage";
+    let describe = mock!(Client::describe_stacks)
+        .sequence()
+        .http_status(
+            400,
+            Some(query_error(
+                "ValidationError",
+                &format!("Stack with id {name} does not exist"),
+            )),
+        )
+        .output(move || stack(name, StackStatus::CreateComplete))
+        .repeatedly()
+        .build();
+    let create = mock!(Client::create_stack)
+        .match_requests(|r| {
+            let policy: serde_json::Value =
+                serde_json::from_str(r.stack_policy_body().unwrap_or("{}")).unwrap();
+            let denied = policy["Statement"][1]["Resource"].to_string();
+            r.enable_termination_protection() == Some(true)
+                && policy["Statement"][1]["Effect"] == "Deny"
+                && denied.contains("LogicalResourceId/RawBucket")
+                && denied.contains("LogicalResourceId/IndexTable")
+                && r.parameters().iter().any(|p| {
+                    p.parameter_key() == Some("ReplicaKeyArn")
+                        && p.parameter_value() == Some("arn:aws:kms:eu-west-1:222222222222:key/r")
+                })
+        })
+        .then_output(|| CreateStackOutput::builder().stack_id("id").build());
+    let events = mock!(Client::describe_stack_events)
+        .then_output(|| DescribeStackEventsOutput::builder().build());
+    let e = engine_for(
+        "prod",
+        client(&[&describe, &create, &events]),
+        Method::Direct,
+    );
+    let replica = index_of(&e, StackId::Replica);
+    e.shared.lock().unwrap().outputs.insert(
+        replica,
+        BTreeMap::from([(
+            "ReplicaKeyArn".to_string(),
+            "arn:aws:kms:eu-west-1:222222222222:key/r".to_string(),
+        )]),
+    );
+    let i = index_of(&e, StackId::Storage);
+    assert_eq!(e.deploy_inner(i).await.unwrap(), Outcome::Created);
+    assert_eq!(
+        create.num_calls(),
+        1,
+        "created with policy, protection and the replica key"
     );
 }
