@@ -751,6 +751,13 @@ async fn build_engine(
             .iter()
             .any(|p| p.values().any(|s| *s == ParamSource::IngestCode))
     {
+        if o.lambda_zip.is_none() {
+            rep.info(&format!(
+                "bundling {} ({}) with cargo-lambda",
+                plan.function_name,
+                plan.architecture.as_str()
+            ));
+        }
         Some(ingest_zip(&plan, &o)?)
     } else {
         None
