@@ -57,6 +57,9 @@ pub struct Options {
     pub style: Style,
 }
 
+/// How a refusal to lose data starts.
+const REFUSED: &str = "refused before anything ran";
+
 /// The result of one stack's deploy.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -391,7 +394,11 @@ impl Engine {
             Ok(o) => o,
             Err(msg) => {
                 self.rep.failed(&name, &msg);
-                Outcome::Failed
+                if msg.starts_with(REFUSED) {
+                    Outcome::Refused
+                } else {
+                    Outcome::Failed
+                }
             }
         };
         if matches!(
@@ -655,7 +662,7 @@ impl Engine {
             cfn.delete_change_set(&req.name, &id).await?;
             let list: Vec<String> = refused.iter().map(|r| r.to_string()).collect();
             return Err(format!(
-                "refused before anything ran: {}. If that is intended, rerun with --allow-replace {}",
+                "{REFUSED}: {}. If that is intended, rerun with --allow-replace {}",
                 list.join("; "),
                 refused
                     .iter()

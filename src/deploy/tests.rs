@@ -219,6 +219,8 @@ async fn a_change_set_replacing_the_table_is_refused_before_it_runs() {
     assert!(err.contains("--allow-replace IndexTable"), "{err}");
     assert_eq!(execute.num_calls(), 0, "nothing ran");
     assert_eq!(delete.num_calls(), 1, "the change set is cleaned up");
+    assert_eq!(e.deploy_one(i).await, Outcome::Refused);
+    assert_eq!(execute.num_calls(), 0);
 }
 
 #[tokio::test]
