@@ -4,6 +4,8 @@
 pub mod bundle;
 pub mod cli;
 pub mod cost;
+#[cfg(feature = "aws")]
+pub mod deploy;
 pub mod diag;
 pub mod docs;
 pub mod emit;

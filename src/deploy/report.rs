@@ -1,0 +1,341 @@
+//! Progress and results: one indicatif line per stack on a terminal, plain lines
+//! otherwise, or one JSON object per event (`--format json`) on stdout.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::json;
+
+use super::Outcome;
+use super::logic::{Change, Event};
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Style {
+    Human,
+    Json,
+}
+
+pub struct Reporter {
+    style: Style,
+    multi: Option<MultiProgress>,
+    bars: Mutex<BTreeMap<String, (ProgressBar, Instant)>>,
+}
+
+fn line(v: serde_json::Value) {
+    if cfg!(test) {
+        // println! goes through the test harness's capture; a raw stdout lock does not.
+        println!("{v}");
+        return;
+    }
+    let mut o = std::io::stdout().lock();
+    let _ = writeln!(o, "{v}");
+}
+
+impl Reporter {
+    pub fn new(style: Style) -> Reporter {
+        let multi = (style == Style::Human && std::io::stderr().is_terminal())
+            .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+        Reporter {
+            style,
+            multi,
+            bars: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    fn say(&self, msg: &str) {
+        match &self.multi {
+            Some(m) => {
+                let _ = m.println(msg);
+            }
+            None => eprintln!("{msg}"),
+        }
+    }
+
+    pub fn info(&self, msg: &str) {
+        match self.style {
+            Style::Json => line(json!({"event": "info", "message": msg})),
+            Style::Human => self.say(msg),
+        }
+    }
+
+    pub fn error(&self, msg: &str) {
+        match self.style {
+            Style::Json => line(json!({"event": "error", "message": msg})),
+            Style::Human => self.say(&format!("error: {msg}")),
+        }
+    }
+
+    pub fn start(&self, stack: &str, total: u64) {
+        match (&self.style, &self.multi) {
+            (Style::Json, _) => {
+                line(json!({"event": "stack-start", "stack": stack, "resources": total}))
+            }
+            (Style::Human, Some(m)) => {
+                let pb = m.add(ProgressBar::new(total));
+                pb.set_style(
+                    ProgressStyle::with_template(
+                        "{prefix:>40} [{bar:20}] {pos:>3}/{len:3} {elapsed:>4} {wide_msg}",
+                    )
+                    .expect("template")
+                    .progress_chars("=> "),
+                );
+                pb.set_prefix(stack.to_string());
+                pb.enable_steady_tick(Duration::from_millis(250));
+                self.bars
+                    .lock()
+                    .expect("lock")
+                    .insert(stack.to_string(), (pb, Instant::now()));
+            }
+            (Style::Human, None) => {
+                self.bars
+                    .lock()
+                    .expect("lock")
+                    .insert(stack.to_string(), (ProgressBar::hidden(), Instant::now()));
+                eprintln!("{stack}: deploying ({total} resources)");
+            }
+        }
+    }
+
+    pub fn event(&self, stack: &str, e: &Event, done: u64) {
+        match self.style {
+            Style::Json => line(json!({
+                "event": "resource", "stack": stack, "logical_id": e.logical_id,
+                "type": e.resource_type, "status": e.status, "reason": e.reason,
+            })),
+            Style::Human => {
+                if let Some((pb, _)) = self.bars.lock().expect("lock").get(stack) {
+                    pb.set_position(done);
+                    pb.set_message(format!("{} {}", e.logical_id, e.status));
+                }
+            }
+        }
+    }
+
+    pub fn note(&self, stack: &str, msg: &str) {
+        match self.style {
+            Style::Json => line(json!({"event": "note", "stack": stack, "message": msg})),
+            Style::Human => self.say(&format!("{stack}: {msg}")),
+        }
+    }
+
+    fn finish_bar(&self, stack: &str, msg: String) -> Duration {
+        match self.bars.lock().expect("lock").remove(stack) {
+            Some((pb, t)) => {
+                pb.finish_and_clear();
+                if let Some(m) = &self.multi {
+                    m.remove(&pb);
+                }
+                self.say(&format!(
+                    "{stack}: {msg} ({:.1} s)",
+                    t.elapsed().as_secs_f64()
+                ));
+                t.elapsed()
+            }
+            None => {
+                self.say(&format!("{stack}: {msg}"));
+                Duration::ZERO
+            }
+        }
+    }
+
+    pub fn failed(&self, stack: &str, msg: &str) {
+        match self.style {
+            Style::Json => line(json!({"event": "stack-failed", "stack": stack, "message": msg})),
+            Style::Human => {
+                self.finish_bar(stack, format!("FAILED\n  {msg}"));
+            }
+        }
+    }
+
+    pub fn done(&self, stack: &str, outcome: &Outcome, outputs: &BTreeMap<String, String>) {
+        let word = match outcome {
+            Outcome::Created => "created",
+            Outcome::Updated => "updated",
+            Outcome::NoChange => "no changes",
+            Outcome::Deleted => "deleted",
+            Outcome::Absent => "not deployed",
+            _ => "done",
+        };
+        match self.style {
+            Style::Json => line(json!({
+                "event": "stack-done", "stack": stack, "result": outcome, "outputs": outputs,
+            })),
+            Style::Human => {
+                self.finish_bar(stack, word.to_string());
+            }
+        }
+    }
+
+    pub fn upload(&self, key: &str, what: &str, bytes: usize, skipped: bool) {
+        match self.style {
+            Style::Json => line(json!({
+                "event": "upload", "key": key, "what": what, "bytes": bytes, "skipped": skipped,
+            })),
+            Style::Human => self.say(&format!(
+                "{} {what} → {key}{}",
+                if skipped { "present" } else { "uploaded" },
+                if skipped {
+                    String::new()
+                } else {
+                    format!(" ({bytes} bytes)")
+                }
+            )),
+        }
+    }
+
+    pub fn changes(&self, stack: &str, changes: &[Change]) {
+        match self.style {
+            Style::Json => line(json!({"event": "changes", "stack": stack, "changes": changes})),
+            Style::Human => {
+                let mut s = format!("{stack}: {} change(s)", changes.len());
+                for c in changes {
+                    s.push_str(&format!(
+                        "\n  {:<8} {} ({})",
+                        c.kind().as_str(),
+                        c.logical_id,
+                        c.resource_type
+                    ));
+                    if !c.forced_by.is_empty() {
+                        s.push_str(&format!(" forced by {}", c.forced_by.join(", ")));
+                    }
+                }
+                self.say(&s);
+            }
+        }
+    }
+
+    /// Asks a yes/no question on the terminal.
+    pub fn ask(&self, q: &str) -> bool {
+        let read = || {
+            eprint!("{q}");
+            let _ = std::io::stderr().flush();
+            let mut a = String::new();
+            let _ = std::io::stdin().read_line(&mut a);
+            matches!(a.trim(), "y" | "Y" | "yes")
+        };
+        match &self.multi {
+            Some(m) => m.suspend(read),
+            None => read(),
+        }
+    }
+
+    pub fn interrupted(&self, running: &[String]) {
+        let msg = if running.is_empty() {
+            "interrupted; no CloudFormation operation was running".to_string()
+        } else {
+            format!(
+                "interrupted. CloudFormation keeps running the operations already started on: {}. \
+                 Follow them in the console; a new `pipewright deploy` waits for them to finish",
+                running.join(", ")
+            )
+        };
+        if let Some(m) = &self.multi {
+            let _ = m.clear();
+        }
+        match self.style {
+            Style::Json => {
+                line(json!({"event": "interrupted", "running": running, "message": msg}))
+            }
+            Style::Human => eprintln!("{msg}"),
+        }
+    }
+
+    pub fn summary(&self, doc: &serde_json::Value, elapsed: Duration, failed: bool) {
+        match self.style {
+            Style::Json => line(json!({
+                "event": "summary", "ok": !failed, "seconds": elapsed.as_secs_f64(), "result": doc,
+            })),
+            Style::Human => {
+                let mut o = std::io::stdout().lock();
+                if let Some(stacks) = doc["stacks"].as_object() {
+                    for (name, s) in stacks {
+                        let _ = writeln!(o, "{name}: {}", s["result"].as_str().unwrap_or("?"));
+                        if let Some(outs) = s["outputs"].as_object() {
+                            for (k, v) in outs {
+                                let _ = writeln!(o, "  {k} = {}", v.as_str().unwrap_or(""));
+                            }
+                        }
+                    }
+                }
+                let _ = writeln!(
+                    o,
+                    "{} in {:.1} s",
+                    if failed { "failed" } else { "done" },
+                    elapsed.as_secs_f64()
+                );
+            }
+        }
+    }
+
+    /// Prints `diff`'s document: per stack, then the access (IAM) changes apart.
+    pub fn diff(&self, doc: &serde_json::Value) {
+        if self.style == Style::Json {
+            line(doc.clone());
+            return;
+        }
+        let mut o = std::io::stdout().lock();
+        let mut iam = Vec::new();
+        let mut refused = Vec::new();
+        for s in doc["stacks"].as_array().into_iter().flatten() {
+            let name = s["stack"].as_str().unwrap_or("");
+            let changes = s["changes"].as_array().cloned().unwrap_or_default();
+            let state = if s["deployed"].as_bool() == Some(true) {
+                ""
+            } else {
+                " (not deployed yet)"
+            };
+            if changes.is_empty() {
+                let _ = writeln!(o, "{name}: no changes");
+                continue;
+            }
+            let _ = writeln!(o, "{name}{state}: {} change(s)", changes.len());
+            for c in &changes {
+                let text = format!(
+                    "{:<8} {} ({}){}",
+                    c["kind"].as_str().unwrap_or(""),
+                    c["logical_id"].as_str().unwrap_or(""),
+                    c["type"].as_str().unwrap_or(""),
+                    match c["forced_by"].as_array() {
+                        Some(f) if !f.is_empty() => format!(
+                            " forced by {}",
+                            f.iter()
+                                .filter_map(|x| x.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                        _ => String::new(),
+                    }
+                );
+                let _ = writeln!(o, "  {text}");
+                if c["iam"].as_bool() == Some(true) {
+                    iam.push(format!("{name}: {text}"));
+                }
+            }
+            refused.extend(
+                s["refused"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|x| x.as_str().map(str::to_string)),
+            );
+        }
+        if !iam.is_empty() {
+            let _ = writeln!(o, "\nAccess (IAM and resource policy) changes:");
+            for l in iam {
+                let _ = writeln!(o, "  {l}");
+            }
+        }
+        if !refused.is_empty() {
+            let _ = writeln!(
+                o,
+                "\nA deploy would refuse these (data loss; see --allow-replace):"
+            );
+            for l in refused {
+                let _ = writeln!(o, "  {l}");
+            }
+        }
+    }
+}
