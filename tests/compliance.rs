@@ -236,11 +236,7 @@ fn api_resources(spec_path: &str, env: &str, ty: &str) -> Vec<Value> {
         }
         let t: Value = serde_json::from_slice(bytes).unwrap();
         if let Some(rs) = t["Resources"].as_object() {
-            stages.extend(
-                rs.values()
-                    .filter(|r| r["Type"] == ty)
-                    .cloned(),
-            );
+            stages.extend(rs.values().filter(|r| r["Type"] == ty).cloned());
         }
     }
     stages
@@ -271,7 +267,11 @@ fn the_api_cache_is_encrypted_and_never_caches_a_post() {
         }
         let spec = std::fs::read_to_string(spec_path).unwrap();
         let keyless = spec.matches("auth: iam").count() + spec.matches("auth: none").count();
-        assert_eq!(posts.len(), keyless, "{spec_path}: one override per keyless route");
+        assert_eq!(
+            posts.len(),
+            keyless,
+            "{spec_path}: one override per keyless route"
+        );
         let plans = api_resources(spec_path, "prod", "AWS::ApiGateway::UsagePlan");
         assert_eq!(
             plans.len(),
@@ -281,9 +281,18 @@ fn the_api_cache_is_encrypted_and_never_caches_a_post() {
         for up in plans {
             let throttle = &up["Properties"]["ApiStages"][0]["Throttle"];
             let (method, limits) = throttle.as_object().unwrap().iter().next().unwrap();
-            assert!(method.starts_with('/') && method.ends_with("/POST"), "{method}");
-            assert_eq!(limits["RateLimit"], up["Properties"]["Throttle"]["RateLimit"]);
-            assert_eq!(limits["BurstLimit"], up["Properties"]["Throttle"]["BurstLimit"]);
+            assert!(
+                method.starts_with('/') && method.ends_with("/POST"),
+                "{method}"
+            );
+            assert_eq!(
+                limits["RateLimit"],
+                up["Properties"]["Throttle"]["RateLimit"]
+            );
+            assert_eq!(
+                limits["BurstLimit"],
+                up["Properties"]["Throttle"]["BurstLimit"]
+            );
         }
     }
     // Without the posture no cache cluster is paid for.

@@ -205,6 +205,18 @@ pub fn ready(
         .collect()
 }
 
+/// Every stack `i` depends on, directly or not.
+pub fn ancestors(deps: &[BTreeSet<usize>], i: usize) -> BTreeSet<usize> {
+    let mut seen = BTreeSet::new();
+    let mut todo: Vec<usize> = deps[i].iter().copied().collect();
+    while let Some(d) = todo.pop() {
+        if seen.insert(d) {
+            todo.extend(deps[d].iter().copied());
+        }
+    }
+    seen
+}
+
 /// The reverse graph, for deleting: a stack may go once every stack depending on it is gone.
 pub fn dependents(deps: &[BTreeSet<usize>]) -> Vec<BTreeSet<usize>> {
     let mut r = vec![BTreeSet::new(); deps.len()];
@@ -892,5 +904,19 @@ mod tests {
             Some("ValidationError"),
             Some("Template format error")
         ));
+    }
+
+    #[test]
+    fn ancestors_follow_dependencies_transitively() {
+        // 0 <- 1 <- 2, and 3 alone.
+        let deps = vec![
+            BTreeSet::new(),
+            BTreeSet::from([0]),
+            BTreeSet::from([1]),
+            BTreeSet::new(),
+        ];
+        assert_eq!(ancestors(&deps, 2), BTreeSet::from([0, 1]));
+        assert_eq!(ancestors(&deps, 0), BTreeSet::new());
+        assert_eq!(ancestors(&deps, 3), BTreeSet::new());
     }
 }

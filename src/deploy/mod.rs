@@ -835,8 +835,23 @@ async fn deploy_all(e: Arc<Engine>) -> u8 {
     let mut started = BTreeSet::new();
     let mut done = BTreeSet::new();
     let mut failed = false;
-    // The bootstrap stack (the artifacts bucket) first, then the uploads.
+    // The bootstrap stack (the artifacts bucket) first, then the uploads. Only what
+    // bootstrap itself depends on goes before it: the replica-region stack that holds the
+    // replicas of its buckets (and so needs no upload).
     if let Some(b) = e.units.iter().position(|u| u.id == StackId::Bootstrap) {
+        let before = logic::ancestors(&e.deps, b);
+        while let Some(i) = logic::ready(&e.deps, &started, &done)
+            .into_iter()
+            .find(|i| before.contains(i))
+        {
+            started.insert(i);
+            match e.deploy_one(i).await {
+                Outcome::Failed | Outcome::Refused => return e.finish_run(start, true),
+                _ => {
+                    done.insert(i);
+                }
+            }
+        }
         started.insert(b);
         if e.deploy_one(b).await == Outcome::Failed {
             return e.finish_run(start, true);

@@ -185,7 +185,9 @@ pub fn diff(cli: &Cli, a: &IamDiffArgs) -> io::Result<u8> {
     let mut out = io::stdout().lock();
     match cli.format {
         // `run` refuses dot and mermaid for every command but `graph`.
-        Format::Human | Format::Dot | Format::Mermaid => out.write_all(super::render_human(&reports).as_bytes())?,
+        Format::Human | Format::Dot | Format::Mermaid => {
+            out.write_all(super::render_human(&reports).as_bytes())?
+        }
         Format::Markdown => out.write_all(super::render_markdown(&reports).as_bytes())?,
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&reports)?)?,
     }
