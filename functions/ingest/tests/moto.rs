@@ -534,6 +534,65 @@ async fn two_concurrent_handler_calls_with_one_key_leave_one_object_and_one_item
 }
 
 #[tokio::test]
+async fn a_held_claim_gets_409_and_an_expired_one_is_taken_over() {
+    use pipewright_ingest::items::claim_item;
+    use pipewright_ingest::timefmt::Received;
+    let env = Env::new("claims").await;
+    let received = Received::at(now());
+    let put_claim = |key: &str, lease_until: i64| {
+        let item = claim_item(
+            &env.setup.config,
+            "pos",
+            key,
+            "other-request",
+            &received,
+            lease_until,
+        );
+        env.clients
+            .dynamodb
+            .put_item()
+            .table_name(&env.table)
+            .set_item(Some(item))
+            .send()
+    };
+    // Another request holds the key (lease still running): wait, then 409.
+    put_claim("held", received.epoch_secs() + 30).await.unwrap();
+    let started = Instant::now();
+    let (r, lines) = env
+        .send_metered(json_request(&sale(1), &[("idempotency-key", "held")]))
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    assert_eq!(r.header("retry-after"), Some("2"));
+    assert!(
+        started.elapsed() >= Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(lines[0]["RequestsRefused"], 1);
+    assert_eq!(lines[0]["status"], "409");
+    assert!(objects(&env.clients.s3, &env.bucket, "").await.is_empty());
+
+    // A claim whose lease has run out (its request is gone) is taken over.
+    put_claim("stale", received.epoch_secs() - 1).await.unwrap();
+    let r = env
+        .send(json_request(&sale(2), &[("idempotency-key", "stale")]))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_stored(&env, &r, &[sale(2)]).await;
+    let all = items(&env.clients.dynamodb, &env.table).await;
+    let records: Vec<_> = of_kind(&all, "idempotency")
+        .into_iter()
+        .filter(|i| s(i, "pk") == "idem#pos#stale")
+        .collect();
+    assert_eq!(records.len(), 1);
+    assert_eq!(
+        s(records[0], "request_id"),
+        r.header("x-request-id").unwrap()
+    );
+    assert_eq!(n(records[0], "status"), 200);
+}
+
+#[tokio::test]
 async fn refusals_and_replays_have_their_own_metric_lines() {
     let env = Env::new("emf").await;
     let refused = |status: u16, lines: &[Value]| {
