@@ -66,7 +66,7 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 /// The gzip level synth ships by default (`ingest.gzip_level`).
-const SHIPPED_GZIP_LEVEL: u32 = 6;
+const SHIPPED_GZIP_LEVEL: u32 = 5;
 
 /// CPU time (user + system) of the calling thread.
 fn thread_cpu() -> Duration {
@@ -464,6 +464,21 @@ fn main() {
             None,
             1,
         );
+        return;
+    }
+    // A fixed amount of work for a profiler (valgrind --tool=callgrind counts
+    // instructions, unaffected by other load): `BENCH_BINARY --bench profile`.
+    if std::env::args().any(|a| a == "profile") {
+        let setup = setup(SHIPPED_GZIP_LEVEL);
+        let source = setup.source("pos").unwrap();
+        let opts = Options {
+            gzip_level: SHIPPED_GZIP_LEVEL,
+            max_events: 100_000,
+            max_device_ids: 100,
+        };
+        for _ in 0..5 {
+            black_box(batch::process(source, opts, Format::Json, &body).unwrap());
+        }
         return;
     }
     // Only the level sweep, for a quick look: `cargo bench -p pipewright-ingest -- levels`.

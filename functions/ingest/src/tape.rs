@@ -185,10 +185,12 @@ impl<'b> Scanner<'b> {
         let start = self.pos;
         loop {
             let rest = &self.b[self.pos..];
-            let n = rest
-                .iter()
-                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
-                .ok_or(Invalid)?;
+            let n = memchr::memchr2(b'"', b'\\', rest).ok_or(Invalid)?;
+            // Raw control characters are not allowed in JSON strings (a branch-free
+            // pass; strings are short and rarely hold one).
+            if rest[..n].iter().fold(false, |bad, &c| bad | (c < 0x20)) {
+                return Err(Invalid);
+            }
             self.pos += n;
             match self.b[self.pos] {
                 b'"' => {
@@ -213,7 +215,7 @@ impl<'b> Scanner<'b> {
                         _ => return Err(Invalid),
                     }
                 }
-                _ => return Err(Invalid),
+                _ => unreachable!("memchr2 stops at a quote or a backslash"),
             }
         }
     }
@@ -508,6 +510,8 @@ impl Json for Tape {
     type PreparedKey = String;
     type StringBuffer = ();
     const ACYCLIC: bool = true;
+    // A lookup scans the object's keys (events have few), like serde_json's small maps.
+    const KEYS_PER_LOOKUP: usize = 2;
 
     fn prepare_key(key: &str) -> String {
         key.to_owned()
