@@ -1091,7 +1091,7 @@ mod tests {
             same(Format::Ndjson, rich_schema(), 100, b).unwrap();
         }
         // The event limit stops both paths alike, also when a later part is invalid.
-        let six = vec![r#"{"id":"a","total":1}"#; 6].join(",");
+        let six = [r#"{"id":"a","total":1}"#; 6].join(",");
         for body in [
             format!("[{six}]"),
             format!("[{six},oops"),
@@ -1102,7 +1102,7 @@ mod tests {
                 ProcessError::TooManyEvents { limit: 5 }
             );
         }
-        let five = vec![r#"{"id":"a","total":1}"#; 5].join(",");
+        let five = [r#"{"id":"a","total":1}"#; 5].join(",");
         assert!(
             same(
                 Format::Json,
@@ -1173,7 +1173,11 @@ mod tests {
             } else {
                 format!("0.{}{}", "0".repeat(point - int.len()), int)
             };
-            texts.push(if x % 5 == 0 { format!("-{t}") } else { t });
+            texts.push(if x.is_multiple_of(5) {
+                format!("-{t}")
+            } else {
+                t
+            });
         }
         let mut canonical = 0;
         for t in &texts {
