@@ -48,7 +48,7 @@ PY
 
 cat >"$work/pipewright-ingest.json" <<'JSON'
 {"version": 1, "pipeline": "demo", "environment": "local", "partitioning": "hour",
- "gzip_level": 6, "max_device_ids": 10, "index_ttl_days": 90, "idempotency_ttl_days": 1,
+ "gzip_level": 5, "max_device_ids": 10, "index_ttl_days": 90, "idempotency_ttl_days": 1,
  "lookups": {"by_source_date": true, "by_device": true, "by_schema_version": true},
  "sources": {"pos": {"route": "/v1/pos/sales", "schema_version": "1.0.0",
    "schema": {"type": "object", "required": ["event_id", "terminal_id", "occurred_at", "total"],

@@ -577,7 +577,7 @@ pub struct Ingest {
     /// Concurrency reserved for (and limiting) the function. Default: 50.
     #[serde(default = "default_reserved")]
     pub reserved_concurrency: Option<u32>,
-    /// gzip level for raw objects (1–9). Default: 6.
+    /// gzip level for raw objects (1–9). Default: 5 (chosen by benches/README.md).
     #[serde(default = "default_gzip")]
     pub gzip_level: u32,
 }
@@ -604,7 +604,7 @@ fn default_reserved() -> Option<u32> {
     Some(50)
 }
 fn default_gzip() -> u32 {
-    6
+    5
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]

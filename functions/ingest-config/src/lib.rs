@@ -237,6 +237,9 @@ pub mod index {
         pub const DEVICE_ID: &str = "device_id";
         /// The first response, on idempotency records (JSON text).
         pub const RESPONSE: &str = "response";
+        /// Epoch seconds until which an unanswered idempotency record (a claim) holds
+        /// its key for the request that put it.
+        pub const LEASE_UNTIL: &str = "lease_until";
         pub const STATUS: &str = "status";
     }
 

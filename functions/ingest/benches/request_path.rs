@@ -1,7 +1,10 @@
 //! Benchmark of the ingest request path without network: parse + validate + NDJSON +
 //! gzip of a 1 MB batch of POS sale events, at the shipped gzip level. Reports MB/s
-//! on one core, the compression ratio and the peak heap (a counting global
-//! allocator) relative to the body. Run with `cargo bench -p pipewright-ingest`.
+//! of wall time (median run) and MB per CPU-second of the thread (user + system, from
+//! getrusage, so other load on a shared machine does not count), the compression ratio
+//! and the peak heap (a counting global allocator) relative to the body. Compares the
+//! function's path (`batch::process`) with the `serde_json::Value` path it falls back
+//! on, and sweeps the gzip levels. Run with `cargo bench -p pipewright-ingest`.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::collections::BTreeMap;
@@ -63,7 +66,30 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 /// The gzip level synth ships by default (`ingest.gzip_level`).
-const SHIPPED_GZIP_LEVEL: u32 = 6;
+const SHIPPED_GZIP_LEVEL: u32 = 5;
+
+/// CPU time (user + system) of the calling thread.
+fn thread_cpu() -> Duration {
+    let mut u = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage fills the struct it is given; RUSAGE_THREAD is Linux's.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, u.as_mut_ptr()) };
+    assert_eq!(rc, 0, "getrusage failed");
+    // SAFETY: initialised by the successful call above.
+    let u = unsafe { u.assume_init() };
+    let tv = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    tv(u.ru_utime) + tv(u.ru_stime)
+}
+
+/// Which implementation of the request path.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Path {
+    /// `batch::process`: what the function runs.
+    Function,
+    /// `batch::process_values`: a `serde_json::Value` per event (the fallback).
+    Values,
+}
 
 fn schema() -> Value {
     json!({
@@ -194,6 +220,7 @@ fn body(target: usize) -> (Vec<u8>, usize) {
 
 struct Figures {
     mb_per_s: f64,
+    mb_per_cpu_s: f64,
     median: Duration,
     ratio: f64,
     gz_len: usize,
@@ -201,7 +228,15 @@ struct Figures {
     peak_extra: usize,
 }
 
-fn measure(name: &str, level: u32, body: &[u8], events: usize, gz_input: Option<&[u8]>) -> Figures {
+fn measure(
+    name: &str,
+    path: Path,
+    level: u32,
+    body: &[u8],
+    events: usize,
+    gz_input: Option<&[u8]>,
+    seconds: u64,
+) -> Figures {
     let setup = setup(level);
     let source = setup.source("pos").unwrap();
     let opts = Options {
@@ -218,7 +253,10 @@ fn measure(name: &str, level: u32, body: &[u8], events: usize, gz_input: Option<
             }
             None => body,
         };
-        batch::process(source, opts, Format::Json, input).unwrap()
+        match path {
+            Path::Function => batch::process(source, opts, Format::Json, input).unwrap(),
+            Path::Values => batch::process_values(source, opts, Format::Json, input).unwrap(),
+        }
     };
     // Check once, and measure the peak heap of one run.
     // Only blocks allocated while counting are tracked (frees of older blocks are
@@ -234,22 +272,29 @@ fn measure(name: &str, level: u32, body: &[u8], events: usize, gz_input: Option<
         (events, 0),
         "every event is valid"
     );
+    if path == Path::Function {
+        assert_eq!(p.fast_events, events, "the fast path stored every event");
+    }
     let (gz_len, ndjson_len) = (p.accepted.gz.len(), p.accepted.bytes);
     drop(p);
     for _ in 0..3 {
         black_box(run());
     }
     let mut times = Vec::new();
-    let until = Instant::now() + Duration::from_secs(4);
-    while times.len() < 15 || (Instant::now() < until && times.len() < 200) {
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let cpu_start = thread_cpu();
+    while times.len() < 15 || (Instant::now() < until && times.len() < 400) {
         let t = Instant::now();
         black_box(run());
         times.push(t.elapsed());
     }
+    let cpu = thread_cpu() - cpu_start;
+    let runs = times.len();
     times.sort();
     let median = times[times.len() / 2];
     let f = Figures {
         mb_per_s: body.len() as f64 / 1e6 / median.as_secs_f64(),
+        mb_per_cpu_s: (body.len() * runs) as f64 / 1e6 / cpu.as_secs_f64(),
         median,
         ratio: ndjson_len as f64 / gz_len as f64,
         gz_len,
@@ -257,11 +302,12 @@ fn measure(name: &str, level: u32, body: &[u8], events: usize, gz_input: Option<
         peak_extra,
     };
     println!(
-        "{name:<44} gzip {level}: median {:>7.2} ms over {:>3} runs = {:>6.1} MB/s of body; \
-         NDJSON {} B -> gzip {} B (ratio {:.2}:1); peak heap +{} B = {:.2}x body",
+        "{name:<44} gzip {level}: median {:>7.2} ms over {:>3} runs = {:>6.1} MB/s wall, \
+         {:>6.1} MB/CPU-s; NDJSON {} B -> gzip {} B (ratio {:.2}:1); peak heap +{} B = {:.2}x body",
         f.median.as_secs_f64() * 1e3,
-        times.len(),
+        runs,
         f.mb_per_s,
+        f.mb_per_cpu_s,
         f.ndjson_len,
         f.gz_len,
         f.ratio,
@@ -307,6 +353,47 @@ fn breakdown(body: &[u8]) {
         "parse (serde_json::Value)",
         median_of(|| {
             black_box(serde_json::from_slice::<Vec<Value>>(black_box(body)).unwrap());
+        }),
+    );
+    let fast = &setup.source("pos").unwrap().fast;
+    let mut tapes = Vec::new();
+    {
+        let mut sc = pipewright_ingest::tape::Scanner::new(body, Vec::new());
+        sc.pos = 1;
+        loop {
+            let (s, e, _) = sc.value().unwrap();
+            tapes.push((s, e, sc.tape().to_vec()));
+            sc.skip_ws();
+            if sc.peek() == Some(b']') {
+                break;
+            }
+            sc.pos += 1;
+        }
+    }
+    report(
+        "scan into tapes (fast path)",
+        median_of(|| {
+            let mut sc = pipewright_ingest::tape::Scanner::new(black_box(body), Vec::new());
+            sc.pos = 1;
+            loop {
+                black_box(sc.value().unwrap());
+                if sc.peek() == Some(b']') {
+                    break;
+                }
+                sc.pos += 1;
+            }
+        }),
+    );
+    report(
+        "validate tapes (jsonschema, Tape)",
+        median_of(|| {
+            for (s, e, t) in &tapes {
+                let doc = pipewright_ingest::tape::Doc {
+                    src: std::str::from_utf8(&body[*s..*e]).unwrap(),
+                    entries: t,
+                };
+                assert!(fast.is_valid(black_box(doc.root())));
+            }
         }),
     );
     report(
@@ -359,27 +446,89 @@ fn main() {
         body.len() / events
     );
     if quick {
-        measure("smoke", SHIPPED_GZIP_LEVEL, &body, events, None);
+        measure(
+            "smoke",
+            Path::Function,
+            SHIPPED_GZIP_LEVEL,
+            &body,
+            events,
+            None,
+            1,
+        );
+        measure(
+            "smoke (Value path)",
+            Path::Values,
+            SHIPPED_GZIP_LEVEL,
+            &body,
+            events,
+            None,
+            1,
+        );
         return;
     }
-    measure(
-        "parse+validate+NDJSON+gzip (shipped level)",
-        SHIPPED_GZIP_LEVEL,
-        &body,
-        events,
-        None,
-    );
-    breakdown(&body);
-    measure("parse+validate+NDJSON+gzip", 1, &body, events, None);
-    measure("parse+validate+NDJSON+gzip", 9, &body, events, None);
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
-    e.write_all(&body).unwrap();
-    let gz = e.finish().unwrap();
-    measure(
-        "gzip request: inflate+parse+validate+NDJSON+gzip",
-        SHIPPED_GZIP_LEVEL,
-        &body,
-        events,
-        Some(&gz),
-    );
+    // A fixed amount of work for a profiler (valgrind --tool=callgrind counts
+    // instructions, unaffected by other load): `BENCH_BINARY --bench profile`.
+    if std::env::args().any(|a| a == "profile") {
+        let setup = setup(SHIPPED_GZIP_LEVEL);
+        let source = setup.source("pos").unwrap();
+        let opts = Options {
+            gzip_level: SHIPPED_GZIP_LEVEL,
+            max_events: 100_000,
+            max_device_ids: 100,
+        };
+        for _ in 0..5 {
+            black_box(batch::process(source, opts, Format::Json, &body).unwrap());
+        }
+        return;
+    }
+    // Only the level sweep, for a quick look: `cargo bench -p pipewright-ingest -- levels`.
+    let only_levels = std::env::args().any(|a| a == "levels");
+    if !only_levels {
+        for round in 1..=3 {
+            println!("round {round}");
+            measure(
+                "function path (shipped level)",
+                Path::Function,
+                SHIPPED_GZIP_LEVEL,
+                &body,
+                events,
+                None,
+                4,
+            );
+            measure(
+                "Value path (shipped level)",
+                Path::Values,
+                SHIPPED_GZIP_LEVEL,
+                &body,
+                events,
+                None,
+                4,
+            );
+        }
+        breakdown(&body);
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+        e.write_all(&body).unwrap();
+        let gz = e.finish().unwrap();
+        measure(
+            "gzip request: inflate + function path",
+            Path::Function,
+            SHIPPED_GZIP_LEVEL,
+            &body,
+            events,
+            Some(&gz),
+            4,
+        );
+    }
+    println!("gzip levels (function path)");
+    for level in 1..=9 {
+        measure(
+            "function path",
+            Path::Function,
+            level,
+            &body,
+            events,
+            None,
+            3,
+        );
+    }
 }

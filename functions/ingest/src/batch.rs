@@ -2,6 +2,15 @@
 //! each event against its source's schema, and writes accepted events as gzip NDJSON
 //! and rejected ones (with their reasons) as another gzip NDJSON stream. Events are
 //! streamed: the parsed form of only one event is held at a time.
+//!
+//! Two paths give the same result. The fast one ([`crate::tape`]) reads each event
+//! into a flat borrowed form, validates that, and stores a valid event's own bytes
+//! (without whitespace) when they are exactly what serde_json would write. Every
+//! other event (invalid, escaped strings, numbers serde_json prints differently,
+//! duplicate keys) is parsed into a `serde_json::Value` as before, which also gives
+//! the reasons of a rejected event. A body the fast path cannot frame (invalid JSON,
+//! too deep) is processed again from the start by the `Value` path alone, so parse
+//! errors and their positions are serde_json's.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -14,6 +23,7 @@ use serde_json::Value;
 
 use crate::body::Format;
 use crate::setup::Source;
+use crate::tape::{Doc, Entry, Scanner, Shape, TapeNode};
 use crate::timefmt::parse_rfc3339;
 use pipewright_ingest_config::get_path;
 
@@ -77,6 +87,8 @@ pub struct Processed {
     /// The id of every event, when the source has an `id_field` and every event has
     /// one (string or number); otherwise `None`.
     pub event_ids: Option<Vec<String>>,
+    /// Accepted events stored by the fast path (as they came, without a `Value`).
+    pub fast_events: usize,
 }
 
 /// The request is refused as a whole.
@@ -180,6 +192,7 @@ struct Proc<'s> {
     device_ids: Vec<String>,
     ids: Option<Vec<String>>,
     stop: Option<ProcessError>,
+    fast_events: usize,
     /// One line, serialised before it goes to the compressor in a single write:
     /// feeding the compressor serde's many small writes costs more than the JSON.
     line: Vec<u8>,
@@ -205,6 +218,24 @@ fn scalar_text(v: &Value) -> Option<String> {
     }
 }
 
+/// [`scalar_text`] of a tape node.
+fn tape_scalar_text(v: TapeNode<'_>) -> Option<String> {
+    match (v.str(), v.number()) {
+        (Some(s), _) if !s.is_empty() => Some(s.to_owned()),
+        (_, Some(n)) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// What the fast path does after an event.
+enum Step {
+    Go,
+    /// Too many events: the request is refused.
+    Stop,
+    /// Something only the `Value` path reports exactly: process the body again with it.
+    Restart,
+}
+
 impl<'s> Proc<'s> {
     fn new(source: &'s Source, opts: Options) -> Proc<'s> {
         Proc {
@@ -220,6 +251,7 @@ impl<'s> Proc<'s> {
             device_ids: Vec::new(),
             ids: source.config.id_field.as_ref().map(|_| Vec::new()),
             stop: None,
+            fast_events: 0,
             line: Vec::with_capacity(4096),
         }
     }
@@ -264,6 +296,82 @@ impl<'s> Proc<'s> {
         } else {
             self.reject(index, errors, Rejected::Parsed(&v))
         }
+    }
+
+    /// An array element or NDJSON line read by the scanner: `text` its bytes, `tape` its
+    /// entries. Admits it (like the `Value` path: after reading it) unless `admitted`.
+    fn scanned(&mut self, text: &[u8], tape: &[Entry], shape: Shape, admitted: bool) -> Step {
+        let src = if shape.slow {
+            None
+        } else {
+            std::str::from_utf8(text).ok()
+        };
+        match src {
+            Some(src) => {
+                if !admitted && !self.admit() {
+                    return Step::Stop;
+                }
+                let doc = Doc { src, entries: tape };
+                self.fast_event(text, &doc, shape.spaced)
+            }
+            None => {
+                let Ok(v) = serde_json::from_slice::<Value>(text) else {
+                    return Step::Restart;
+                };
+                if !admitted && !self.admit() {
+                    return Step::Stop;
+                }
+                self.parsed(v).expect("writing to memory cannot fail");
+                Step::Go
+            }
+        }
+    }
+
+    /// An admitted event in canonical form: stored as it came when valid; otherwise
+    /// (and when not an object) the `Value` path gives its reasons.
+    fn fast_event(&mut self, text: &[u8], doc: &Doc<'_>, spaced: bool) -> Step {
+        let root = doc.root();
+        if !root.is_object() || !self.source.fast.is_valid(root) {
+            let Ok(v) = serde_json::from_slice::<Value>(text) else {
+                return Step::Restart;
+            };
+            self.parsed(v).expect("writing to memory cannot fail");
+            return Step::Go;
+        }
+        self.index += 1;
+        self.fast_events += 1;
+        let cfg = &self.source.config;
+        if let (Some(ids), Some(field)) = (&mut self.ids, &cfg.id_field) {
+            match root.path(field).and_then(tape_scalar_text) {
+                Some(id) => ids.push(id),
+                None => self.ids = None,
+            }
+        }
+        let time = cfg.time_field.as_ref().and_then(|f| root.path(f));
+        if let Some(ms) = time.and_then(|t| t.str()).and_then(parse_rfc3339) {
+            self.min_t = Some(self.min_t.map_or(ms, |m| m.min(ms)));
+            self.max_t = Some(self.max_t.map_or(ms, |m| m.max(ms)));
+        }
+        let device = cfg.device_field.as_ref().and_then(|f| root.path(f));
+        if let Some(d) = device.and_then(tape_scalar_text)
+            && !self.devices_seen.contains(&d)
+        {
+            if self.device_ids.len() < self.opts.max_device_ids {
+                self.device_ids.push(d.clone());
+            }
+            self.devices_seen.insert(d);
+        }
+        let w = self.accepted.writer();
+        let written = if spaced {
+            self.line.clear();
+            crate::tape::compact_into(text, &mut self.line);
+            self.line.push(b'\n');
+            w.write_all(&self.line)
+        } else {
+            w.write_all(text).and_then(|()| w.write_all(b"\n"))
+        };
+        written.expect("writing to memory cannot fail");
+        Step::Go
     }
 
     fn unparsed(&mut self, raw: &str, error: String) -> io::Result<()> {
@@ -311,6 +419,23 @@ impl<'s> Proc<'s> {
         Ok(())
     }
 
+    /// NDJSON line `n` (0-based, admitted) by the `Value` path.
+    fn line_by_value(&mut self, n: usize, line: &[u8]) {
+        match serde_json::from_slice::<Value>(line) {
+            Ok(v) => self.parsed(v),
+            Err(e) => self.unparsed(
+                &String::from_utf8_lossy(line),
+                format!(
+                    "invalid JSON on line {}, column {}: {}",
+                    n + 1,
+                    e.column(),
+                    bare_message(&e)
+                ),
+            ),
+        }
+        .expect("writing to memory cannot fail");
+    }
+
     fn finish(self) -> Processed {
         let accepted = self.accepted.finish();
         let rejected = self.rejected.finish();
@@ -323,6 +448,7 @@ impl<'s> Proc<'s> {
             device_count: self.devices_seen.len(),
             device_ids: self.device_ids,
             event_ids: self.ids.filter(|ids| !ids.is_empty()),
+            fast_events: self.fast_events,
             accepted,
             rejected,
         }
@@ -403,6 +529,108 @@ pub fn process(
     format: Format,
     body: &[u8],
 ) -> Result<Processed, ProcessError> {
+    match process_fast(source, opts, format, body) {
+        Some(r) => r,
+        None => process_values(source, opts, format, body),
+    }
+}
+
+/// The fast path; `None` when the body must be processed by the `Value` path.
+fn process_fast(
+    source: &Source,
+    opts: Options,
+    format: Format,
+    body: &[u8],
+) -> Option<Result<Processed, ProcessError>> {
+    let mut p = Proc::new(source, opts);
+    match format {
+        Format::Json => {
+            let mut sc = Scanner::new(body, Vec::new());
+            sc.skip_ws();
+            if sc.peek() == Some(b'[') {
+                sc.pos += 1;
+                sc.skip_ws();
+                if sc.peek() == Some(b']') {
+                    sc.pos += 1;
+                } else {
+                    loop {
+                        let (start, end, shape) = sc.value().ok()?;
+                        match p.scanned(&body[start..end], sc.tape(), shape, false) {
+                            Step::Go => {}
+                            Step::Stop => return Some(Err(p.stop.take().expect("set by admit"))),
+                            Step::Restart => return None,
+                        }
+                        sc.skip_ws();
+                        match sc.peek() {
+                            Some(b',') => {
+                                sc.pos += 1;
+                                sc.skip_ws();
+                            }
+                            Some(b']') => {
+                                sc.pos += 1;
+                                break;
+                            }
+                            _ => return None,
+                        }
+                    }
+                }
+                sc.skip_ws();
+                if sc.pos != body.len() {
+                    return None;
+                }
+            } else {
+                // One event: the `Value` path neither admits it nor reads it partly.
+                let (start, end, shape) = sc.value().ok()?;
+                sc.skip_ws();
+                if sc.pos != body.len() || shape.slow {
+                    return None;
+                }
+                let src = std::str::from_utf8(&body[start..end]).ok()?;
+                let doc = Doc {
+                    src,
+                    entries: sc.tape(),
+                };
+                if let Step::Restart = p.fast_event(&body[start..end], &doc, shape.spaced) {
+                    return None;
+                }
+            }
+        }
+        Format::Ndjson => {
+            let mut tape = Vec::new();
+            for (n, line) in body.split(|b| *b == b'\n').enumerate() {
+                let line = line.trim_ascii();
+                if line.is_empty() {
+                    continue;
+                }
+                if !p.admit() {
+                    return Some(Err(p.stop.take().expect("set by admit")));
+                }
+                let mut sc = Scanner::new(line, tape);
+                let read = sc.value();
+                let step = match read {
+                    Ok((_, end, shape)) if end == line.len() => {
+                        p.scanned(line, sc.tape(), shape, true)
+                    }
+                    _ => Step::Restart,
+                };
+                tape = sc.into_tape();
+                if let Step::Restart = step {
+                    p.line_by_value(n, line);
+                }
+            }
+        }
+    }
+    Some(Ok(p.finish()))
+}
+
+/// Processes a decoded body with a `serde_json::Value` per event (the reference path;
+/// [`process`] falls back on it).
+pub fn process_values(
+    source: &Source,
+    opts: Options,
+    format: Format,
+    body: &[u8],
+) -> Result<Processed, ProcessError> {
     let mut p = Proc::new(source, opts);
     match format {
         Format::Json => {
@@ -434,19 +662,7 @@ pub fn process(
                 if !p.admit() {
                     return Err(p.stop.take().expect("set by admit"));
                 }
-                match serde_json::from_slice::<Value>(line) {
-                    Ok(v) => p.parsed(v),
-                    Err(e) => p.unparsed(
-                        &String::from_utf8_lossy(line),
-                        format!(
-                            "invalid JSON on line {}, column {}: {}",
-                            n + 1,
-                            e.column(),
-                            bare_message(&e)
-                        ),
-                    ),
-                }
-                .expect("writing to memory cannot fail");
+                p.line_by_value(n, line);
             }
         }
     }
@@ -687,6 +903,305 @@ mod tests {
         assert_eq!(p.event_ids, Some(vec!["b".to_string(), "a".to_string()]));
         let p = run(Format::Json, "[]").unwrap();
         assert_eq!((p.total, p.event_ids), (0, None));
+    }
+
+    /// Runs both paths on `body` and checks they agree on everything; returns the fast
+    /// path's result.
+    fn same(
+        format: Format,
+        schema: Value,
+        max_events: usize,
+        body: &[u8],
+    ) -> Result<Processed, ProcessError> {
+        let s = setup(schema);
+        let src = s.source("pos").unwrap();
+        let opts = Options { max_events, ..OPTS };
+        let fast = process(src, opts, format, body);
+        let slow = process_values(src, opts, format, body);
+        let show = String::from_utf8_lossy(body);
+        match (&fast, &slow) {
+            (Ok(f), Ok(v)) => {
+                assert_eq!(
+                    gunzip_or_empty(&f.accepted.gz),
+                    gunzip_or_empty(&v.accepted.gz),
+                    "{show}"
+                );
+                assert_eq!(
+                    gunzip_or_empty(&f.rejected.gz),
+                    gunzip_or_empty(&v.rejected.gz),
+                    "{show}"
+                );
+                assert_eq!(
+                    (
+                        f.total,
+                        f.accepted.lines,
+                        f.accepted.bytes,
+                        f.rejected.lines,
+                        f.rejected.bytes
+                    ),
+                    (
+                        v.total,
+                        v.accepted.lines,
+                        v.accepted.bytes,
+                        v.rejected.lines,
+                        v.rejected.bytes
+                    ),
+                    "{show}"
+                );
+                assert_eq!(f.failures, v.failures, "{show}");
+                assert_eq!(f.malformed, v.malformed, "{show}");
+                assert_eq!(
+                    (f.min_event_time, f.max_event_time),
+                    (v.min_event_time, v.max_event_time),
+                    "{show}"
+                );
+                assert_eq!(
+                    (&f.device_ids, f.device_count),
+                    (&v.device_ids, v.device_count),
+                    "{show}"
+                );
+                assert_eq!(f.event_ids, v.event_ids, "{show}");
+                assert_eq!(v.fast_events, 0);
+            }
+            (Err(f), Err(v)) => assert_eq!(f, v, "{show}"),
+            _ => panic!("{show}: the paths disagree: {fast:?} / {slow:?}"),
+        }
+        fast
+    }
+
+    fn gunzip_or_empty(gz: &[u8]) -> String {
+        if gz.is_empty() {
+            String::new()
+        } else {
+            gunzip(gz)
+        }
+    }
+
+    fn rich_schema() -> Value {
+        json!({
+            "type": "object",
+            "required": ["id", "total"],
+            "properties": {
+                "id": {"type": ["string", "integer"]},
+                "total": {"type": "number", "multipleOf": 0.01, "minimum": 0},
+                "at": {"type": "string", "format": "date-time"},
+                "pay": {"enum": ["card", "cash", 3, null, true]},
+                "tags": {"type": "array", "uniqueItems": true, "maxItems": 3},
+                "name": {"type": "string", "minLength": 1, "maxLength": 8, "pattern": "^[^x]"},
+                "device": {"type": "object", "properties": {"id": {"type": "string"}}, "propertyNames": {"maxLength": 4}},
+                "qty": {"type": "integer"}
+            }
+        })
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_the_value_path() {
+        let events = [
+            // canonical and valid: stored as they came
+            r#"{"id":"a","total":1.5,"at":"2026-11-27T10:00:00Z","device":{"id":"d1"}}"#,
+            r#"{"id":7,"total":0.07,"pay":"cash","tags":[1,"x",{"a":1}],"qty":3}"#,
+            r#"{"total":19.99,"id":"é ü 漢字 😀","name":"ok"}"#,
+            r#"{"id":"n","total":100.0,"qty":-12,"pay":null}"#,
+            r#"{"id":"z","total":0.0001,"qty":18446744073709551615}"#,
+            // spaced: compacted
+            "{ \"id\" : \"s\",\n\t\"total\" : 2.25 , \"tags\" : [ 1 , 2 ] }",
+            // not canonical: the Value path writes them
+            r#"{"id":"e","total":1.50}"#,
+            r#"{"id":"e","total":1e2}"#,
+            r#"{"id":"e","total":1E-2,"qty":-0}"#,
+            r#"{"id":"e","total":0.000001}"#,
+            r#"{"id":"e","total":12345678901234567}"#,
+            r#"{"id":"e","total":123456789012345678901234567890}"#,
+            r#"{"id":"e","total":-0.0}"#,
+            r#"{"id":"e","total":0.30000000000000004}"#,
+            r#"{"id":"e\u00e9\/","total":1,"name":"a\"b\\c\nd"}"#,
+            r#"{"id":"dup","total":1,"total":2}"#,
+            r#"{"id":"dup","total":1,"device":{"id":"a","id":"b"}}"#,
+            // invalid events: reasons from the Value path
+            r#"{"id":"i","total":-1}"#,
+            r#"{"id":"i","total":0.071,"pay":"gold","tags":[1,1]}"#,
+            r#"{"id":"i","total":1,"name":"xyz","at":"yesterday"}"#,
+            r#"{"id":"i","total":1,"name":"123456789"}"#,
+            r#"{"id":"i","total":1,"device":{"long-name":1}}"#,
+            r#"{"id":"i","total":1,"qty":1.5}"#,
+            r#"{"id":"i","total":1,"qty":2.0}"#,
+            r#"{"total":1}"#,
+            r#"[1,2]"#,
+            r#""text""#,
+            r#"7"#,
+            r#"null"#,
+        ];
+        for format in [Format::Json, Format::Ndjson] {
+            let body = match format {
+                Format::Json => format!("[{}]", events.join(",")),
+                // (one line per event: the spaced event's newline becomes a space)
+                Format::Ndjson => events.map(|e| e.replace('\n', " ")).join("\n"),
+            };
+            let p = same(format, rich_schema(), 100, body.as_bytes()).unwrap();
+            assert_eq!(p.malformed, None);
+            assert_eq!(p.total, events.len());
+            // The six first, and `"qty":2.0` (an integer to JSON Schema, printed as is).
+            assert_eq!(p.fast_events, 7, "{format:?}");
+            for e in &events {
+                same(Format::Json, rich_schema(), 100, e.as_bytes()).unwrap();
+                same(
+                    Format::Json,
+                    rich_schema(),
+                    100,
+                    format!(" [ {e} ] ").as_bytes(),
+                )
+                .unwrap();
+            }
+        }
+        // A canonical event is stored byte for byte.
+        let p = same(Format::Json, rich_schema(), 100, events[2].as_bytes()).unwrap();
+        assert_eq!(p.fast_events, 1);
+        assert_eq!(gunzip(&p.accepted.gz), format!("{}\n", events[2]));
+    }
+
+    #[test]
+    fn bodies_the_fast_path_cannot_frame_are_the_value_paths() {
+        let deep = format!(
+            "[{{\"id\":\"a\",\"total\":1,\"x\":{}{}}}]",
+            "[".repeat(150),
+            "]".repeat(150)
+        );
+        let bodies: Vec<Vec<u8>> = vec![
+            b"[{\"id\":\"a\",\"total\":1},]".to_vec(),
+            b"[{\"id\":\"a\",\"total\":1}] x".to_vec(),
+            b"[{\"id\":\"a\",\"total\":01}]".to_vec(),
+            b"[{\"id\":\"a\",\"total\":1.}]".to_vec(),
+            b"[{\"id\":\"a\",\"total\":1e999}]".to_vec(),
+            b"[{\"id\":\"a\xff\",\"total\":1}]".to_vec(),
+            b"[{\"id\":\"a\x01\",\"total\":1}]".to_vec(),
+            b"[{\"id\":\"\\ud800\",\"total\":1}]".to_vec(),
+            b"[{\"id\":\"\\x\",\"total\":1}]".to_vec(),
+            b"[{\"id\":\"a\",\"total\":tru}]".to_vec(),
+            b"[{\"id\":\"a\" \"total\":1}]".to_vec(),
+            b"[{\"id\":\"a\",\"total\":1}".to_vec(),
+            b"[{\"id\":\"a\",\"total\":1}, {\"id\":\"b\",\"total\":1}, {\"id\":".to_vec(),
+            b"{\"id\":\"a\",\"total\":1} {}".to_vec(),
+            b"[]".to_vec(),
+            b"  ".to_vec(),
+            b"".to_vec(),
+            deep.into_bytes(),
+        ];
+        for b in &bodies {
+            same(Format::Json, rich_schema(), 100, b).unwrap();
+            same(Format::Ndjson, rich_schema(), 100, b).unwrap();
+        }
+        // The event limit stops both paths alike, also when a later part is invalid.
+        let six = [r#"{"id":"a","total":1}"#; 6].join(",");
+        for body in [
+            format!("[{six}]"),
+            format!("[{six},oops"),
+            format!("[{six}] trailing"),
+        ] {
+            assert_eq!(
+                same(Format::Json, rich_schema(), 5, body.as_bytes()).unwrap_err(),
+                ProcessError::TooManyEvents { limit: 5 }
+            );
+        }
+        let five = [r#"{"id":"a","total":1}"#; 5].join(",");
+        assert!(
+            same(
+                Format::Json,
+                rich_schema(),
+                5,
+                format!("[{five},oops").as_bytes()
+            )
+            .unwrap()
+            .malformed
+            .is_some()
+        );
+    }
+
+    #[test]
+    fn canonical_numbers_are_what_serde_json_prints() {
+        let mut texts: Vec<String> = [
+            "0",
+            "-1",
+            "1",
+            "18446744073709551615",
+            "18446744073709551616",
+            "-9223372036854775808",
+            "-922337203685477580",
+            "0.1",
+            "0.5",
+            "0.00001",
+            "0.000012",
+            "0.000001",
+            "1.0",
+            "10.0",
+            "100000000000000.0",
+            "1000000000000000.0",
+            "123456789012345.6",
+            "12345678901234.56",
+            "999999999999999",
+            "0.999999999999999",
+            "9.999999999999999",
+            "2.675",
+            "1.005",
+            "0.3",
+            "-0.5",
+            "-12.75",
+            "4.35",
+            "1234567.89",
+            "0.10",
+            "1.50",
+            "-0",
+            "-0.0",
+            "0.0",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        // Prices and measurements of every shape up to 15 digits.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let digits = 1 + (x % 17) as usize;
+            let int: String = (x >> 8).to_string().chars().take(digits).collect();
+            let point = (x >> 3) as usize % (int.len() + 5);
+            let t = if point == 0 {
+                int.clone()
+            } else if point <= int.len() {
+                let (a, b) = int.split_at(int.len() - point.min(int.len() - 1).max(1));
+                format!("{a}.{b}")
+            } else {
+                format!("0.{}{}", "0".repeat(point - int.len()), int)
+            };
+            texts.push(if x.is_multiple_of(5) {
+                format!("-{t}")
+            } else {
+                t
+            });
+        }
+        let mut canonical = 0;
+        for t in &texts {
+            let negative = t.starts_with('-');
+            let body = t.trim_start_matches('-');
+            let (int, frac) = match body.split_once('.') {
+                Some((i, f)) => (i, Some(f.as_bytes())),
+                None => (body, None),
+            };
+            if int.len() > 1 && int.starts_with('0') {
+                continue;
+            }
+            if serde_json::from_str::<Value>(t).is_err() {
+                continue; // not a JSON number: the scanner never asks
+            }
+            let Some(n) = crate::tape::canonical_number(t, negative, int.as_bytes(), frac) else {
+                continue;
+            };
+            canonical += 1;
+            let v: Value = serde_json::from_str(t).unwrap();
+            assert_eq!(v, Value::Number(n.clone()), "{t}");
+            assert_eq!(&serde_json::to_string(&v).unwrap(), t, "{t}");
+        }
+        assert!(canonical > 10_000, "{canonical}");
     }
 
     #[test]

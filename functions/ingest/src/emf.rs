@@ -1,5 +1,8 @@
 //! CloudWatch embedded metric format (EMF): one JSON line per request on stdout, which
-//! CloudWatch Logs turns into metrics in namespace `pipewright`.
+//! CloudWatch Logs turns into metrics in namespace `pipewright`. A stored request gets
+//! [`line`]; a request refused as a whole gets [`refused_line`] (`RequestsRefused`, also
+//! per HTTP status); a request answered from its idempotency record gets
+//! [`replayed_line`] (`RequestsReplayed`).
 
 use serde_json::json;
 
@@ -53,10 +56,103 @@ pub fn line(
     .to_string()
 }
 
+/// Source dimension value of a request whose route matched no source (404).
+pub const UNROUTED: &str = "(unrouted)";
+
+/// The EMF line of a request refused as a whole (4xx without storing anything: 404,
+/// 405, 409, 413, 415, 400 for a bad header or an empty body). `RequestsRefused` = 1,
+/// by pipeline + source and by pipeline + source + status.
+pub fn refused_line(
+    pipeline: &str,
+    source: &str,
+    request_id: &str,
+    timestamp_millis: i64,
+    status: u16,
+) -> String {
+    json!({
+        "_aws": {
+            "Timestamp": timestamp_millis,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [["pipeline", "source"], ["pipeline", "source", "status"]],
+                "Metrics": [{"Name": "RequestsRefused", "Unit": "Count"}]
+            }]
+        },
+        "pipeline": pipeline,
+        "source": source,
+        "status": status.to_string(),
+        "request_id": request_id,
+        "RequestsRefused": 1,
+    })
+    .to_string()
+}
+
+/// The EMF line of a request answered with the stored first response of its
+/// idempotency key (nothing written). `RequestsReplayed` = 1, by pipeline + source.
+pub fn replayed_line(
+    pipeline: &str,
+    source: &str,
+    request_id: &str,
+    timestamp_millis: i64,
+    status: u16,
+) -> String {
+    json!({
+        "_aws": {
+            "Timestamp": timestamp_millis,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [["pipeline", "source"]],
+                "Metrics": [{"Name": "RequestsReplayed", "Unit": "Count"}]
+            }]
+        },
+        "pipeline": pipeline,
+        "source": source,
+        "status": status.to_string(),
+        "request_id": request_id,
+        "RequestsReplayed": 1,
+    })
+    .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::Value;
+
+    /// Every dimension named has a string value, and every metric declared has a
+    /// numeric value: what CloudWatch needs to extract the metrics.
+    fn assert_extractable(l: &str) -> Value {
+        assert!(!l.contains('\n'));
+        let v: Value = serde_json::from_str(l).unwrap();
+        let d = &v["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(d["Namespace"], "pipewright");
+        for dims in d["Dimensions"].as_array().unwrap() {
+            for dim in dims.as_array().unwrap() {
+                assert!(v[dim.as_str().unwrap()].is_string(), "{dim} has no value");
+            }
+        }
+        for m in d["Metrics"].as_array().unwrap() {
+            let n = m["Name"].as_str().unwrap();
+            assert!(v[n].is_u64(), "metric {n} has no value");
+        }
+        v
+    }
+
+    #[test]
+    fn refusals_count_by_source_and_status() {
+        let v = assert_extractable(&refused_line("shop", "pos", "r", 5, 413));
+        assert_eq!(v["RequestsRefused"], 1);
+        assert_eq!(v["status"], "413");
+        assert_eq!(v["_aws"]["Timestamp"], 5);
+        assert_eq!(
+            v["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            serde_json::json!([["pipeline", "source"], ["pipeline", "source", "status"]])
+        );
+        let v = assert_extractable(&replayed_line("shop", "pos", "r", 5, 207));
+        assert_eq!(v["RequestsReplayed"], 1);
+        assert_eq!(v["status"], "207");
+        assert_eq!(v["source"], "pos");
+    }
 
     #[test]
     fn every_declared_metric_has_a_value_and_dimensions_exist() {

@@ -8,11 +8,13 @@ use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::{HeaderMap, HeaderValue, Method};
 use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_sdk_glue::operation::start_job_run::StartJobRunError;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
+use pipewright_ingest_config::index::attr;
 use pipewright_ingest_config::layout;
 use serde_json::{Value, json};
 use tracing::{Instrument, error, info, info_span, warn};
@@ -56,21 +58,90 @@ impl Clients {
     }
 }
 
-/// Handles one request. Never fails: every outcome is a response.
+/// Handles one request. Never fails: every outcome is a response. Prints the
+/// request's EMF metric lines on stdout.
 pub async fn handle(
     req: ApiGatewayProxyRequest,
     clients: &Clients,
     setup: &Setup,
     now: SystemTime,
 ) -> ApiGatewayProxyResponse {
+    let (resp, metrics) = handle_collecting(req, clients, setup, now).await;
+    for line in metrics {
+        println!("{line}");
+    }
+    resp
+}
+
+/// [`handle`], returning the EMF lines instead of printing them.
+pub async fn handle_collecting(
+    req: ApiGatewayProxyRequest,
+    clients: &Clients,
+    setup: &Setup,
+    now: SystemTime,
+) -> (ApiGatewayProxyResponse, Vec<String>) {
     let request_id = request_id(req.request_context.request_id.as_deref());
     let span = info_span!("request", request_id = %request_id);
-    let mut resp = handle_in_span(&req, clients, setup, now, &request_id)
+    let received = Received::at(now);
+    let mut ctx = Ctx {
+        pipeline: &setup.config.pipeline,
+        request_id: &request_id,
+        received: &received,
+        metrics: Vec::new(),
+    };
+    let mut resp = handle_in_span(&req, clients, setup, &mut ctx)
         .instrument(span)
         .await;
     resp.headers
         .insert("x-request-id", header_value(&request_id));
-    resp
+    (resp, ctx.metrics)
+}
+
+/// What every answer of one request needs: its id, its receive time, and the EMF
+/// lines gathered so far.
+struct Ctx<'a> {
+    pipeline: &'a str,
+    request_id: &'a str,
+    received: &'a Received,
+    metrics: Vec<String>,
+}
+
+impl Ctx<'_> {
+    /// A whole-request refusal, counted as `RequestsRefused`.
+    fn refuse(
+        &mut self,
+        status: u16,
+        source: Option<&str>,
+        message: &str,
+        extra: &[(&'static str, String)],
+    ) -> ApiGatewayProxyResponse {
+        info!(status, reason = message, "request refused");
+        self.metrics.push(emf::refused_line(
+            self.pipeline,
+            source.unwrap_or(emf::UNROUTED),
+            self.request_id,
+            self.received.epoch_millis,
+            status,
+        ));
+        response(
+            status,
+            json!({"request_id": self.request_id, "error": message}).to_string(),
+            extra,
+        )
+    }
+
+    /// The stored first answer of an idempotency key, counted as `RequestsReplayed`.
+    fn replay(&mut self, source: &str, status: u16, body: String) -> ApiGatewayProxyResponse {
+        info!(status, "replaying the first response");
+        self.metrics.push(emf::replayed_line(
+            self.pipeline,
+            source,
+            self.request_id,
+            self.received.epoch_millis,
+            status,
+        ));
+        response(status, body, &[(REPLAYED_HEADER, "true".to_string())])
+    }
 }
 
 /// A request id usable in an object key: the API Gateway one when it is safe, else a
@@ -119,20 +190,6 @@ pub fn response(
     r
 }
 
-fn refuse(
-    status: u16,
-    request_id: &str,
-    message: &str,
-    extra: &[(&'static str, String)],
-) -> ApiGatewayProxyResponse {
-    info!(status, reason = message, "request refused");
-    response(
-        status,
-        json!({"request_id": request_id, "error": message}).to_string(),
-        extra,
-    )
-}
-
 fn unavailable(request_id: &str, what: &str, err: &str) -> ApiGatewayProxyResponse {
     error!(step = what, error = err, "AWS call failed after retries");
     response(
@@ -140,11 +197,6 @@ fn unavailable(request_id: &str, what: &str, err: &str) -> ApiGatewayProxyRespon
         json!({"request_id": request_id, "error": "storage is unavailable; retry later with the same Idempotency-Key"}).to_string(),
         &[("retry-after", RETRY_AFTER_SECS.to_string())],
     )
-}
-
-fn replay(status: u16, body: String) -> ApiGatewayProxyResponse {
-    info!(status, "replaying the first response");
-    response(status, body, &[(REPLAYED_HEADER, "true".to_string())])
 }
 
 /// The status and JSON body of a processed request.
@@ -202,9 +254,9 @@ async fn handle_in_span(
     req: &ApiGatewayProxyRequest,
     clients: &Clients,
     setup: &Setup,
-    now: SystemTime,
-    request_id: &str,
+    ctx: &mut Ctx<'_>,
 ) -> ApiGatewayProxyResponse {
+    let request_id = ctx.request_id;
     let path = req
         .resource
         .as_deref()
@@ -212,17 +264,13 @@ async fn handle_in_span(
         .or(req.path.as_deref())
         .unwrap_or("");
     let Some(source) = setup.source_for_route(path) else {
-        return refuse(
-            404,
-            request_id,
-            &format!("no source has the route {path}"),
-            &[],
-        );
+        return ctx.refuse(404, None, &format!("no source has the route {path}"), &[]);
     };
+    let name = Some(source.name.as_str());
     if req.http_method != Method::POST {
-        return refuse(
+        return ctx.refuse(
             405,
-            request_id,
+            name,
             "only POST is supported",
             &[("allow", "POST".into())],
         );
@@ -230,18 +278,18 @@ async fn handle_in_span(
     let cfg = &source.config;
     let format = match body::format_for(header(req, "content-type")) {
         Ok(f) => f,
-        Err(e) => return refuse(e.status(), request_id, &e.to_string(), &[]),
+        Err(e) => return ctx.refuse(e.status(), name, &e.to_string(), &[]),
     };
     let gzip = match body::is_gzip(header(req, "content-encoding")) {
         Ok(g) => g,
-        Err(e) => return refuse(e.status(), request_id, &e.to_string(), &[]),
+        Err(e) => return ctx.refuse(e.status(), name, &e.to_string(), &[]),
     };
     let header_key = match header(req, "idempotency-key")
         .map(idempotency::header_key)
         .transpose()
     {
         Ok(k) => k,
-        Err(e) => return refuse(400, request_id, &e, &[]),
+        Err(e) => return ctx.refuse(400, name, &e, &[]),
     };
     let limit = usize::try_from(cfg.max_body_bytes).unwrap_or(usize::MAX);
     let decoded = match body::decode(
@@ -251,7 +299,7 @@ async fn handle_in_span(
         limit,
     ) {
         Ok(d) => d,
-        Err(e) => return refuse(e.status(), request_id, &e.to_string(), &[]),
+        Err(e) => return ctx.refuse(e.status(), name, &e.to_string(), &[]),
     };
     let opts = Options {
         gzip_level: setup.config.gzip_level,
@@ -260,25 +308,45 @@ async fn handle_in_span(
     };
     let processed = match batch::process(source, opts, format, &decoded) {
         Ok(p) => p,
-        Err(e) => return refuse(413, request_id, &e.to_string(), &[]),
+        Err(e) => return ctx.refuse(413, name, &e.to_string(), &[]),
     };
     let bytes_received = decoded.len() as u64;
     drop(decoded);
     if processed.total == 0 && processed.malformed.is_none() {
-        return refuse(400, request_id, "the body holds no events", &[]);
+        return ctx.refuse(400, name, "the body holds no events", &[]);
     }
 
+    let received = ctx.received;
     let idem_key =
         header_key.or_else(|| processed.event_ids.as_deref().map(idempotency::derived_key));
+    // A request that will be indexed claims its key before it writes anything, so of
+    // concurrent requests with one key only the claimant writes an object. One that
+    // stores rejected events only has no record to claim: it just replays a stored one.
+    let mut claimed = None;
     if let Some(k) = &idem_key {
-        match lookup(clients, setup, &source.name, k).await {
-            Ok(Some((status, body))) => return replay(status, body),
-            Ok(None) => {}
-            Err(e) => return unavailable(request_id, "idempotency lookup", &e),
+        if processed.accepted.lines > 0 {
+            match claim_or_wait(clients, setup, &source.name, k, request_id, received).await {
+                Claim::Won => claimed = Some(k.as_str()),
+                Claim::Answered(status, body) => return ctx.replay(&source.name, status, body),
+                Claim::Busy => {
+                    return ctx.refuse(
+                        409,
+                        name,
+                        "a request with this Idempotency-Key is still being stored; retry later with the same key",
+                        &[("retry-after", RETRY_AFTER_SECS.to_string())],
+                    );
+                }
+                Claim::Failed(e) => return unavailable(request_id, "idempotency claim", &e),
+            }
+        } else {
+            match lookup(clients, setup, &source.name, k).await {
+                Ok(Some((status, body))) => return ctx.replay(&source.name, status, body),
+                Ok(None) => {}
+                Err(e) => return unavailable(request_id, "idempotency lookup", &e),
+            }
         }
     }
 
-    let received = Received::at(now);
     let p = setup.config.partitioning;
     let raw_key = (processed.accepted.lines > 0)
         .then(|| layout::raw_key(&source.name, p, &received.date, received.hour, request_id));
@@ -319,6 +387,9 @@ async fn handle_in_span(
     };
     let (a, b) = tokio::join!(put_raw, put_rejected);
     if let Err(e) = a.and(b) {
+        if let Some(k) = claimed {
+            release(clients, setup, &source.name, k, request_id, received).await;
+        }
         return unavailable(request_id, "s3 put", &e);
     }
 
@@ -338,7 +409,7 @@ async fn handle_in_span(
             rejected_key: rejected_key.as_deref(),
             request_id,
             idempotency_key: idem_key.as_deref(),
-            received: &received,
+            received,
             processed: &processed,
         };
         let mut writes = vec![items::object_item(&setup.config, &st)];
@@ -352,28 +423,26 @@ async fn handle_in_span(
             );
         }
         writes.extend(devices);
-        if let Some(k) = &idem_key {
-            writes.push(items::idempotency_item(
-                &setup.config,
-                &st,
-                k,
-                status,
-                &body,
-            ));
-        }
+        let record = claimed.map(|k| items::idempotency_item(&setup.config, &st, k, status, &body));
         match commit(
             clients,
             setup,
             &source.name,
-            idem_key.as_deref(),
+            claimed,
             writes,
+            record,
             request_id,
         )
         .await
         {
             Commit::Done => {}
-            Commit::LostRace(status, body) => return replay(status, body),
-            Commit::Failed(e) => return unavailable(request_id, "index transaction", &e),
+            Commit::LostClaim(status, body) => return ctx.replay(&source.name, status, body),
+            Commit::Failed(e) => {
+                if let Some(k) = claimed {
+                    release(clients, setup, &source.name, k, request_id, received).await;
+                }
+                return unavailable(request_id, "index transaction", &e);
+            }
         }
         start_jobs(clients, source).await;
     }
@@ -385,16 +454,13 @@ async fn handle_in_span(
         bytes_received,
         bytes_stored: (processed.accepted.gz.len() + processed.rejected.gz.len()) as u64,
     };
-    println!(
-        "{}",
-        emf::line(
-            &setup.config.pipeline,
-            &source.name,
-            request_id,
-            received.epoch_millis,
-            &m
-        )
-    );
+    ctx.metrics.push(emf::line(
+        &setup.config.pipeline,
+        &source.name,
+        request_id,
+        received.epoch_millis,
+        &m,
+    ));
     info!(
         status,
         source = %source.name,
@@ -405,6 +471,127 @@ async fn handle_in_span(
         "request stored"
     );
     response(status, body, &[])
+}
+
+/// How claiming an idempotency key went.
+enum Claim {
+    /// This request holds the key: it writes, then turns the claim into the record.
+    Won,
+    /// The key's first request has finished: its answer.
+    Answered(u16, String),
+    /// Another request holds the key and has not finished within the wait.
+    Busy,
+    Failed(String),
+}
+
+/// Pauses between claim attempts while another request holds the key (about 4.6 s in
+/// all, well under API Gateway's 29 s).
+const CLAIM_WAITS_MS: [u64; 8] = [25, 50, 100, 200, 400, 800, 1000, 2000];
+
+/// Claims `key` for this request, waiting while another request holds it.
+async fn claim_or_wait(
+    clients: &Clients,
+    setup: &Setup,
+    source: &str,
+    key: &str,
+    request_id: &str,
+    received: &Received,
+) -> Claim {
+    let mut waits = CLAIM_WAITS_MS.iter();
+    loop {
+        match claim(clients, setup, source, key, request_id, received).await {
+            Claim::Busy => match waits.next() {
+                Some(ms) => {
+                    info!(
+                        wait_ms = ms,
+                        "another request holds this idempotency key; waiting"
+                    );
+                    tokio::time::sleep(std::time::Duration::from_millis(*ms)).await;
+                }
+                None => return Claim::Busy,
+            },
+            other => return other,
+        }
+    }
+}
+
+/// One conditional PutItem of the claim: it succeeds when the key has no record, or
+/// only a claim whose lease has run out or was released.
+async fn claim(
+    clients: &Clients,
+    setup: &Setup,
+    source: &str,
+    key: &str,
+    request_id: &str,
+    received: &Received,
+) -> Claim {
+    let lease_until = received.epoch_secs() + items::CLAIM_LEASE_SECS;
+    let item = items::claim_item(
+        &setup.config,
+        source,
+        key,
+        request_id,
+        received,
+        lease_until,
+    );
+    let result = clients
+        .dynamodb
+        .put_item()
+        .table_name(&setup.names.index_table)
+        .set_item(Some(item))
+        .condition_expression(
+            "attribute_not_exists(#pk) OR (attribute_not_exists(#response) AND #lease < :now)",
+        )
+        .expression_attribute_names("#pk", pipewright_ingest_config::index::PK)
+        .expression_attribute_names("#response", attr::RESPONSE)
+        .expression_attribute_names("#lease", attr::LEASE_UNTIL)
+        .expression_attribute_values(":now", AttributeValue::N(received.epoch_secs().to_string()))
+        .send()
+        .await;
+    match result {
+        Ok(_) => Claim::Won,
+        Err(e)
+            if matches!(
+                e.as_service_error(),
+                Some(PutItemError::ConditionalCheckFailedException(_))
+            ) =>
+        {
+            match lookup(clients, setup, source, key).await {
+                Ok(Some((status, body))) => Claim::Answered(status, body),
+                Ok(None) => Claim::Busy,
+                Err(e) => Claim::Failed(e),
+            }
+        }
+        Err(e) => Claim::Failed(DisplayErrorContext(e).to_string()),
+    }
+}
+
+/// Gives up this request's claim (after a failure, so the device's retry need not wait
+/// for the lease): the claim is rewritten with a lease in the past, only while it is
+/// still this request's. Best effort: if it fails, the lease runs out.
+async fn release(
+    clients: &Clients,
+    setup: &Setup,
+    source: &str,
+    key: &str,
+    request_id: &str,
+    received: &Received,
+) {
+    let item = items::claim_item(&setup.config, source, key, request_id, received, 0);
+    let result = clients
+        .dynamodb
+        .put_item()
+        .table_name(&setup.names.index_table)
+        .set_item(Some(item))
+        .condition_expression("#rid = :rid AND attribute_not_exists(#response)")
+        .expression_attribute_names("#rid", attr::REQUEST_ID)
+        .expression_attribute_names("#response", attr::RESPONSE)
+        .expression_attribute_values(":rid", AttributeValue::S(request_id.to_string()))
+        .send()
+        .await;
+    if let Err(e) = result {
+        warn!(error = %DisplayErrorContext(&e), "could not release the idempotency claim; it expires with its lease");
+    }
 }
 
 async fn lookup(
@@ -455,30 +642,68 @@ async fn put_object(
 
 enum Commit {
     Done,
-    LostRace(u16, String),
+    /// The claim was taken over (its lease ran out) and the new holder has answered.
+    LostClaim(u16, String),
     Failed(String),
 }
 
+fn conditional_put(
+    table: &str,
+    item: Item,
+    condition: &str,
+    names: &[(&str, &str)],
+    values: &[(&str, &str)],
+) -> Result<TransactWriteItem, String> {
+    let mut put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression(condition);
+    for (k, v) in names {
+        put = put.expression_attribute_names(*k, *v);
+    }
+    for (k, v) in values {
+        put = put.expression_attribute_values(*k, AttributeValue::S((*v).to_string()));
+    }
+    let put = put.build().map_err(|e| e.to_string())?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+/// One transaction: the new items (which must not exist yet) and, when the request
+/// holds a claim, the idempotency record replacing it (only while the claim is still
+/// this request's).
 async fn commit(
     clients: &Clients,
     setup: &Setup,
     source: &str,
-    idem_key: Option<&str>,
+    claimed: Option<&str>,
     writes: Vec<Item>,
+    record: Option<Item>,
     request_id: &str,
 ) -> Commit {
     let table = &setup.names.index_table;
-    let mut actions = Vec::with_capacity(writes.len());
+    let mut actions = Vec::with_capacity(writes.len() + 1);
     for item in writes {
-        let put = Put::builder()
-            .table_name(table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", pipewright_ingest_config::index::PK)
-            .build();
-        match put {
-            Ok(put) => actions.push(TransactWriteItem::builder().put(put).build()),
-            Err(e) => return Commit::Failed(e.to_string()),
+        match conditional_put(
+            table,
+            item,
+            "attribute_not_exists(#pk)",
+            &[("#pk", pipewright_ingest_config::index::PK)],
+            &[],
+        ) {
+            Ok(a) => actions.push(a),
+            Err(e) => return Commit::Failed(e),
+        }
+    }
+    if let Some(item) = record {
+        match conditional_put(
+            table,
+            item,
+            "#rid = :rid AND attribute_not_exists(#response)",
+            &[("#rid", attr::REQUEST_ID), ("#response", attr::RESPONSE)],
+            &[(":rid", request_id)],
+        ) {
+            Ok(a) => actions.push(a),
+            Err(e) => return Commit::Failed(e),
         }
     }
     // The token makes the SDK's own retries of this call idempotent (10 minutes).
@@ -503,10 +728,11 @@ async fn commit(
         }
         _ => false,
     };
-    if let (true, Some(key)) = (condition_failed, idem_key) {
-        // Another request with this key committed first: answer as it did.
+    if let (true, Some(key)) = (condition_failed, claimed) {
+        // This request's lease ran out and another request took the key over and
+        // answered: answer as it did.
         match lookup(clients, setup, source, key).await {
-            Ok(Some((status, body))) => return Commit::LostRace(status, body),
+            Ok(Some((status, body))) => return Commit::LostClaim(status, body),
             Ok(None) => {}
             Err(e) => return Commit::Failed(e),
         }

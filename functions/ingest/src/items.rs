@@ -164,6 +164,36 @@ pub fn idempotency_item(
     item
 }
 
+/// Seconds a claim holds an idempotency key: longer than a request can run (API
+/// Gateway ends an integration after 29 s, and synth gives the function the same
+/// timeout), so a claim is only taken over from a request that is no longer running.
+pub const CLAIM_LEASE_SECS: i64 = 60;
+
+/// A claim on an idempotency key: the record's key with the claiming request and its
+/// lease, without a response. The first request to put it (conditionally) is the one
+/// that writes; [`idempotency_item`] later replaces it with the first answer.
+pub fn claim_item(
+    config: &IngestConfig,
+    source: &str,
+    key: &str,
+    request_id: &str,
+    received: &Received,
+    lease_until: i64,
+) -> Item {
+    let mut item = idempotency_key_item(source, key);
+    item.insert(attr::KIND.into(), s(kind::IDEMPOTENCY));
+    item.insert(attr::SOURCE.into(), s(source));
+    item.insert(attr::IDEMPOTENCY_KEY.into(), s(key));
+    item.insert(attr::REQUEST_ID.into(), s(request_id));
+    item.insert(attr::LEASE_UNTIL.into(), n(lease_until));
+    item.insert(attr::RECEIVED_AT.into(), s(&received.rfc3339));
+    item.insert(
+        index::TTL.into(),
+        n(received.epoch_secs() + i64::from(config.idempotency_ttl_days) * 86_400),
+    );
+    item
+}
+
 /// The stored first response of an idempotency record: (status, body).
 pub fn stored_response(item: &Item) -> Option<(u16, String)> {
     let status = item.get(attr::STATUS)?.as_n().ok()?.parse().ok()?;
@@ -265,5 +295,14 @@ mod tests {
         assert_eq!(idem.get("pk"), Some(&s("idem#pos#key")));
         assert_eq!(idem.get("expires_at"), Some(&n(1_795_773_250 + 3 * 86_400)));
         assert_eq!(stored_response(&idem), Some((207, "{\"a\":1}".to_string())));
+
+        let claim = claim_item(&config(all, None), "pos", "key", "r1", &received, 42);
+        assert_eq!(claim.get("pk"), idem.get("pk"));
+        assert_eq!(claim.get("sk"), idem.get("sk"));
+        assert_eq!(claim.get("request_id"), Some(&s("r1")));
+        assert_eq!(claim.get("lease_until"), Some(&n(42)));
+        assert_eq!(claim.get("expires_at"), idem.get("expires_at"));
+        // A claim is not an answer.
+        assert_eq!(stored_response(&claim), None);
     }
 }

@@ -14,6 +14,7 @@ pub mod items;
 pub mod local;
 pub mod logging;
 pub mod setup;
+pub mod tape;
 pub mod timefmt;
 
 pub use handler::{Clients, handle};

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use jsonschema::Validator;
+
+use crate::tape::Tape;
 use pipewright_ingest_config::{CONFIG_FILE, IngestConfig, SourceConfig, env};
 
 /// Resource names from the environment.
@@ -35,11 +37,14 @@ impl Names {
     }
 }
 
-/// A source with its compiled validator.
+/// A source with its compiled validators: one for `serde_json::Value` events (which
+/// also gives the reasons of a rejected event), one for scanned events (the fast path,
+/// [`crate::tape`]), built from the same schema with the same options.
 pub struct Source {
     pub name: String,
     pub config: SourceConfig,
     pub validator: Validator,
+    pub fast: Validator<Tape>,
 }
 
 impl std::fmt::Debug for Source {
@@ -103,12 +108,17 @@ impl Setup {
                 .should_validate_formats(true)
                 .build(&sc.schema)
                 .map_err(|e| format!("source `{name}`: its event schema does not compile: {e}"))?;
+            let fast = jsonschema::options_for::<Tape>()
+                .should_validate_formats(true)
+                .build(&sc.schema)
+                .map_err(|e| format!("source `{name}`: its event schema does not compile: {e}"))?;
             sources.insert(
                 name.clone(),
                 Source {
                     name: name.clone(),
                     config: sc.clone(),
                     validator,
+                    fast,
                 },
             );
         }

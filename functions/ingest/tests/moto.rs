@@ -468,15 +468,205 @@ async fn concurrent_requests_with_one_key_store_once() {
     let items = items(&env.clients.dynamodb, &env.table).await;
     assert_eq!(of_kind(&items, "object").len(), 1);
     assert_eq!(of_kind(&items, "idempotency").len(), 1);
-    // The winner's object reads back. A loser that passed the idempotency lookup
-    // before the winner committed wrote its own object and was answered by the
-    // lost-race path; its object stays in the bucket without an index item. (The
-    // four lookups go out together, so normally all three losers take that path.)
+    // Only the request that claimed the key wrote: one object, the winner's.
     assert_stored(&env, &all[0], &[sale(1), sale(2)]).await;
-    let written = objects(&env.clients.s3, &env.bucket, "raw/").await.len();
+    assert_eq!(objects(&env.clients.s3, &env.bucket, "raw/").await.len(), 1);
     assert!(
-        (2..=4).contains(&written),
-        "{written} objects: the lost-race path never ran"
+        objects(&env.clients.s3, &env.bucket, "rejected/")
+            .await
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn two_concurrent_handler_calls_with_one_key_leave_one_object_and_one_item() {
+    // Repeated, because which request claims first varies from run to run.
+    for round in 0..5 {
+        let env = Env::new("race2").await;
+        let key = format!("race-{round}");
+        let h = [("idempotency-key", key.as_str())];
+        let (a, b) = tokio::join!(
+            env.send_metered(json_request(&json!([sale(round), sale(round + 9)]), &h)),
+            env.send_metered(json_request(&json!([sale(round + 9), sale(round)]), &h)),
+        );
+        assert_eq!(
+            (a.0.status, b.0.status),
+            (200, 200),
+            "{} / {}",
+            a.0.text,
+            b.0.text
+        );
+        assert_eq!(a.0.text, b.0.text);
+        let replayed: Vec<bool> = [&a, &b]
+            .iter()
+            .map(|r| r.0.header("idempotent-replayed") == Some("true"))
+            .collect();
+        assert_eq!(replayed.iter().filter(|r| **r).count(), 1, "round {round}");
+        // The winner's EMF line counts events; the loser's counts a replay.
+        for (r, was_replayed) in [(&a, replayed[0]), (&b, replayed[1])] {
+            assert_eq!(r.1.len(), 1);
+            if was_replayed {
+                assert_eq!(r.1[0]["RequestsReplayed"], 1);
+                assert_eq!(r.1[0]["status"], "200");
+            } else {
+                assert_eq!(r.1[0]["EventsAccepted"], 2);
+            }
+        }
+        assert_eq!(objects(&env.clients.s3, &env.bucket, "raw/").await.len(), 1);
+        let all = items(&env.clients.dynamodb, &env.table).await;
+        assert_eq!(of_kind(&all, "object").len(), 1);
+        let idem = of_kind(&all, "idempotency");
+        assert_eq!(idem.len(), 1);
+        assert_eq!(n(idem[0], "status"), 200);
+        // The bodies hold the same events in another order (a derived key would match
+        // too); the object holds the winner's.
+        let (winner, events) = if replayed[0] {
+            (&b.0, [sale(round + 9), sale(round)])
+        } else {
+            (&a.0, [sale(round), sale(round + 9)])
+        };
+        assert_eq!(
+            s(idem[0], "request_id"),
+            winner.header("x-request-id").unwrap()
+        );
+        assert_stored(&env, winner, &events).await;
+    }
+}
+
+#[tokio::test]
+async fn a_held_claim_gets_409_and_an_expired_one_is_taken_over() {
+    use pipewright_ingest::items::claim_item;
+    use pipewright_ingest::timefmt::Received;
+    let env = Env::new("claims").await;
+    let received = Received::at(now());
+    let put_claim = |key: &str, lease_until: i64| {
+        let item = claim_item(
+            &env.setup.config,
+            "pos",
+            key,
+            "other-request",
+            &received,
+            lease_until,
+        );
+        env.clients
+            .dynamodb
+            .put_item()
+            .table_name(&env.table)
+            .set_item(Some(item))
+            .send()
+    };
+    // Another request holds the key (lease still running): wait, then 409.
+    put_claim("held", received.epoch_secs() + 30).await.unwrap();
+    let started = Instant::now();
+    let (r, lines) = env
+        .send_metered(json_request(&sale(1), &[("idempotency-key", "held")]))
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    assert_eq!(r.header("retry-after"), Some("2"));
+    assert!(
+        started.elapsed() >= Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(lines[0]["RequestsRefused"], 1);
+    assert_eq!(lines[0]["status"], "409");
+    assert!(objects(&env.clients.s3, &env.bucket, "").await.is_empty());
+
+    // A claim whose lease has run out (its request is gone) is taken over.
+    put_claim("stale", received.epoch_secs() - 1).await.unwrap();
+    let r = env
+        .send(json_request(&sale(2), &[("idempotency-key", "stale")]))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_stored(&env, &r, &[sale(2)]).await;
+    let all = items(&env.clients.dynamodb, &env.table).await;
+    let records: Vec<_> = of_kind(&all, "idempotency")
+        .into_iter()
+        .filter(|i| s(i, "pk") == "idem#pos#stale")
+        .collect();
+    assert_eq!(records.len(), 1);
+    assert_eq!(
+        s(records[0], "request_id"),
+        r.header("x-request-id").unwrap()
+    );
+    assert_eq!(n(records[0], "status"), 200);
+}
+
+#[tokio::test]
+async fn refusals_and_replays_have_their_own_metric_lines() {
+    let env = Env::new("emf").await;
+    let refused = |status: u16, lines: &[Value]| {
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        let l = &lines[0];
+        assert_eq!(l["RequestsRefused"], 1);
+        assert_eq!(l["status"], status.to_string());
+        assert_eq!(
+            (l["pipeline"].as_str(), l["source"].as_str()),
+            (Some("shop"), Some("pos"))
+        );
+        assert_eq!(l["_aws"]["Timestamp"], 1_795_773_248_123i64);
+        assert_eq!(
+            l["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
+            "RequestsRefused"
+        );
+        assert!(l.get("EventsAccepted").is_none());
+    };
+
+    // 413: over the body limit.
+    let big = json!([{"pad": "x".repeat(5 * 1024 * 1024)}]);
+    let (r, lines) = env.send_metered(json_request(&big, &[])).await;
+    assert_eq!(r.status, 413, "{}", r.text);
+    refused(413, &lines);
+    // 415: not JSON.
+    let mut req = request(ROUTE, "a,b", &[]);
+    req.headers
+        .insert("content-type", "text/csv".parse().unwrap());
+    let (r, lines) = env.send_metered(req).await;
+    assert_eq!(r.status, 415, "{}", r.text);
+    refused(415, &lines);
+    // 400: a bad Idempotency-Key, and a body without events.
+    let (r, lines) = env
+        .send_metered(json_request(&sale(1), &[("idempotency-key", "a b")]))
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    refused(400, &lines);
+    let (r, lines) = env.send_metered(json_request(&json!([]), &[])).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    refused(400, &lines);
+    assert!(objects(&env.clients.s3, &env.bucket, "").await.is_empty());
+
+    // A stored request: the per-request line only. Its replay: the replay line only.
+    let (first, lines) = env
+        .send_metered(json_request(
+            &json!([sale(1), {"bad": 1}]),
+            &[("idempotency-key", "k1")],
+        ))
+        .await;
+    assert_eq!(first.status, 207, "{}", first.text);
+    assert_eq!(lines.len(), 1);
+    assert_eq!(
+        (
+            lines[0]["EventsAccepted"].as_u64(),
+            lines[0]["EventsRejected"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    assert!(lines[0].get("RequestsReplayed").is_none());
+    let (again, lines) = env
+        .send_metered(json_request(
+            &json!([sale(1), {"bad": 1}]),
+            &[("idempotency-key", "k1")],
+        ))
+        .await;
+    assert_eq!(again.status, 207);
+    assert_eq!(again.text, first.text);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["RequestsReplayed"], 1);
+    assert_eq!(lines[0]["status"], "207");
+    assert_eq!(lines[0]["source"], "pos");
+    assert_eq!(
+        lines[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+        json!([["pipeline", "source"]])
     );
 }
 
@@ -518,7 +708,12 @@ async fn when_the_emulator_dies_the_answer_is_503_and_nothing_is_half_indexed() 
         .send(json_request(&sale(3), &[("idempotency-key", "s3-dead")]))
         .await;
     assert_eq!(resp.status, 503, "{}", resp.text);
-    assert!(items(&live.clients.dynamodb, &live.table).await.is_empty());
+    // The only item is the key's claim, released (lease in the past, no answer).
+    let all = items(&live.clients.dynamodb, &live.table).await;
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(s(&all[0], "kind"), "idempotency");
+    assert_eq!(n(&all[0], "lease_until"), 0);
+    assert!(!all[0].contains_key("response"));
 
     // S3 alive, DynamoDB dead. With an idempotency key the lookup fails first, so
     // nothing is written at all.
@@ -544,9 +739,10 @@ async fn when_the_emulator_dies_the_answer_is_503_and_nothing_is_half_indexed() 
             .len(),
         1
     );
-    assert!(items(&live.clients.dynamodb, &live.table).await.is_empty());
+    assert!(of_kind(&items(&live.clients.dynamodb, &live.table).await, "object").is_empty());
 
-    // Recovered: the retry stores and indexes once.
+    // Recovered: the retry takes the released claim over at once (no 409) and stores
+    // and indexes once.
     let resp = live
         .send(json_request(&sale(3), &[("idempotency-key", "s3-dead")]))
         .await;
@@ -554,6 +750,9 @@ async fn when_the_emulator_dies_the_answer_is_503_and_nothing_is_half_indexed() 
     assert_stored(&live, &resp, &[sale(3)]).await;
     let all = items(&live.clients.dynamodb, &live.table).await;
     assert_eq!(of_kind(&all, "object").len(), 1);
+    let idem = of_kind(&all, "idempotency");
+    assert_eq!(idem.len(), 1);
+    assert_eq!(n(idem[0], "status"), 200);
     // Every index item points at an object that exists.
     for item in of_kind(&all, "object") {
         let key = s(item, "object_key");

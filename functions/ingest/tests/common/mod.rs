@@ -242,6 +242,18 @@ impl Env {
     pub async fn send(&self, req: ApiGatewayProxyRequest) -> Resp {
         Resp::from(pipewright_ingest::handle(req, &self.clients, &self.setup, now()).await)
     }
+
+    /// `send`, also returning the request's EMF lines, parsed.
+    pub async fn send_metered(&self, req: ApiGatewayProxyRequest) -> (Resp, Vec<Value>) {
+        let (r, lines) =
+            pipewright_ingest::handler::handle_collecting(req, &self.clients, &self.setup, now())
+                .await;
+        let lines = lines
+            .iter()
+            .map(|l| serde_json::from_str(l).expect("an EMF line is JSON"))
+            .collect();
+        (Resp::from(r), lines)
+    }
 }
 
 pub async fn create_bucket(s3: &aws_sdk_s3::Client, bucket: &str) {
