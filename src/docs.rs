@@ -607,18 +607,7 @@ pub fn write(files: &BTreeMap<PathBuf, Vec<u8>>, env: &str, root: &Path) -> io::
         std::fs::write(&p, bytes)?;
     }
     let target = docs.join(env);
-    let old = staging.path().join("old");
-    let had_old = target.exists();
-    if had_old {
-        std::fs::rename(&target, &old)?;
-    }
-    if let Err(e) = std::fs::rename(&staged, &target) {
-        if had_old {
-            let _ = std::fs::rename(&old, &target);
-        }
-        return Err(e);
-    }
-    Ok(())
+    crate::fsio::swap_dir(&staged, &target, &staging.path().join("old"))
 }
 
 #[cfg(test)]

@@ -18,3 +18,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
+
+/// Moves the folder `staged` to `target`, keeping the previous `target` at `old` (in
+/// the same staging area) so that a failed rename puts it back: readers see the old
+/// folder or the new one, never a mixture.
+pub fn swap_dir(staged: &Path, target: &Path, old: &Path) -> io::Result<()> {
+    let had_old = target.exists();
+    if had_old {
+        std::fs::rename(target, old)?;
+    }
+    if let Err(e) = std::fs::rename(staged, target) {
+        if had_old {
+            let _ = std::fs::rename(old, target);
+        }
+        return Err(e);
+    }
+    Ok(())
+}

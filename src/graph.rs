@@ -70,7 +70,7 @@ impl Graph {
 
     /// The node of a prefix inside a bucket (the bucket is a cluster).
     fn prefix(&mut self, plan: &Plan, bucket: BucketId, prefix: &str) -> String {
-        let b = bucket_key(bucket);
+        let b = bucket.key();
         let cluster = format!("bucket_{b}");
         let name = plan
             .buckets
@@ -86,21 +86,6 @@ impl Graph {
             cluster: Some(cluster),
         });
         id
-    }
-}
-
-fn bucket_key(b: BucketId) -> &'static str {
-    match b {
-        BucketId::Artifacts => "artifacts",
-        BucketId::Logs => "logs",
-        BucketId::Raw => "raw",
-        BucketId::Curated => "curated",
-        BucketId::Results => "results",
-        BucketId::RawReplica => "raw-replica",
-        BucketId::CuratedReplica => "curated-replica",
-        BucketId::LogsReplica => "logs-replica",
-        BucketId::ResultsReplica => "results-replica",
-        BucketId::ArtifactsReplica => "artifacts-replica",
     }
 }
 
@@ -295,14 +280,14 @@ pub fn build(plan: &Plan) -> Graph {
             }
             Access::Replicate { from, to } => {
                 let a = g.node(
-                    &format!("bucket:{}", bucket_key(*from)),
+                    &format!("bucket:{}", from.key()),
                     format!("S3 {}", plan.bucket(*from).name),
                     Kind::Store,
                 );
                 let b = g.node(
-                    &format!("bucket:{}", bucket_key(*to)),
+                    &format!("bucket:{}", to.key()),
                     plan.buckets.get(to).map_or_else(
-                        || bucket_key(*to).to_owned(),
+                        || to.key().to_owned(),
                         |b| format!("S3 {} ({})", b.name, b.region),
                     ),
                     Kind::Store,

@@ -341,16 +341,7 @@ pub fn write(out: &Output, root: &Path) -> io::Result<()> {
         let old = staging
             .path()
             .join(format!("old-{}", dir.to_string_lossy().replace('/', "-")));
-        let had_old = target.exists();
-        if had_old {
-            std::fs::rename(&target, &old)?;
-        }
-        if let Err(e) = std::fs::rename(&staged, &target) {
-            if had_old {
-                let _ = std::fs::rename(&old, &target);
-            }
-            return Err(e);
-        }
+        crate::fsio::swap_dir(&staged, &target, &old)?;
     }
     Ok(())
 }

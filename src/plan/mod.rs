@@ -46,6 +46,25 @@ pub enum BucketId {
     ArtifactsReplica,
 }
 
+impl BucketId {
+    /// The bucket's short name: the suffix of its physical name and the key the
+    /// graph, flows and docs use for it (`raw`, `curated-replica`, ...).
+    pub fn key(self) -> &'static str {
+        match self {
+            BucketId::Artifacts => "artifacts",
+            BucketId::Logs => "logs",
+            BucketId::Raw => "raw",
+            BucketId::Curated => "curated",
+            BucketId::Results => "results",
+            BucketId::RawReplica => "raw-replica",
+            BucketId::CuratedReplica => "curated-replica",
+            BucketId::LogsReplica => "logs-replica",
+            BucketId::ResultsReplica => "results-replica",
+            BucketId::ArtifactsReplica => "artifacts-replica",
+        }
+    }
+}
+
 /// What a principal may do to what. Each variant is one kind of data access; the IAM
 /// emitter knows which actions (and KMS uses) each needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -1312,11 +1331,11 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
                 continue;
             }
             lw.flow(
-                format!("replication:{}", kebab(from)),
+                format!("replication:{}", from.key()),
                 "replication",
                 Access::Replicate { from, to },
                 ro.clone(),
-                format!("copy the {} bucket to the replica region", kebab(from)),
+                format!("copy the {} bucket to the replica region", from.key()),
             );
         }
     }
@@ -1338,7 +1357,7 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
             (BucketId::Logs, BucketId::LogsReplica, "S3 access-log"),
         ] {
             lw.flow(
-                format!("bootstrap-replication:{}", kebab(from)),
+                format!("bootstrap-replication:{}", from.key()),
                 "bootstrap-replication",
                 Access::Replicate { from, to },
                 ro.clone(),
@@ -1595,21 +1614,6 @@ fn groups(n: usize, size: usize) -> Vec<Vec<usize>> {
         .chunks(size)
         .map(<[usize]>::to_vec)
         .collect()
-}
-
-fn kebab(b: BucketId) -> &'static str {
-    match b {
-        BucketId::Artifacts => "artifacts",
-        BucketId::Logs => "logs",
-        BucketId::Raw => "raw",
-        BucketId::Curated => "curated",
-        BucketId::Results => "results",
-        BucketId::RawReplica => "raw-replica",
-        BucketId::CuratedReplica => "curated-replica",
-        BucketId::LogsReplica => "logs-replica",
-        BucketId::ResultsReplica => "results-replica",
-        BucketId::ArtifactsReplica => "artifacts-replica",
-    }
 }
 
 /// Replaces `{account}`, `{region}` and `{partition}`.
