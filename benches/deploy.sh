@@ -6,11 +6,11 @@
 # a small stand-in given with --lambda-zip, so bundling is not timed. CPU is reported
 # for pipewright (user+sys of the process) and for the moto server (from /proc).
 #   bash benches/deploy.sh [RUNS]     (default 3; prints a Markdown table)
-# Needs moto_server on PATH or MOTO_SERVER=/path/to/moto_server.
+# Needs moto_server on PATH, in .ci/.tools/venv (after `bash .ci/run`), or MOTO_SERVER=/path/to/it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-3}"
-server="${MOTO_SERVER:-$(command -v moto_server || echo /work/tools/venv/bin/moto_server)}"
+server="${MOTO_SERVER:-$(command -v moto_server || echo .ci/.tools/venv/bin/moto_server)}"
 cargo build --quiet -p pipewright
 pw="$(pwd)/target/debug/pipewright"
 work=$(mktemp -d)
