@@ -279,19 +279,21 @@ pub fn build(plan: &Plan) -> Graph {
                 g.edge(&who, &m, "register model versions");
             }
             Access::Replicate { from, to } => {
-                let a = g.node(
-                    &format!("bucket:{}", from.key()),
-                    format!("S3 {}", plan.bucket(*from).name),
-                    Kind::Store,
-                );
-                let b = g.node(
-                    &format!("bucket:{}", to.key()),
-                    plan.buckets.get(to).map_or_else(
-                        || to.key().to_owned(),
-                        |b| format!("S3 {} ({})", b.name, b.region),
-                    ),
-                    Kind::Store,
-                );
+                // A bucket outside the environment's region says where it is.
+                let label = |id: BucketId| {
+                    plan.buckets.get(&id).map_or_else(
+                        || id.key().to_owned(),
+                        |b| {
+                            if b.region == plan.region {
+                                format!("S3 {}", b.name)
+                            } else {
+                                format!("S3 {} ({})", b.name, b.region)
+                            }
+                        },
+                    )
+                };
+                let a = g.node(&format!("bucket:{}", from.key()), label(*from), Kind::Store);
+                let b = g.node(&format!("bucket:{}", to.key()), label(*to), Kind::Store);
                 g.edge(&a, &who, "replicate");
                 g.edge(&who, &b, "replicate");
             }

@@ -7,7 +7,7 @@ use std::path::Path;
 use pipewright::emit::{self, compliance_cost, iam};
 use pipewright::plan::{self, Access, BucketId, Plan, StackId};
 use pipewright::spec::{self, RealFiles};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn plan_of(spec_path: &str, env: &str) -> Plan {
     let c = spec::check(
@@ -104,6 +104,21 @@ fn replication_roles_read_only_what_they_replicate() {
                 "bootstrap",
                 vec![BucketId::Artifacts, BucketId::Logs],
             ),
+            // And back: each replica to its source, by a role of the replica stack.
+            (
+                "replica-return",
+                "replica",
+                [
+                    BucketId::RawReplica,
+                    BucketId::CuratedReplica,
+                    BucketId::LogsReplica,
+                    BucketId::ResultsReplica,
+                    BucketId::ArtifactsReplica,
+                ]
+                .into_iter()
+                .filter(|b| p.buckets.contains_key(b))
+                .collect(),
+            ),
         ] {
             let pairs: Vec<(BucketId, BucketId)> = p
                 .flows_of(role_id)
@@ -152,7 +167,18 @@ fn replication_roles_read_only_what_they_replicate() {
                     .values()
                     .find(|r| r["Properties"]["BucketName"] == *name)
                     .unwrap_or_else(|| panic!("{name} in {stack}"));
-                let rc = &bucket["Properties"]["ReplicationConfiguration"];
+                let mut rc = &bucket["Properties"]["ReplicationConfiguration"];
+                if stack == "replica" {
+                    // The way back holds once deploy has passed the sources' keys.
+                    assert_eq!(rc["Fn::If"][0], "ReturnReplication", "{name}");
+                    assert_eq!(rc["Fn::If"][2], json!({"Ref": "AWS::NoValue"}), "{name}");
+                    rc = &rc["Fn::If"][1];
+                    for r in t["Resources"].as_object().unwrap().values() {
+                        if r["Type"] == "AWS::IAM::Role" || r["Type"] == "AWS::IAM::ManagedPolicy" {
+                            assert_eq!(r["Condition"], "ReturnReplication");
+                        }
+                    }
+                }
                 assert_eq!(
                     rc["Rules"][0]["Destination"]["Bucket"],
                     iam::bucket_arn(&p, to)

@@ -22,6 +22,9 @@ pub struct StackUnit {
     pub body: String,
     pub resources: BTreeMap<String, ResourceInfo>,
     pub parameters: Vec<String>,
+    /// Parameters with a `Default`, and the default: the stack can be deployed before
+    /// their value exists.
+    pub optional: BTreeMap<String, String>,
     /// Output key → export name (if exported).
     pub outputs: BTreeMap<String, Option<String>>,
     /// Export names this stack imports.
@@ -82,10 +85,22 @@ pub fn stack_unit(id: StackId, name: &str, region: &str, body: &str) -> Result<S
             }
         }
     }
-    let parameters = t
-        .get("Parameters")
-        .and_then(Value::as_object)
+    let declared = t.get("Parameters").and_then(Value::as_object);
+    let parameters = declared
         .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    let optional = declared
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, d)| {
+                    let v = d.get("Default")?;
+                    Some((
+                        k.clone(),
+                        v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+                    ))
+                })
+                .collect()
+        })
         .unwrap_or_default();
     let mut outputs = BTreeMap::new();
     if let Some(os) = t.get("Outputs").and_then(Value::as_object) {
@@ -106,6 +121,7 @@ pub fn stack_unit(id: StackId, name: &str, region: &str, body: &str) -> Result<S
         body: body.to_string(),
         resources,
         parameters,
+        optional,
         outputs,
         imports,
         names,
@@ -137,6 +153,10 @@ pub enum ParamSource {
     IngestCode,
     /// An output of an earlier stack (across regions, where exports do not reach).
     Output { stack: usize, key: String },
+    /// An output of a later stack, for an optional parameter: the stack is deployed with
+    /// the parameter's default while that output does not exist yet, and deployed again
+    /// once it does (the replica stack's way back to buckets created after it).
+    Late { stack: usize, key: String },
 }
 
 /// Resolves every parameter of every stack, or says which one has no source.
@@ -152,10 +172,17 @@ pub fn param_sources(stacks: &[StackUnit]) -> Result<Vec<BTreeMap<String, ParamS
                     stack: j,
                     key: p.clone(),
                 }
+            } else if let Some(j) = (i + 1..stacks.len())
+                .find(|&j| s.optional.contains_key(p) && stacks[j].outputs.contains_key(p))
+            {
+                ParamSource::Late {
+                    stack: j,
+                    key: p.clone(),
+                }
             } else {
                 return Err(format!(
                     "stack `{}` takes the parameter `{p}`, but deploy has no value for it \
-                     (no earlier stack has an output of that name)",
+                     (no earlier stack has an output of that name, and it has no default)",
                     s.name
                 ));
             };
@@ -164,6 +191,18 @@ pub fn param_sources(stacks: &[StackUnit]) -> Result<Vec<BTreeMap<String, ParamS
         all.push(m);
     }
     Ok(all)
+}
+
+/// The stacks that take a parameter from a later stack, in plan order: `deploy` goes
+/// over them again once everything else is deployed.
+pub fn late_stacks(params: &[BTreeMap<String, ParamSource>]) -> Vec<usize> {
+    (0..params.len())
+        .filter(|&i| {
+            params[i]
+                .values()
+                .any(|p| matches!(p, ParamSource::Late { .. }))
+        })
+        .collect()
 }
 
 /// For each stack (in plan order), the earlier stacks it depends on: the ones whose
@@ -616,6 +655,38 @@ mod tests {
         );
         let e = param_sources(&bad).unwrap_err();
         assert!(e.contains("`p-ml`") && e.contains("`Mystery`"), "{e}");
+    }
+
+    #[test]
+    fn optional_parameters_may_come_from_later_stacks_and_add_no_dependency() {
+        let mut s = three();
+        // The replica stack takes the storage stack's output, optionally.
+        s[1] = unit(
+            StackId::Replica,
+            "p-replica",
+            serde_json::json!({"Parameters": {"RawBucketName": {"Type": "String", "Default": ""}},
+              "Resources": {}, "Outputs": {"ReplicaKeyArn": {"Value": "y"}}}),
+        );
+        let p = param_sources(&s).unwrap();
+        assert_eq!(
+            p[1]["RawBucketName"],
+            ParamSource::Late {
+                stack: 2,
+                key: "RawBucketName".into()
+            }
+        );
+        let d = dependencies(&s, &p);
+        assert!(d[1].is_empty(), "a late parameter is no dependency");
+        assert_eq!(late_stacks(&p), vec![1]);
+        // Without a default, a later stack's output is no source.
+        s[1] = unit(
+            StackId::Replica,
+            "p-replica",
+            serde_json::json!({"Parameters": {"RawBucketName": {"Type": "String"}},
+              "Resources": {}, "Outputs": {"ReplicaKeyArn": {"Value": "y"}}}),
+        );
+        let e = param_sources(&s).unwrap_err();
+        assert!(e.contains("no default"), "{e}");
     }
 
     #[test]

@@ -318,6 +318,13 @@ impl Engine {
                 ParamSource::Output { stack, key } => {
                     sh.outputs.get(stack).and_then(|o| o.get(key)).cloned()
                 }
+                // The later stack's output once it exists, else the default.
+                ParamSource::Late { stack, key } => sh
+                    .outputs
+                    .get(stack)
+                    .and_then(|o| o.get(key))
+                    .or_else(|| self.units[i].optional.get(k))
+                    .cloned(),
             };
             let v = v.ok_or_else(|| match src {
                 ParamSource::Output { stack, key } => format!(
@@ -326,6 +333,7 @@ impl Engine {
                     self.units[i].name, self.units[*stack].name
                 ),
                 ParamSource::IngestCode => "no ingest zip".to_string(),
+                ParamSource::Late { key, .. } => format!("no default for `{key}`"),
             })?;
             m.insert(k.clone(), v);
         }
@@ -832,6 +840,10 @@ pub fn deploy(plan: Plan, out: &Output, o: Options) -> u8 {
 async fn deploy_all(e: Arc<Engine>) -> u8 {
     let start = std::time::Instant::now();
     let n = e.units.len();
+    if let Err(m) = e.preload_late_outputs().await {
+        e.rep.error(&m);
+        return e.finish_run(start, true);
+    }
     let mut started = BTreeSet::new();
     let mut done = BTreeSet::new();
     let mut failed = false;
@@ -895,10 +907,67 @@ async fn deploy_all(e: Arc<Engine>) -> u8 {
             break;
         }
     }
+    if !failed && done.len() == n {
+        failed = !e.second_pass().await;
+    }
     e.finish_run(start, failed || done.len() < n)
 }
 
 impl Engine {
+    /// Outputs of the stacks that feed a late parameter and already exist, so that a
+    /// redeploy passes their values from the start (and never turns off what a
+    /// previous run's second pass turned on).
+    async fn preload_late_outputs(&self) -> Result<(), String> {
+        let producers: BTreeSet<usize> = self
+            .params
+            .iter()
+            .flat_map(|m| m.values())
+            .filter_map(|p| match p {
+                ParamSource::Late { stack, .. } => Some(*stack),
+                _ => None,
+            })
+            .collect();
+        for j in producers {
+            if let Some(s) = self.cfn(j).describe(&self.units[j].name).await?
+                && logic::is_settled(&s.status)
+            {
+                self.shared
+                    .lock()
+                    .expect("lock")
+                    .outputs
+                    .insert(j, s.outputs);
+            }
+        }
+        Ok(())
+    }
+
+    /// Deploys again each stack that takes a parameter from a later stack, now that
+    /// every stack is deployed; a stack whose values did not change is left alone. The
+    /// result first reported for a stack (say, created) is the one kept.
+    async fn second_pass(&self) -> bool {
+        for i in logic::late_stacks(&self.params) {
+            let first = self.shared.lock().expect("lock").results.get(&i).cloned();
+            let late: Vec<&str> = self.params[i]
+                .iter()
+                .filter(|(_, p)| matches!(p, ParamSource::Late { .. }))
+                .map(|(k, _)| k.as_str())
+                .collect();
+            self.rep.info(&format!(
+                "second pass over `{}`: {} from stacks deployed after it",
+                self.units[i].name,
+                late.join(", ")
+            ));
+            let again = self.deploy_one(i).await;
+            if matches!(again, Outcome::Failed | Outcome::Refused) {
+                return false;
+            }
+            if let Some(first @ (Outcome::Created | Outcome::Updated)) = first {
+                self.shared.lock().expect("lock").results.insert(i, first);
+            }
+        }
+        true
+    }
+
     fn finish_run(&self, start: std::time::Instant, failed: bool) -> u8 {
         let sh = self.shared.lock().expect("lock");
         let mut stacks = serde_json::Map::new();
@@ -1140,7 +1209,7 @@ async fn diff_all(e: &Engine) -> Result<serde_json::Value, String> {
                 for (k, src) in &e.params[i] {
                     let v = match src {
                         ParamSource::IngestCode => e.code_key.clone(),
-                        ParamSource::Output { stack, key } => e
+                        ParamSource::Output { stack, key } | ParamSource::Late { stack, key } => e
                             .shared
                             .lock()
                             .expect("lock")

@@ -86,16 +86,23 @@ fn engine_for(env: &str, cfn: Client, method: Method) -> Engine {
         moto_compat: false,
         style: Style::Json,
     };
+    // One mocked client answers for every region the stacks live in.
+    let regions: BTreeSet<String> = units.iter().map(|u| u.region.clone()).collect();
     Engine {
         aws: Aws {
-            cfn: BTreeMap::from([(
-                plan.region.clone(),
-                Cfn {
-                    client: cfn,
-                    poll: o.poll,
-                    timeout: o.timeout,
-                },
-            )]),
+            cfn: regions
+                .into_iter()
+                .map(|r| {
+                    (
+                        r,
+                        Cfn {
+                            client: cfn.clone(),
+                            poll: o.poll,
+                            timeout: o.timeout,
+                        },
+                    )
+                })
+                .collect(),
             s3,
             endpoint: None,
         },
@@ -465,5 +472,146 @@ async fn a_data_stack_where_data_is_retained_is_created_protected() {
         create.num_calls(),
         1,
         "created with policy, protection and the replica key"
+    );
+}
+
+/// The replica stack goes first, before the buckets it replicates back to exist: it is
+/// created with its optional key parameters empty (the way back off), and after every
+/// other stack the second pass updates it with the keys those stacks output.
+#[tokio::test]
+async fn the_replica_stack_turns_the_way_back_on_in_a_second_pass() {
+    let name = "transit-payments-prod-replica";
+    let data_key = "arn:aws:kms:eu-west-2:111111111111:key/d";
+    let artifacts_key = "arn:aws:kms:eu-west-2:111111111111:key/a";
+    let describe = mock!(Client::describe_stacks)
+        .sequence()
+        .http_status(
+            400,
+            Some(query_error(
+                "ValidationError",
+                &format!("Stack with id {name} does not exist"),
+            )),
+        )
+        .output(move || stack(name, StackStatus::CreateComplete))
+        .times(3)
+        .output(move || stack(name, StackStatus::UpdateComplete))
+        .repeatedly()
+        .build();
+    let param = |r: &[aws_sdk_cloudformation::types::Parameter], k: &str| {
+        r.iter()
+            .find(|p| p.parameter_key() == Some(k))
+            .and_then(|p| p.parameter_value())
+            .map(str::to_owned)
+    };
+    let create = mock!(Client::create_stack)
+        .match_requests(move |r| {
+            param(r.parameters(), "DataKeyArn").as_deref() == Some("")
+                && param(r.parameters(), "ArtifactsKeyArn").as_deref() == Some("")
+        })
+        .then_output(|| CreateStackOutput::builder().stack_id("id").build());
+    let update = mock!(Client::update_stack)
+        .match_requests(move |r| {
+            param(r.parameters(), "DataKeyArn").as_deref() == Some(data_key)
+                && param(r.parameters(), "ArtifactsKeyArn").as_deref() == Some(artifacts_key)
+        })
+        .then_output(|| {
+            aws_sdk_cloudformation::operation::update_stack::UpdateStackOutput::builder().build()
+        });
+    let events = mock!(Client::describe_stack_events)
+        .then_output(|| DescribeStackEventsOutput::builder().build());
+    let policy =
+        mock!(Client::get_stack_policy).then_output(|| GetStackPolicyOutput::builder().build());
+    let set_policy = mock!(Client::set_stack_policy).then_output(|| {
+        aws_sdk_cloudformation::operation::set_stack_policy::SetStackPolicyOutput::builder().build()
+    });
+    let protect = mock!(Client::update_termination_protection).then_output(|| {
+        aws_sdk_cloudformation::operation::update_termination_protection::UpdateTerminationProtectionOutput::builder().build()
+    });
+    let e = engine_for(
+        "prod",
+        client(&[
+            &describe,
+            &create,
+            &update,
+            &events,
+            &policy,
+            &set_policy,
+            &protect,
+            &older_template(),
+        ]),
+        Method::Direct,
+    );
+    let replica = index_of(&e, StackId::Replica);
+    assert_eq!(logic::late_stacks(&e.params), vec![replica]);
+    assert!(
+        e.deps[replica].is_empty(),
+        "the replica stack still goes first"
+    );
+    assert_eq!(e.deploy_one(replica).await, Outcome::Created);
+    assert_eq!(create.num_calls(), 1, "created with the way back off");
+    // The later stacks ran and output their keys.
+    let foundation = index_of(&e, StackId::Foundation);
+    let bootstrap = index_of(&e, StackId::Bootstrap);
+    {
+        let mut sh = e.shared.lock().unwrap();
+        sh.outputs.insert(
+            foundation,
+            BTreeMap::from([("DataKeyArn".to_string(), data_key.to_string())]),
+        );
+        sh.outputs.insert(
+            bootstrap,
+            BTreeMap::from([("ArtifactsKeyArn".to_string(), artifacts_key.to_string())]),
+        );
+    }
+    assert!(e.second_pass().await);
+    assert_eq!(update.num_calls(), 1, "updated with both source keys");
+    assert_eq!(
+        e.shared.lock().unwrap().results[&replica],
+        Outcome::Created,
+        "the run reports what happened first"
+    );
+}
+
+/// On a redeploy the sources exist: their outputs are read before anything runs, so the
+/// replica stack, deployed first, keeps the way back on instead of turning it off.
+#[tokio::test]
+async fn a_redeploy_reads_the_later_stacks_outputs_before_the_replica_stack_runs() {
+    let data_key = "arn:aws:kms:eu-west-2:111111111111:key/d";
+    let describe = mock!(Client::describe_stacks).then_output(move || {
+        DescribeStacksOutput::builder()
+            .stacks(
+                Stack::builder()
+                    .stack_name("any")
+                    .stack_status(StackStatus::UpdateComplete)
+                    .outputs(
+                        aws_sdk_cloudformation::types::Output::builder()
+                            .output_key("DataKeyArn")
+                            .output_value(data_key)
+                            .build(),
+                    )
+                    .outputs(
+                        aws_sdk_cloudformation::types::Output::builder()
+                            .output_key("ArtifactsKeyArn")
+                            .output_value("arn:aws:kms:eu-west-2:111111111111:key/a")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    });
+    let e = engine_for("prod", client(&[&describe]), Method::Direct);
+    let replica = index_of(&e, StackId::Replica);
+    assert_eq!(e.parameters(replica).unwrap()["DataKeyArn"], "");
+    e.preload_late_outputs().await.unwrap();
+    let p = e.parameters(replica).unwrap();
+    assert_eq!(p["DataKeyArn"], data_key);
+    assert_eq!(
+        p["ArtifactsKeyArn"],
+        "arn:aws:kms:eu-west-2:111111111111:key/a"
+    );
+    assert_eq!(
+        describe.num_calls(),
+        2,
+        "only the two source stacks are read"
     );
 }

@@ -26,6 +26,14 @@ pub enum Expr {
     ImportValue(Box<Expr>),
     /// `Fn::Select [i, Fn::GetAZs ""]`: the i-th availability zone.
     Az(u32),
+    /// `Fn::If [condition, then, else]`.
+    If(String, Box<Expr>, Box<Expr>),
+    /// `Fn::Equals [a, b]` (in `Conditions`).
+    Equals(Box<Expr>, Box<Expr>),
+    /// `Fn::Not [x]` (in `Conditions`).
+    Not(Box<Expr>),
+    /// `Fn::And [x, ...]` (in `Conditions`).
+    And(Vec<Expr>),
 }
 
 impl Expr {
@@ -49,6 +57,21 @@ impl Expr {
     }
     pub fn strs<I: IntoIterator<Item = S>, S: Into<String>>(items: I) -> Expr {
         Expr::List(items.into_iter().map(|s| Expr::Str(s.into())).collect())
+    }
+    /// `value` when `condition` holds, else no property at all (`AWS::NoValue`).
+    pub fn when(condition: impl Into<String>, value: Expr) -> Expr {
+        Expr::If(
+            condition.into(),
+            Box::new(value),
+            Box::new(Expr::r("AWS::NoValue")),
+        )
+    }
+    /// A condition: the parameter `name` was given a value (it is not `""`).
+    pub fn given(name: &str) -> Expr {
+        Expr::Not(Box::new(Expr::Equals(
+            Box::new(Expr::r(name)),
+            Box::new(Expr::s("")),
+        )))
     }
 }
 
@@ -116,6 +139,10 @@ impl Serialize for Expr {
             Expr::Join(sep, parts) => one(s, "Fn::Join", &(sep, parts)),
             Expr::ImportValue(v) => one(s, "Fn::ImportValue", v.as_ref()),
             Expr::Az(i) => one(s, "Fn::Select", &(i, BTreeMap::from([("Fn::GetAZs", "")]))),
+            Expr::If(c, a, b) => one(s, "Fn::If", &(c, a.as_ref(), b.as_ref())),
+            Expr::Equals(a, b) => one(s, "Fn::Equals", &(a.as_ref(), b.as_ref())),
+            Expr::Not(x) => one(s, "Fn::Not", &[x.as_ref()]),
+            Expr::And(xs) => one(s, "Fn::And", xs),
         }
     }
 }
@@ -259,6 +286,10 @@ pub struct Parameter {
     pub description: String,
     #[serde(rename = "AllowedPattern", skip_serializing_if = "Option::is_none")]
     pub allowed_pattern: Option<String>,
+    /// A default makes the parameter optional: `deploy` may leave it at the default
+    /// until the stack whose output fills it exists (see `deploy::logic::ParamSource`).
+    #[serde(rename = "Default", skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -282,6 +313,8 @@ pub struct Template {
     pub metadata: BTreeMap<String, Expr>,
     #[serde(rename = "Parameters", skip_serializing_if = "BTreeMap::is_empty")]
     pub parameters: BTreeMap<String, Parameter>,
+    #[serde(rename = "Conditions", skip_serializing_if = "BTreeMap::is_empty")]
+    pub conditions: BTreeMap<String, Expr>,
     #[serde(rename = "Resources")]
     pub resources: BTreeMap<String, Resource>,
     #[serde(rename = "Outputs", skip_serializing_if = "BTreeMap::is_empty")]
@@ -377,6 +410,22 @@ mod tests {
         assert_eq!(
             v["E"],
             serde_json::json!({"Fn::Sub": ["${X}", {"X": {"Ref": "Y"}}]})
+        );
+    }
+
+    #[test]
+    fn conditions_serialise_in_long_form() {
+        let both = Expr::And(vec![Expr::given("A"), Expr::given("B")]);
+        assert_eq!(
+            serde_json::to_value(&both).unwrap(),
+            serde_json::json!({"Fn::And": [
+                {"Fn::Not": [{"Fn::Equals": [{"Ref": "A"}, ""]}]},
+                {"Fn::Not": [{"Fn::Equals": [{"Ref": "B"}, ""]}]},
+            ]})
+        );
+        assert_eq!(
+            serde_json::to_value(Expr::when("On", Expr::s("x"))).unwrap(),
+            serde_json::json!({"Fn::If": ["On", "x", {"Ref": "AWS::NoValue"}]})
         );
     }
 

@@ -46,10 +46,15 @@ pub fn estimate(plan: &Plan) -> Option<ComplianceCost> {
     }
     let azs = plan.network.as_ref().map_or(0, |n| n.subnets.len());
     let pairs = INTERFACE_ENDPOINTS.len() * azs;
+    // Buckets copied to the replica region. The way back (replica to source) copies
+    // only objects written in the replica region, none in normal operation.
     let replicated = plan
         .flows
         .iter()
-        .filter(|f| matches!(f.access, Access::Replicate { .. }))
+        .filter(|f| {
+            matches!(f.access, Access::Replicate { from, .. }
+                if plan.bucket(from).region == plan.region)
+        })
         .count();
     Some(ComplianceCost {
         endpoint_az_pairs: pairs,
@@ -76,7 +81,7 @@ impl ComplianceCost {
                 self.api_cache_size_gb, self.api_cache_per_hour, self.api_cache_per_month
             ),
             format!(
-                "  cost  compliance: {} buckets replicated: ${}/GB transferred once + ${}/GB-month stored in the replica region",
+                "  cost  compliance: {} buckets replicated: ${}/GB transferred once + ${}/GB-month stored in the replica region (the way back copies only what is written there)",
                 self.replicated_buckets,
                 self.replication_transfer_per_gb,
                 self.replica_storage_per_gb_month

@@ -607,18 +607,20 @@ pub fn statements(plan: &Plan, flow: &Flow) -> Vec<Statement> {
                 vec![format!("{dst}/*")],
             ));
             kms_s3(&mut out, *from, &["kms:Decrypt"]);
-            let rr = &plan.bucket(*to).region;
-            if key_for(*to).is_some() {
+            // The copy is encrypted under the destination's key, through S3 in the
+            // destination's region (the replica key, or on the way back the source's).
+            let to_region = &plan.bucket(*to).region;
+            if let Some(key) = key_for(*to) {
                 out.push(
                     Statement::allow(
-                        sid(flow, "ReplicaKey"),
+                        sid(flow, "DestinationKey"),
                         &["kms:Encrypt", "kms:GenerateDataKey"],
-                        vec![REPLICA_KEY.to_owned()],
+                        vec![key.to_owned()],
                     )
                     .when(
                         "StringEquals",
                         "kms:ViaService",
-                        json!(format!("s3.{rr}.amazonaws.com")),
+                        json!(format!("s3.{to_region}.amazonaws.com")),
                     )
                     .when(
                         "StringEquals",

@@ -62,13 +62,45 @@ impl Ctx<'_> {
             Parameter {
                 ty: "String",
                 description: "ARN of the replica region's KMS key (output `ReplicaKeyArn` of the replica stack)".into(),
-                allowed_pattern: Some("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-f0-9-]+$".into()),
+                allowed_pattern: Some(format!("^{KMS_KEY_ARN}$")),
+                default: None,
             },
         );
     }
 
-    /// The replication rule of a bucket the plan replicates: to its replica, by the role
-    /// whose flow copies it, re-encrypted under the replica key when the replica has one.
+    /// The optional key parameters of the replica stack, and the condition that both
+    /// were given: the sources' keys exist once the foundation and bootstrap stacks do.
+    fn return_key_parameters(&self, t: &mut Template) {
+        for (name, from) in [
+            ("DataKeyArn", "foundation"),
+            ("ArtifactsKeyArn", "bootstrap"),
+        ] {
+            t.parameters.insert(
+                name.into(),
+                Parameter {
+                    ty: "String",
+                    description: format!(
+                        "ARN of the source region's key (output `{name}` of the {from} stack); \
+                         empty until that stack exists, which leaves the way back off"
+                    ),
+                    allowed_pattern: Some(format!("^({KMS_KEY_ARN})?$")),
+                    default: Some(String::new()),
+                },
+            );
+        }
+        t.conditions.insert(
+            RETURN_REPLICATION.into(),
+            Expr::And(vec![
+                Expr::given("DataKeyArn"),
+                Expr::given("ArtifactsKeyArn"),
+            ]),
+        );
+    }
+
+    /// The replication rule of a bucket the plan replicates: to its replica (or, for a
+    /// replica, back to its source), by the role whose flow copies it, re-encrypted under
+    /// the destination's key when it has one. A replica's rule holds only under the
+    /// replica stack's `ReturnReplication` condition: its destination exists later.
     fn replication(&self, from: BucketId) -> Option<Expr> {
         let (role, to) = self
             .plan
@@ -81,9 +113,21 @@ impl Ctx<'_> {
                 ) if *b == from => Some((r.as_str(), *to)),
                 _ => None,
             })?;
-        let kms = iam::key_for(to).is_some();
+        let back = self.plan.bucket(from).region != self.plan.region;
+        let stack = if back {
+            StackId::Replica
+        } else {
+            StackId::Storage
+        };
         let mut rule = BTreeMap::from([
-            ("Id".to_owned(), Expr::s("to-replica-region")),
+            (
+                "Id".to_owned(),
+                Expr::s(if back {
+                    "back-to-source-region"
+                } else {
+                    "to-replica-region"
+                }),
+            ),
             ("Status".to_owned(), Expr::s("Enabled")),
             ("Priority".to_owned(), Expr::Int(1)),
             ("Filter".to_owned(), obj([("Prefix", "".into())])),
@@ -103,17 +147,22 @@ impl Ctx<'_> {
                 )]),
             );
         }
-        if kms {
+        if let Some(key) = iam::key_for(to) {
             destination.insert(
                 "EncryptionConfiguration".into(),
-                obj([("ReplicaKmsKeyID", Expr::r("ReplicaKeyArn"))]),
+                obj([("ReplicaKmsKeyID", self.placeholder(key, stack))]),
             );
         }
         rule.insert("Destination".into(), Expr::Map(destination));
-        Some(obj([
+        let config = obj([
             ("Role", Expr::att(logical_id(&[role, "role"]), "Arn")),
             ("Rules", Expr::list([Expr::Map(rule)])),
-        ]))
+        ]);
+        Some(if back {
+            Expr::when(RETURN_REPLICATION, config)
+        } else {
+            config
+        })
     }
 
     fn bucket_name(&self, b: BucketId) -> String {
@@ -128,24 +177,36 @@ impl Ctx<'_> {
         let mut vars = BTreeMap::new();
         for (name, _) in iam::placeholder_docs() {
             if s.contains(&format!("${{{name}}}")) {
-                let v = match name {
-                    "DataKeyArn" => self.import(StackId::Foundation, "DataKeyArn"),
-                    "ArtifactsKeyArn" if in_stack == StackId::Bootstrap => {
-                        Expr::att("ArtifactsKey", "Arn")
-                    }
-                    "ArtifactsKeyArn" => self.import(StackId::Bootstrap, "ArtifactsKeyArn"),
-                    "ReplicaKeyArn"
-                        if matches!(in_stack, StackId::Storage | StackId::Bootstrap) =>
-                    {
-                        Expr::r("ReplicaKeyArn")
-                    }
-                    "ReplicaKeyArn" => continue,
-                    other => self.import(StackId::Network, other),
-                };
-                vars.insert(name.to_owned(), v);
+                let v = self.placeholder(&format!("${{{name}}}"), in_stack);
+                if v != Expr::sub(format!("${{{name}}}")) {
+                    vars.insert(name.to_owned(), v);
+                }
             }
         }
         Expr::Sub(s.to_owned(), vars)
+    }
+
+    /// What one `${Placeholder}` (a whole string, as in `iam::DATA_KEY`) stands for in a
+    /// stack: an import, a parameter or a resource of that stack. A placeholder with
+    /// nothing to bind stays an `Fn::Sub` of itself.
+    fn placeholder(&self, whole: &str, in_stack: StackId) -> Expr {
+        let name = whole
+            .strip_prefix("${")
+            .and_then(|n| n.strip_suffix('}'))
+            .unwrap_or(whole);
+        match name {
+            // The replica stack lives in another region: no imports reach it.
+            "DataKeyArn" | "ArtifactsKeyArn" if in_stack == StackId::Replica => Expr::r(name),
+            "ReplicaKeyArn" if in_stack == StackId::Replica => Expr::att("ReplicaKey", "Arn"),
+            "DataKeyArn" => self.import(StackId::Foundation, "DataKeyArn"),
+            "ArtifactsKeyArn" if in_stack == StackId::Bootstrap => Expr::att("ArtifactsKey", "Arn"),
+            "ArtifactsKeyArn" => self.import(StackId::Bootstrap, "ArtifactsKeyArn"),
+            "ReplicaKeyArn" if matches!(in_stack, StackId::Storage | StackId::Bootstrap) => {
+                Expr::r("ReplicaKeyArn")
+            }
+            "ReplicaKeyArn" => Expr::sub(whole),
+            other => self.import(StackId::Network, other),
+        }
     }
 
     /// A JSON document with placeholders resolved inside every string.
@@ -219,6 +280,17 @@ impl Ctx<'_> {
             );
         }
         lid
+    }
+
+    /// A role whose resources exist only under a template condition.
+    fn role_if(&self, t: &mut Template, id: &str, stack: StackId, condition: &str) {
+        let before: Vec<String> = t.resources.keys().cloned().collect();
+        self.role(t, id, stack);
+        for (lid, r) in &mut t.resources {
+            if !before.contains(lid) {
+                r.condition = Some(condition.to_owned());
+            }
+        }
     }
 
     fn log_group(&self, name: &str) -> Resource {
@@ -1123,6 +1195,7 @@ fn ingest_core(cx: &Ctx<'_>, t: &mut Template) {
             ty: "String",
             description: "Key of the ingest function's zip in the artifacts bucket (content-hashed; set by `pipewright deploy`)".into(),
             allowed_pattern: Some("^lambda/[a-z0-9_-]+/[a-f0-9]{64}\\.zip$".into()),
+            default: None,
         },
     );
     let role = cx.role(t, "ingest", StackId::Ingest);
@@ -1372,6 +1445,13 @@ fn alarm(
 /// The deployment (a new one whenever the API's shape changes: its id hashes the
 /// methods), the stage, usage plans and keys, and the API's alarm.
 /// The smallest API Gateway cache cluster, in GB (priced in `compliance_cost`).
+/// A KMS key ARN in any partition (the body of a parameter's `AllowedPattern`).
+const KMS_KEY_ARN: &str = "arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-f0-9-]+";
+
+/// The replica stack's condition: the sources' keys were given, so the replicas
+/// replicate back (`deploy` passes them in its second pass over that stack).
+const RETURN_REPLICATION: &str = "ReturnReplication";
+
 pub const API_CACHE_CLUSTER_SIZE: &str = "0.5";
 
 /// The stage-wide method setting of the PCI-DSS posture: cache on and encrypted. API Gateway
@@ -2505,25 +2585,46 @@ pub fn replica(cx: &Ctx<'_>) -> Template {
         p.pipeline, p.env
     ));
     cx.stack_meta(&mut t, StackId::Replica);
-    let replication_roles: Vec<String> = ["bootstrap-replication", "replication"]
-        .iter()
-        .filter_map(|id| p.roles.get(*id))
-        .map(|r| format!("arn:{}:iam::{}:role/{}", p.partition, p.account, r.name))
-        .collect();
+    cx.return_key_parameters(&mut t);
+    let role_arns = |ids: &[&str]| -> Vec<String> {
+        ids.iter()
+            .filter_map(|id| p.roles.get(*id))
+            .map(|r| format!("arn:{}:iam::{}:role/{}", p.partition, p.account, r.name))
+            .collect()
+    };
+    let root = format!("arn:{}:iam::{}:root", p.partition, p.account);
     t.add(
         "ReplicaKey",
         cx.key(
             &format!("{}-{}: replicated data in {rr}", p.pipeline, p.env),
-            vec![json!({
-                "Sid": "UseByReplicationRole",
-                "Effect": "Allow",
-                "Principal": {"AWS": format!("arn:{}:iam::{}:root", p.partition, p.account)},
-                "Action": ["kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
-                "Resource": "*",
-                "Condition": {"ArnEquals": {"aws:PrincipalArn": replication_roles}},
-            })],
+            vec![
+                json!({
+                    "Sid": "UseByReplicationRole",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": root},
+                    "Action": ["kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+                    "Resource": "*",
+                    "Condition": {"ArnEquals": {"aws:PrincipalArn": role_arns(&["bootstrap-replication", "replication"])}},
+                }),
+                json!({
+                    "Sid": "ReadByReturnRole",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": root},
+                    "Action": ["kms:Decrypt", "kms:DescribeKey"],
+                    "Resource": "*",
+                    "Condition": {"ArnEquals": {"aws:PrincipalArn": role_arns(&["replica-return"])}},
+                }),
+            ],
         ),
     );
+    if p.roles.contains_key("replica-return") {
+        cx.role_if(
+            &mut t,
+            "replica-return",
+            StackId::Replica,
+            RETURN_REPLICATION,
+        );
+    }
     t.add(
         "ReplicaKeyAlias",
         Resource::new("AWS::KMS::Alias")

@@ -1366,6 +1366,44 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
         }
     }
 
+    // The way back: every replica bucket replicates to its source (two-way replication),
+    // so data written in the replica region after a failover returns, and each bucket of
+    // the posture has a replication rule. S3 does not replicate replicas, so nothing loops.
+    // The sources exist only after the replica stack, so `deploy` turns these rules on in
+    // a second pass over that stack (its `DataKeyArn`/`ArtifactsKeyArn` parameters).
+    if pci && env.replica_region.is_some() {
+        role(
+            &mut lw,
+            "replica-return",
+            "s3",
+            "replication from the replica region back to the sources",
+            StackId::Replica,
+            &["environments", e, "replica_region"],
+        );
+        let ro = lw.origin(&["environments", e, "replica_region"]);
+        for (from, to) in [
+            (BucketId::RawReplica, BucketId::Raw),
+            (BucketId::CuratedReplica, BucketId::Curated),
+            (BucketId::ResultsReplica, BucketId::Results),
+            (BucketId::ArtifactsReplica, BucketId::Artifacts),
+            (BucketId::LogsReplica, BucketId::Logs),
+        ] {
+            if !buckets.contains_key(&from) {
+                continue;
+            }
+            lw.flow(
+                format!("replica-return:{}", from.key()),
+                "replica-return",
+                Access::Replicate { from, to },
+                ro.clone(),
+                format!(
+                    "copy objects written in the replica region back to the {} bucket",
+                    to.key()
+                ),
+            );
+        }
+    }
+
     // External readers
     for (i, r) in spec.security.readers.iter().enumerate() {
         let principal = placeholders(&r.principal, partition, &env.region, acct);
