@@ -635,7 +635,7 @@ fn check(cli: &Cli, a: &CheckArgs) -> io::Result<u8> {
                         "no VPC, endpoints, replication or Object Lock (warning PW0901); guard packs only report".to_owned()
                     } else {
                         format!(
-                            "functions and jobs in private subnets reaching AWS only through VPC endpoints; data buckets replicated under a key of the replica region; Object Lock, access logs, KMS-encrypted logs; built to pass the guard packs {}",
+                            "functions and jobs in private subnets reaching AWS only through VPC endpoints; every route signed (SigV4) and metered by an API key; data buckets replicated under a key of the replica region; Object Lock, access logs, KMS-encrypted logs; built to pass the guard packs {}",
                             crate::plan::PCI_DSS_RULE_SETS.join(", ")
                         )
                     };

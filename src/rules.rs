@@ -132,6 +132,9 @@ rules! {
     "PW0231" "service-unavailable" E "a feature is not available in the environment's partition or region"
         "For example QuickSight is not offered in the aws-cn partition.";
 
+    "PW0232" "pci-auth" E "a source of a `pci-dss` environment does not both authenticate and meter its callers"
+        "PCI-DSS asks that every caller be authenticated (requirement 8). An API key identifies a device but proves nothing: anyone holding it can post. In a `pci-dss` environment every source uses `auth: iam_and_api_key`: the device signs each request with SigV4 (for example with credentials from the AWS IoT credentials provider), and its API key puts it under the source's usage plan, whose throttle and quota API Gateway enforces. `iam` alone has no usage plan, and its per-route throttle would need a stage setting without the encrypted cache the posture asks for. An environment override (`environments.<env>.sources.<source>.auth`) may choose another mode where the posture is opted out.";
+
     "PW0240" "schema-version-down" E "a source's event schema version is lower than in the base spec"
         "`check --against` compares each source's event schema with the base spec (a git revision or a file). Versions only go up: data written under the newer version already exists, and the dataset and table of its major version stay.";
     "PW0241" "breaking-schema-change" E "an event schema changed incompatibly without a new major version"

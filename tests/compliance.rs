@@ -291,19 +291,15 @@ fn the_api_cache_is_encrypted_and_never_caches_a_post() {
             assert_eq!(m["HttpMethod"], "POST", "{m}");
             assert_eq!(m["CachingEnabled"], false, "{spec_path}: {m}");
         }
-        let spec = std::fs::read_to_string(spec_path).unwrap();
-        let keyless = spec.matches("auth: iam").count() + spec.matches("auth: none").count();
+        let p = plan_of(spec_path, "prod");
+        let keyed = p.routes.iter().filter(|r| r.auth.keyed()).count();
         assert_eq!(
             posts.len(),
-            keyless,
+            p.routes.len() - keyed,
             "{spec_path}: one override per keyless route"
         );
         let plans = api_resources(spec_path, "prod", "AWS::ApiGateway::UsagePlan");
-        assert_eq!(
-            plans.len(),
-            spec.matches("auth: api_key").count(),
-            "{spec_path}"
-        );
+        assert_eq!(plans.len(), keyed, "{spec_path}");
         for up in plans {
             let throttle = &up["Properties"]["ApiStages"][0]["Throttle"];
             let (method, limits) = throttle.as_object().unwrap().iter().next().unwrap();
@@ -382,4 +378,53 @@ fn access_log_replication_uses_no_kms_key() {
             }
         }
     }
+}
+
+#[test]
+fn every_route_of_the_posture_is_signed_and_metered() {
+    for spec_path in ["pipeline.yaml", "tests/specs/ok/fleet.yaml"] {
+        let methods = api_resources(spec_path, "prod", "AWS::ApiGateway::Method");
+        assert!(!methods.is_empty(), "{spec_path}");
+        for m in &methods {
+            assert_eq!(
+                m["Properties"]["AuthorizationType"], "AWS_IAM",
+                "{spec_path}: {m}"
+            );
+            assert_eq!(m["Properties"]["ApiKeyRequired"], true, "{spec_path}: {m}");
+        }
+        let plans = api_resources(spec_path, "prod", "AWS::ApiGateway::UsagePlan");
+        assert_eq!(
+            plans.len(),
+            methods.len(),
+            "{spec_path}: a usage plan per route"
+        );
+    }
+    // Outside the posture an environment may choose: fleet's test rigs use iam, api_key and none.
+    let methods = api_resources(
+        "tests/specs/ok/fleet.yaml",
+        "test",
+        "AWS::ApiGateway::Method",
+    );
+    let mut seen: Vec<(String, bool)> = methods
+        .iter()
+        .map(|m| {
+            (
+                m["Properties"]["AuthorizationType"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+                m["Properties"]["ApiKeyRequired"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("AWS_IAM".to_owned(), false),
+            ("AWS_IAM".to_owned(), true),
+            ("NONE".to_owned(), false),
+            ("NONE".to_owned(), true),
+        ]
+    );
 }

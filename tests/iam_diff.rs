@@ -78,7 +78,7 @@ fn snapshot(name: &str, text: &str) {
 const TRAM: &str = "  tram:
     description: Tram stop validators
     route: /v1/tram/validations
-    auth: api_key
+    auth: iam_and_api_key
     throttle: { rate_limit: 100, burst_limit: 200 }
     limits: { max_body_bytes: 524288, max_events: 2000 }
     fields:

@@ -1081,8 +1081,8 @@ pub fn ingest(cx: &Ctx<'_>) -> Vec<(StackId, Template)> {
                 .p("RestApiId", core_ref(slot, "Api", "ApiId"))
                 .p("ResourceId", route_res)
                 .p("HttpMethod", "POST")
-                .p("AuthorizationType", if r.auth == Auth::Iam { "AWS_IAM" } else { "NONE" })
-                .p("ApiKeyRequired", r.auth == Auth::ApiKey)
+                .p("AuthorizationType", if r.auth.signed() { "AWS_IAM" } else { "NONE" })
+                .p("ApiKeyRequired", r.auth.keyed())
                 .p("OperationName", Expr::s(logical_id(&["ingest", &r.source])))
                 .p("RequestValidatorId", core_ref(slot, "ApiBodyValidator", "ApiBodyValidatorId"))
                 .p("RequestModels", obj([("application/json", Expr::r(&model_lid))]))
@@ -1143,11 +1143,12 @@ pub fn ingest(cx: &Ctx<'_>) -> Vec<(StackId, Template)> {
                 permission,
             );
             method_ids.push((slot, method_lid));
-            // In the PCI-DSS posture an API-key route is throttled by its usage plan, per key and
-            // per method, with the same limits; a stage override here would have to state
-            // `CachingEnabled: false` and so break the stage-wide encrypted-cache setting. Routes
-            // without a key (iam, none) have no usage plan and keep their override.
-            if p.pci() && r.auth == Auth::ApiKey {
+            // In the PCI-DSS posture a route with a key is throttled by its usage plan, per key
+            // and per method, with the same limits; a stage override here would have to state
+            // `CachingEnabled: false` and so break the stage-wide encrypted-cache setting (which
+            // is why `check` admits only `iam_and_api_key` there). Routes without a key (iam,
+            // none) have no usage plan and keep their override.
+            if p.pci() && r.auth.keyed() {
                 continue;
             }
             method_settings.push(obj([
@@ -1534,7 +1535,7 @@ fn ingest_release(
             .depends("ApiExecutionLogGroup");
     }
     t.add("ApiStage", stage);
-    for r in p.routes.iter().filter(|r| r.auth == Auth::ApiKey) {
+    for r in p.routes.iter().filter(|r| r.auth.keyed()) {
         let plan_lid = logical_id(&[&r.source, "usage", "plan"]);
         let key_lid = logical_id(&[&r.source, "api", "key"]);
         let mut up = Resource::new("AWS::ApiGateway::UsagePlan")

@@ -740,7 +740,7 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
         routes.push(RoutePlan {
             source: name.clone(),
             route: src.route.trim_end_matches('/').to_owned(),
-            auth: src.auth,
+            auth: ov.and_then(|o| o.auth).unwrap_or(src.auth),
             rate_limit: throttle.rate_limit,
             burst_limit: throttle.burst_limit,
             quota: quota.map(|q| (q.limit, q.period)),

@@ -198,6 +198,9 @@ pub struct StorageOverride {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct SourceOverride {
+    /// This environment's authentication for the source (say `api_key` for a test rig).
+    #[serde(default)]
+    pub auth: Option<Auth>,
     #[serde(default)]
     pub throttle: Option<Throttle>,
     #[serde(default)]
@@ -260,13 +263,39 @@ pub struct Source {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Auth {
-    /// An API key per source, with a usage plan (throttle + quota).
+    /// AWS SigV4 (IAM) signatures authenticate each request, and an API key per source
+    /// meters it through a usage plan (throttle + quota). The default, and the only
+    /// choice in a `pci-dss` environment: a key identifies a caller, a signature proves it.
     #[default]
+    IamAndApiKey,
+    /// An API key per source, with a usage plan (throttle + quota); no authentication.
     ApiKey,
-    /// AWS SigV4 (IAM) authentication.
+    /// AWS SigV4 (IAM) authentication, without a usage plan.
     Iam,
     /// No authentication (warned about by `check`).
     None,
+}
+
+impl Auth {
+    /// Callers carry an API key: the route has a usage plan.
+    pub fn keyed(self) -> bool {
+        matches!(self, Auth::IamAndApiKey | Auth::ApiKey)
+    }
+
+    /// Callers sign their requests (API Gateway `AWS_IAM`).
+    pub fn signed(self) -> bool {
+        matches!(self, Auth::IamAndApiKey | Auth::Iam)
+    }
+
+    /// The spec's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Auth::IamAndApiKey => "iam_and_api_key",
+            Auth::ApiKey => "api_key",
+            Auth::Iam => "iam",
+            Auth::None => "none",
+        }
+    }
 }
 
 /// Request-rate limits.

@@ -363,6 +363,35 @@ fn environment(
         }
         _ => {}
     }
+    if compliance.contains(&Compliance::PciDss) {
+        for (s, src) in &spec.sources {
+            let over = env.sources.get(s).and_then(|o| o.auth);
+            let auth = over.unwrap_or(src.auth);
+            let why = match auth {
+                Auth::IamAndApiKey => continue,
+                Auth::ApiKey => "an API key identifies a caller but does not authenticate it",
+                Auth::None => "the route accepts unauthenticated requests",
+                Auth::Iam => {
+                    "without an API key the route has no usage plan, and throttling it per route \
+                     would need a stage setting that turns the stage's encrypted cache off"
+                }
+            };
+            let path = if over.is_some() {
+                at(&["sources", s, "auth"])
+            } else {
+                p(&["sources", s, "auth"])
+            };
+            cx.err(
+                "PW0232",
+                &path,
+                format!(
+                    "environment `{name}` has the `pci-dss` posture, but source `{s}` uses `auth: {}`: {why}",
+                    auth.as_str()
+                ),
+            )
+            .help("use `auth: iam_and_api_key` (the default): a SigV4 signature authenticates each device, the API key meters it; or opt the environment out with `compliance: []`");
+        }
+    }
     if env.retain_data == Some(false) {
         cx.warn(
             "PW0904",
@@ -406,10 +435,22 @@ fn environment(
             }
             None => {}
             Some(src) => {
-                if o.quota.is_some() && src.auth != Auth::ApiKey {
+                let auth = o.auth.unwrap_or(src.auth);
+                if o.quota.is_some() && !auth.keyed() {
                     let mut qp = path.clone();
                     qp.push(Seg::Key("quota".into()));
                     cx.err("PW0222", &qp, format!("source `{s}` does not use API keys, so it has no usage plan for a quota"));
+                }
+                if o.auth == Some(Auth::None) {
+                    let mut ap = path.clone();
+                    ap.push(Seg::Key("auth".into()));
+                    cx.warn(
+                        "PW0900",
+                        &ap,
+                        format!(
+                            "source `{s}` accepts unauthenticated requests in environment `{name}`"
+                        ),
+                    );
                 }
                 if let Some(t) = &o.throttle {
                     let mut tp = path.clone();
@@ -637,13 +678,13 @@ fn source(
         }
     }
     throttle(cx, &at(&["throttle"]), &src.throttle);
-    if src.quota.is_some() && src.auth != Auth::ApiKey {
+    if src.quota.is_some() && !src.auth.keyed() {
         cx.err(
             "PW0222",
             &at(&["quota"]),
             format!("source `{name}` does not use API keys, so it has no usage plan for a quota"),
         )
-        .help("remove `quota`, or use `auth: api_key`");
+        .help("remove `quota`, or use `auth: iam_and_api_key`");
     }
     if src.auth == Auth::None {
         cx.warn(
@@ -651,7 +692,7 @@ fn source(
             &at(&["auth"]),
             format!("source `{name}` accepts unauthenticated requests"),
         )
-        .help("use `auth: api_key` or `auth: iam`");
+        .help("use `auth: iam_and_api_key` (the default) or `auth: iam`");
     }
     if !(1024..=5 * 1024 * 1024).contains(&src.limits.max_body_bytes) {
         cx.err(
