@@ -5,7 +5,8 @@
 //! usage plans and CloudWatch alarms, and its change sets have no outputs, so the
 //! reference spec is deployed with `--method direct`, and what moto models is checked
 //! through each service's own API against the plan. moto 5.2.5 cannot create KMS
-//! keys with tags from CloudFormation, so `--moto-compat` drops those tags.
+//! keys or flow logs with tags from CloudFormation, nor a flow log to an S3 prefix, so
+//! `--moto-compat` drops those tags and the prefix (and says so).
 #![cfg(feature = "aws")]
 
 use std::path::{Path, PathBuf};
@@ -13,7 +14,7 @@ use std::process::Command;
 
 use aws_config::BehaviorVersion;
 use aws_sdk_s3::config::{Credentials, Region};
-use pipewright::plan::{BucketId, Plan};
+use pipewright::plan::{BucketId, Plan, StackId};
 use serde_json::Value;
 
 fn endpoint() -> String {
@@ -601,4 +602,139 @@ async fn a_large_template_is_deployed_from_the_artifacts_bucket() {
     let r = pipewright(&no_yes, dir.path());
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("pass --yes"), "{}", r.stdout);
+}
+
+/// The PCI-DSS environment: the replica-region stack goes first (it holds the
+/// destinations of the sources' replication rules), every other stack follows, and a
+/// second pass gives the replica stack the source keys, which turns the way back on:
+/// the return role exists only then. A redeploy reads those keys before it starts, so
+/// the replica stack is left as it is.
+#[tokio::test(flavor = "multi_thread")]
+async fn prod_deploys_the_replica_region_first_and_turns_the_way_back_on_in_a_second_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("pwp{}", std::process::id() % 100_000);
+    let spec = spec_copy(dir.path(), &name, 512);
+    let plan = plan_of(&spec, "prod");
+    let zip = dir.path().join("ingest.zip");
+    std::fs::write(
+        &zip,
+        pipewright::bundle::reproducible_zip(&[("bootstrap", b"#!/bin/sh\n", true)]).unwrap(),
+    )
+    .unwrap();
+    let outputs = dir.path().join("outputs.json");
+    let deploy = || {
+        pipewright(
+            &[
+                "deploy",
+                spec.to_str().unwrap(),
+                "--env",
+                "prod",
+                "--method",
+                "direct",
+                "--moto-compat",
+                "--yes",
+                "--concurrency",
+                "2",
+                "--lambda-zip",
+                zip.to_str().unwrap(),
+                "--outputs-file",
+                outputs.to_str().unwrap(),
+                "--format",
+                "json",
+            ],
+            dir.path(),
+        )
+    };
+    let stack = |id: StackId| plan.stacks[&id].clone();
+    let (replica, bootstrap, foundation) = (
+        stack(StackId::Replica),
+        stack(StackId::Bootstrap),
+        stack(StackId::Foundation),
+    );
+
+    let r = deploy();
+    assert_eq!(r.code, 0, "deploy failed:\n{}\n{}", r.stdout, r.stderr);
+    let events: Vec<Value> = r
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let at = |kind: &str, s: &str| -> Vec<usize> {
+        events
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e["event"] == kind && e["stack"] == s)
+            .map(|(i, _)| i)
+            .collect()
+    };
+    let replica_starts = at("stack-start", &replica);
+    assert_eq!(replica_starts.len(), 2, "two passes:\n{}", r.stdout);
+    assert!(at("stack-done", &replica)[0] < at("stack-start", &bootstrap)[0]);
+    for s in plan.stacks.values().filter(|s| **s != replica) {
+        assert!(
+            at("stack-done", s)[0] < replica_starts[1],
+            "{s} is done before the second pass"
+        );
+    }
+    let doc = results(&outputs);
+    assert_eq!(result_of(&doc, &replica), "created");
+
+    // The replica stack now runs with the keys the later stacks output.
+    let conf = sdk().await;
+    let rr = plan.replica_region.clone().unwrap();
+    let cfn = aws_sdk_cloudformation::Client::from_conf(
+        aws_sdk_cloudformation::config::Builder::from(&conf)
+            .region(Region::new(rr))
+            .build(),
+    );
+    let st = cfn
+        .describe_stacks()
+        .stack_name(&replica)
+        .send()
+        .await
+        .unwrap();
+    let params: std::collections::BTreeMap<String, String> = st.stacks()[0]
+        .parameters()
+        .iter()
+        .map(|p| {
+            (
+                p.parameter_key().unwrap_or_default().to_owned(),
+                p.parameter_value().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let output = |s: &str, k: &str| doc["stacks"][s]["outputs"][k].as_str().unwrap().to_owned();
+    assert_eq!(params["DataKeyArn"], output(&foundation, "DataKeyArn"));
+    assert_eq!(
+        params["ArtifactsKeyArn"],
+        output(&bootstrap, "ArtifactsKeyArn")
+    );
+    // ... so its conditional return role exists, with its policies attached.
+    let role = cfn
+        .describe_stack_resources()
+        .stack_name(&replica)
+        .send()
+        .await
+        .unwrap()
+        .stack_resources()
+        .iter()
+        .find(|r| r.logical_resource_id() == Some("ReplicaReturnRole"))
+        .and_then(|r| r.physical_resource_id().map(str::to_owned))
+        .expect("the return role after the second pass");
+    let iam = aws_sdk_iam::Client::new(&conf);
+    let attached = iam
+        .list_attached_role_policies()
+        .role_name(&role)
+        .send()
+        .await
+        .unwrap();
+    assert!(!attached.attached_policies().is_empty(), "{role}");
+
+    // A redeploy passes the keys from the start: the replica stack does not change.
+    let r = deploy();
+    assert_eq!(r.code, 0, "redeploy failed:\n{}\n{}", r.stdout, r.stderr);
+    let doc = results(&outputs);
+    for s in plan.stacks.values() {
+        assert_eq!(result_of(&doc, s), "no-change", "{s}");
+    }
 }

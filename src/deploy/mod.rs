@@ -143,8 +143,11 @@ pub fn units(plan: &Plan, out: &Output) -> Result<Vec<StackUnit>, String> {
 }
 
 /// moto 5.2.5 answers HTTP 500 to an `AWS::KMS::Key` with `Tags` (it expects KMS's
-/// own TagKey/TagValue shape). With `--moto-compat` the tags are dropped from the
-/// keys, and each rewrite is reported; nothing else changes.
+/// own TagKey/TagValue shape) and to an `AWS::EC2::FlowLog` with `Tags` (it tags a
+/// flow log it has not found), and it looks an S3 flow-log destination with a prefix
+/// up as a bucket named with the prefix. With `--moto-compat` the tags are dropped
+/// from those resources and flow logs go to the bucket's root, and each rewrite is
+/// reported; nothing else changes.
 pub fn moto_compat(units: &mut [StackUnit]) -> Vec<String> {
     let mut notes = Vec::new();
     for u in units {
@@ -152,11 +155,30 @@ pub fn moto_compat(units: &mut [StackUnit]) -> Vec<String> {
         let mut changed = false;
         if let Some(rs) = t.get_mut("Resources").and_then(|r| r.as_object_mut()) {
             for (id, r) in rs {
-                if r.get("Type").and_then(|x| x.as_str()) == Some("AWS::KMS::Key")
+                let ty = r
+                    .get("Type")
+                    .and_then(|x| x.as_str())
+                    .unwrap_or("")
+                    .to_owned();
+                if matches!(ty.as_str(), "AWS::KMS::Key" | "AWS::EC2::FlowLog")
                     && let Some(p) = r.get_mut("Properties").and_then(|p| p.as_object_mut())
                     && p.remove("Tags").is_some()
                 {
-                    notes.push(format!("{}: dropped Tags of AWS::KMS::Key {id}", u.name));
+                    notes.push(format!("{}: dropped Tags of {ty} {id}", u.name));
+                    changed = true;
+                }
+                if ty == "AWS::EC2::FlowLog"
+                    && let Some(d) = r.pointer_mut("/Properties/LogDestination")
+                    && let Some(arn) = d
+                        .as_str()
+                        .and_then(|a| a.split_once('/'))
+                        .map(|(b, _)| b.to_owned())
+                {
+                    notes.push(format!(
+                        "{}: flow log {id} delivers to {arn} (no prefix)",
+                        u.name
+                    ));
+                    *d = serde_json::Value::String(arn);
                     changed = true;
                 }
             }

@@ -615,3 +615,29 @@ async fn a_redeploy_reads_the_later_stacks_outputs_before_the_replica_stack_runs
         "only the two source stacks are read"
     );
 }
+
+#[test]
+fn moto_compat_rewrites_only_what_moto_cannot_create_and_says_so() {
+    let body = serde_json::json!({"Resources": {
+        "Key": {"Type": "AWS::KMS::Key", "Properties": {"Tags": [{"Key": "a", "Value": "b"}], "EnableKeyRotation": true}},
+        "Log": {"Type": "AWS::EC2::FlowLog", "Properties": {"Tags": [], "LogDestination": "arn:aws:s3:::logs-1/vpc-flow-logs/"}},
+        "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"Tags": [{"Key": "a", "Value": "b"}]}}
+    }});
+    let mut units =
+        vec![logic::stack_unit(StackId::Network, "n", "eu-west-2", &body.to_string()).unwrap()];
+    let notes = moto_compat(&mut units);
+    assert_eq!(notes.len(), 3, "{notes:?}");
+    let t: serde_json::Value = serde_json::from_str(&units[0].body).unwrap();
+    let r = &t["Resources"];
+    assert!(r["Key"]["Properties"].get("Tags").is_none());
+    assert_eq!(r["Key"]["Properties"]["EnableKeyRotation"], true);
+    assert!(r["Log"]["Properties"].get("Tags").is_none());
+    assert_eq!(
+        r["Log"]["Properties"]["LogDestination"],
+        "arn:aws:s3:::logs-1"
+    );
+    assert_eq!(
+        r["Bucket"], body["Resources"]["Bucket"],
+        "other resources are untouched"
+    );
+}
