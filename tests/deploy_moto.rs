@@ -88,6 +88,18 @@ async fn sdk() -> aws_config::SdkConfig {
         .await
 }
 
+/// An ingest zip that moto stores but never runs (`--lambda-zip`).
+fn stand_in_zip(dir: &Path) -> PathBuf {
+    let zip = dir.join("ingest.zip");
+    let bytes = pipewright::bundle::reproducible_zip(&[
+        ("bootstrap", b"#!/bin/sh\necho not run by moto\n", true),
+        ("pipewright-ingest.json", b"{}", false),
+    ])
+    .unwrap();
+    std::fs::write(&zip, bytes).unwrap();
+    zip
+}
+
 /// Results per stack from `--outputs-file`.
 fn results(file: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap()
@@ -105,13 +117,8 @@ async fn deploy_redeploy_change_and_destroy_the_reference_spec() {
     let name = format!("pwd{}", std::process::id() % 100_000);
     let spec = spec_copy(dir.path(), &name, 512);
     let plan = plan_of(&spec, "dev");
-    let zip = dir.path().join("ingest.zip");
-    let zip_bytes = pipewright::bundle::reproducible_zip(&[
-        ("bootstrap", b"#!/bin/sh\necho not run by moto\n", true),
-        ("pipewright-ingest.json", b"{}", false),
-    ])
-    .unwrap();
-    std::fs::write(&zip, &zip_bytes).unwrap();
+    let zip = stand_in_zip(dir.path());
+    let zip_bytes = std::fs::read(&zip).unwrap();
     let outputs = dir.path().join("outputs.json");
     let deploy = |spec: &Path, extra: &[&str]| {
         let mut args = vec![
@@ -526,12 +533,7 @@ async fn a_large_template_is_deployed_from_the_artifacts_bucket() {
         plan.stacks[&pipewright::plan::StackId::Processing],
         pipewright::emit::sha256_hex(processing)
     );
-    let zip = dir.path().join("ingest.zip");
-    std::fs::write(
-        &zip,
-        pipewright::bundle::reproducible_zip(&[("bootstrap", b"#!/bin/sh\n", true)]).unwrap(),
-    )
-    .unwrap();
+    let zip = stand_in_zip(dir.path());
     let args = [
         "deploy",
         spec.to_str().unwrap(),
@@ -615,12 +617,7 @@ async fn prod_deploys_the_replica_region_first_and_turns_the_way_back_on_in_a_se
     let name = format!("pwp{}", std::process::id() % 100_000);
     let spec = spec_copy(dir.path(), &name, 512);
     let plan = plan_of(&spec, "prod");
-    let zip = dir.path().join("ingest.zip");
-    std::fs::write(
-        &zip,
-        pipewright::bundle::reproducible_zip(&[("bootstrap", b"#!/bin/sh\n", true)]).unwrap(),
-    )
-    .unwrap();
+    let zip = stand_in_zip(dir.path());
     let outputs = dir.path().join("outputs.json");
     let deploy = || {
         pipewright(

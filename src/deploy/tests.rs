@@ -152,6 +152,28 @@ fn query_error(code: &str, message: &str) -> String {
     )
 }
 
+/// A stack with no events and no stack policy yet, whose policy may be set:
+/// (DescribeStackEvents, GetStackPolicy, SetStackPolicy).
+fn quiet_stack() -> (Rule, Rule, Rule) {
+    (
+        mock!(Client::describe_stack_events)
+            .then_output(|| DescribeStackEventsOutput::builder().build()),
+        mock!(Client::get_stack_policy).then_output(|| GetStackPolicyOutput::builder().build()),
+        mock!(Client::set_stack_policy).then_output(|| {
+            aws_sdk_cloudformation::operation::set_stack_policy::SetStackPolicyOutput::builder()
+                .build()
+        }),
+    )
+}
+
+/// CloudFormation's answer to DescribeStacks for a stack that does not exist.
+fn missing(name: &str) -> Option<String> {
+    Some(query_error(
+        "ValidationError",
+        &format!("Stack with id {name} does not exist"),
+    ))
+}
+
 fn event(n: u32, id: &str, ty: &str, status: ResourceStatus, reason: Option<&str>) -> StackEvent {
     StackEvent::builder()
         .event_id(format!("ev-{n}"))
@@ -235,13 +257,7 @@ async fn a_failed_create_reports_the_first_failure_not_the_cancelled_cascade() {
     let name = "transit-payments-dev-ingest";
     let describe = mock!(Client::describe_stacks)
         .sequence()
-        .http_status(
-            400,
-            Some(query_error(
-                "ValidationError",
-                &format!("Stack with id {name} does not exist"),
-            )),
-        )
+        .http_status(400, missing(name))
         .output(move || stack(name, StackStatus::RollbackComplete))
         .repeatedly()
         .build();
@@ -308,13 +324,7 @@ async fn a_stack_being_updated_by_someone_else_is_waited_for() {
         .output(move || stack(name, StackStatus::UpdateComplete))
         .repeatedly()
         .build();
-    let events = mock!(Client::describe_stack_events)
-        .then_output(|| DescribeStackEventsOutput::builder().build());
-    let policy =
-        mock!(Client::get_stack_policy).then_output(|| GetStackPolicyOutput::builder().build());
-    let set_policy = mock!(Client::set_stack_policy).then_output(|| {
-        aws_sdk_cloudformation::operation::set_stack_policy::SetStackPolicyOutput::builder().build()
-    });
+    let (events, policy, set_policy) = quiet_stack();
     let update = mock!(Client::update_stack)
         .sequence()
         .http_status(
@@ -426,13 +436,7 @@ async fn a_data_stack_where_data_is_retained_is_created_protected() {
     let name = "transit-payments-prod-storage";
     let describe = mock!(Client::describe_stacks)
         .sequence()
-        .http_status(
-            400,
-            Some(query_error(
-                "ValidationError",
-                &format!("Stack with id {name} does not exist"),
-            )),
-        )
+        .http_status(400, missing(name))
         .output(move || stack(name, StackStatus::CreateComplete))
         .repeatedly()
         .build();
@@ -485,13 +489,7 @@ async fn the_replica_stack_turns_the_way_back_on_in_a_second_pass() {
     let artifacts_key = "arn:aws:kms:eu-west-2:111111111111:key/a";
     let describe = mock!(Client::describe_stacks)
         .sequence()
-        .http_status(
-            400,
-            Some(query_error(
-                "ValidationError",
-                &format!("Stack with id {name} does not exist"),
-            )),
-        )
+        .http_status(400, missing(name))
         .output(move || stack(name, StackStatus::CreateComplete))
         .times(3)
         .output(move || stack(name, StackStatus::UpdateComplete))
@@ -517,13 +515,7 @@ async fn the_replica_stack_turns_the_way_back_on_in_a_second_pass() {
         .then_output(|| {
             aws_sdk_cloudformation::operation::update_stack::UpdateStackOutput::builder().build()
         });
-    let events = mock!(Client::describe_stack_events)
-        .then_output(|| DescribeStackEventsOutput::builder().build());
-    let policy =
-        mock!(Client::get_stack_policy).then_output(|| GetStackPolicyOutput::builder().build());
-    let set_policy = mock!(Client::set_stack_policy).then_output(|| {
-        aws_sdk_cloudformation::operation::set_stack_policy::SetStackPolicyOutput::builder().build()
-    });
+    let (events, policy, set_policy) = quiet_stack();
     let protect = mock!(Client::update_termination_protection).then_output(|| {
         aws_sdk_cloudformation::operation::update_termination_protection::UpdateTerminationProtectionOutput::builder().build()
     });

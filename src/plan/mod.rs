@@ -1311,96 +1311,79 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
         model_package_group = Some(group);
     }
 
-    // Replication
+    // Replication (PCI-DSS posture), one role per stack that holds the rules: storage's
+    // buckets by a role of the storage stack; bootstrap's (artifacts, access logs) by a
+    // role of the bootstrap stack, which is deployed before storage; and the way back,
+    // every replica to its source (two-way replication, so that data written in the
+    // replica region after a failover returns), by a role of the replica stack. S3 does
+    // not replicate replicas, so nothing loops. The sources exist only after the replica
+    // stack, so `deploy` turns the way back on in a second pass over that stack (its
+    // `DataKeyArn` and `ArtifactsKeyArn` parameters).
     if pci && env.replica_region.is_some() {
-        role(
-            &mut lw,
-            "replication",
-            "s3",
-            "cross-region replication",
-            StackId::Storage,
-            &["environments", e, "replica_region"],
-        );
+        use BucketId as B;
         let ro = lw.origin(&["environments", e, "replica_region"]);
-        for (from, to) in [
-            (BucketId::Raw, BucketId::RawReplica),
-            (BucketId::Curated, BucketId::CuratedReplica),
-            (BucketId::Results, BucketId::ResultsReplica),
-        ] {
-            if !buckets.contains_key(&to) {
-                continue;
-            }
-            lw.flow(
-                format!("replication:{}", from.key()),
+        let rules: [(&str, &str, StackId, &[(BucketId, BucketId)]); 3] = [
+            (
                 "replication",
-                Access::Replicate { from, to },
-                ro.clone(),
-                format!("copy the {} bucket to the replica region", from.key()),
-            );
-        }
-    }
-
-    // The bootstrap stack's buckets replicate too, with a role of that stack (the
-    // storage stack's role does not exist yet when bootstrap is deployed).
-    if pci && env.replica_region.is_some() {
-        role(
-            &mut lw,
-            "bootstrap-replication",
-            "s3",
-            "cross-region replication of artifacts and access logs",
-            StackId::Bootstrap,
-            &["environments", e, "replica_region"],
-        );
-        let ro = lw.origin(&["environments", e, "replica_region"]);
-        for (from, to, what) in [
-            (BucketId::Artifacts, BucketId::ArtifactsReplica, "artifacts"),
-            (BucketId::Logs, BucketId::LogsReplica, "S3 access-log"),
-        ] {
-            lw.flow(
-                format!("bootstrap-replication:{}", from.key()),
+                "cross-region replication",
+                StackId::Storage,
+                &[
+                    (B::Raw, B::RawReplica),
+                    (B::Curated, B::CuratedReplica),
+                    (B::Results, B::ResultsReplica),
+                ],
+            ),
+            (
                 "bootstrap-replication",
-                Access::Replicate { from, to },
-                ro.clone(),
-                format!("copy the {what} bucket to the replica region"),
-            );
-        }
-    }
-
-    // The way back: every replica bucket replicates to its source (two-way replication),
-    // so data written in the replica region after a failover returns, and each bucket of
-    // the posture has a replication rule. S3 does not replicate replicas, so nothing loops.
-    // The sources exist only after the replica stack, so `deploy` turns these rules on in
-    // a second pass over that stack (its `DataKeyArn`/`ArtifactsKeyArn` parameters).
-    if pci && env.replica_region.is_some() {
-        role(
-            &mut lw,
-            "replica-return",
-            "s3",
-            "replication from the replica region back to the sources",
-            StackId::Replica,
-            &["environments", e, "replica_region"],
-        );
-        let ro = lw.origin(&["environments", e, "replica_region"]);
-        for (from, to) in [
-            (BucketId::RawReplica, BucketId::Raw),
-            (BucketId::CuratedReplica, BucketId::Curated),
-            (BucketId::ResultsReplica, BucketId::Results),
-            (BucketId::ArtifactsReplica, BucketId::Artifacts),
-            (BucketId::LogsReplica, BucketId::Logs),
-        ] {
-            if !buckets.contains_key(&from) {
-                continue;
-            }
-            lw.flow(
-                format!("replica-return:{}", from.key()),
+                "cross-region replication of artifacts and access logs",
+                StackId::Bootstrap,
+                &[
+                    (B::Artifacts, B::ArtifactsReplica),
+                    (B::Logs, B::LogsReplica),
+                ],
+            ),
+            (
                 "replica-return",
-                Access::Replicate { from, to },
-                ro.clone(),
-                format!(
-                    "copy objects written in the replica region back to the {} bucket",
-                    to.key()
-                ),
+                "replication from the replica region back to the sources",
+                StackId::Replica,
+                &[
+                    (B::RawReplica, B::Raw),
+                    (B::CuratedReplica, B::Curated),
+                    (B::ResultsReplica, B::Results),
+                    (B::ArtifactsReplica, B::Artifacts),
+                    (B::LogsReplica, B::Logs),
+                ],
+            ),
+        ];
+        for (id, purpose, stack, pairs) in rules {
+            role(
+                &mut lw,
+                id,
+                "s3",
+                purpose,
+                stack,
+                &["environments", e, "replica_region"],
             );
+            for &(from, to) in pairs {
+                if !buckets.contains_key(&from) || !buckets.contains_key(&to) {
+                    continue;
+                }
+                let what = if stack == StackId::Replica {
+                    format!(
+                        "copy objects written in the replica region back to the {} bucket",
+                        to.key()
+                    )
+                } else {
+                    format!("copy the {} bucket to the replica region", from.key())
+                };
+                lw.flow(
+                    format!("{id}:{}", from.key()),
+                    id,
+                    Access::Replicate { from, to },
+                    ro.clone(),
+                    what,
+                );
+            }
         }
     }
 
