@@ -1322,7 +1322,8 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
     if pci && env.replica_region.is_some() {
         use BucketId as B;
         let ro = lw.origin(&["environments", e, "replica_region"]);
-        let rules: [(&str, &str, StackId, &[(BucketId, BucketId)]); 3] = [
+        type Pairs = &'static [(BucketId, BucketId)];
+        let rules: [(&str, &str, StackId, Pairs); 3] = [
             (
                 "replication",
                 "cross-region replication",
