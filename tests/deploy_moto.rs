@@ -735,3 +735,46 @@ async fn prod_deploys_the_replica_region_first_and_turns_the_way_back_on_in_a_se
         assert_eq!(result_of(&doc, s), "no-change", "{s}");
     }
 }
+
+/// moto's credentials belong to its own account (123456789012), not the spec's: without
+/// `--moto-compat`, deploy refuses before it creates anything, and says why.
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_of_another_account_deploy_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("pwa{}", std::process::id() % 100_000);
+    let spec = spec_copy(dir.path(), &name, 512);
+    let plan = plan_of(&spec, "dev");
+    let zip = stand_in_zip(dir.path());
+    let r = pipewright(
+        &[
+            "deploy",
+            spec.to_str().unwrap(),
+            "--env",
+            "dev",
+            "--method",
+            "direct",
+            "--yes",
+            "--lambda-zip",
+            zip.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("the credentials are for account 123456789012")
+            && r.stderr
+                .contains(&format!("deploys to account {}", plan.account)),
+        "{}",
+        r.stderr
+    );
+    let cfn = aws_sdk_cloudformation::Client::new(&sdk().await);
+    let stacks = cfn.list_stacks().send().await.unwrap();
+    assert!(
+        stacks
+            .stack_summaries()
+            .iter()
+            .all(|s| !s.stack_name().unwrap_or_default().starts_with(&name)),
+        "nothing was created"
+    );
+}

@@ -233,6 +233,18 @@ pub fn dependencies(
     deps
 }
 
+/// Whether the credentials' account is the environment's.
+pub fn account_check(want: &str, caller: &str, arn: &str, env: &str) -> Result<(), String> {
+    if want == caller {
+        return Ok(());
+    }
+    Err(format!(
+        "the credentials are for account {caller} ({arn}), but environment `{env}` deploys to \
+         account {want}: use credentials of {want} (--profile, AWS_PROFILE), or correct \
+         `environments.{env}.account`"
+    ))
+}
+
 /// The stacks that may start now: not started, and all dependencies done.
 pub fn ready(
     deps: &[BTreeSet<usize>],

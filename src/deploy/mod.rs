@@ -78,6 +78,7 @@ pub enum Outcome {
 struct Aws {
     cfn: BTreeMap<String, Cfn>,
     s3: aws_sdk_s3::Client,
+    sts: aws_sdk_sts::Client,
     endpoint: Option<String>,
 }
 
@@ -120,7 +121,35 @@ async fn connect(plan: &Plan, o: &Options) -> Aws {
             .force_path_style(endpoint.is_some())
             .build(),
     );
-    Aws { cfn, s3, endpoint }
+    let sts = aws_sdk_sts::Client::new(&conf);
+    Aws {
+        cfn,
+        s3,
+        sts,
+        endpoint,
+    }
+}
+
+/// Refuses to go on when the credentials belong to another account than the
+/// environment's (a prod spec deployed with dev credentials would build a second
+/// pipeline in the wrong account). Under `--moto-compat` the emulator's fixed account
+/// is only reported.
+async fn check_account(aws: &Aws, plan: &Plan, o: &Options, rep: &Reporter) -> Result<(), String> {
+    let id = aws.sts.get_caller_identity().send().await.map_err(|e| {
+        format!(
+            "cannot tell which AWS account the credentials belong to (sts:GetCallerIdentity): {}",
+            aws_sdk_sts::error::DisplayErrorContext(&e)
+        )
+    })?;
+    let caller = id.account().unwrap_or_default();
+    match logic::account_check(&plan.account, caller, id.arn().unwrap_or("?"), &plan.env) {
+        Ok(()) => Ok(()),
+        Err(m) if o.moto_compat => {
+            rep.info(&format!("moto compat: not refused: {m}"));
+            Ok(())
+        }
+        Err(m) => Err(m),
+    }
 }
 
 /// The stacks of a plan, in deployment order, read from synth's output.
@@ -801,6 +830,7 @@ async fn build_engine(
     };
     let bucket = artifacts_bucket(&plan)?;
     let aws = connect(&plan, &o).await;
+    check_account(&aws, &plan, &o, &rep).await?;
     let code_key = zip.as_ref().map(|z| z.key.clone());
     let mut uploads: Vec<Upload> = zip.into_iter().collect();
     uploads.extend(script_uploads(&plan, out));

@@ -46,6 +46,23 @@ fn client(rules: &[&Rule]) -> Client {
     )
 }
 
+/// An STS client answering with the rules given.
+fn sts(rules: &[&Rule]) -> aws_sdk_sts::Client {
+    let mut i = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
+    for r in rules {
+        i = i.with_rule(r);
+    }
+    aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("eu-west-2"))
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+            .http_client(create_mock_http_client())
+            .interceptor(i)
+            .build(),
+    )
+}
+
 /// An engine over the reference spec's `dev` plan, its CloudFormation client mocked.
 fn engine(cfn: Client, method: Method) -> Engine {
     engine_for("dev", cfn, method)
@@ -104,6 +121,7 @@ fn engine_for(env: &str, cfn: Client, method: Method) -> Engine {
                 })
                 .collect(),
             s3,
+            sts: sts(&[]),
             endpoint: None,
         },
         bucket: artifacts_bucket(&plan).unwrap(),
@@ -631,5 +649,59 @@ fn moto_compat_rewrites_only_what_moto_cannot_create_and_says_so() {
     assert_eq!(
         r["Bucket"], body["Resources"]["Bucket"],
         "other resources are untouched"
+    );
+}
+
+/// Credentials of another account stop everything before a stack is touched; the
+/// emulator's fixed account is only reported under --moto-compat.
+#[tokio::test]
+async fn credentials_of_another_account_are_refused() {
+    let identity = |account: &'static str| {
+        mock!(aws_sdk_sts::Client::get_caller_identity).then_output(move || {
+            aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput::builder()
+                .account(account)
+                .arn(format!("arn:aws:iam::{account}:user/ci"))
+                .build()
+        })
+    };
+    let mut e = engine(client(&[]), Method::Direct);
+    let ours = identity("111111111111");
+    e.aws.sts = sts(&[&ours]);
+    check_account(&e.aws, &e.plan, &e.o, &e.rep).await.unwrap();
+    assert_eq!(ours.num_calls(), 1);
+
+    let theirs = identity("999999999999");
+    e.aws.sts = sts(&[&theirs]);
+    let err = check_account(&e.aws, &e.plan, &e.o, &e.rep)
+        .await
+        .unwrap_err();
+    assert!(
+        err.contains("account 999999999999")
+            && err.contains("deploys to account 111111111111")
+            && err.contains("`environments.dev.account`"),
+        "{err}"
+    );
+    e.o.moto_compat = true;
+    check_account(&e.aws, &e.plan, &e.o, &e.rep).await.unwrap();
+
+    let broken = mock!(aws_sdk_sts::Client::get_caller_identity)
+        .sequence()
+        .http_status(
+            403,
+            Some(
+                "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidClientTokenId</Code>\
+                 <Message>The security token included in the request is invalid.</Message>\
+                 </Error></ErrorResponse>"
+                    .to_owned(),
+            ),
+        )
+        .build();
+    e.aws.sts = sts(&[&broken]);
+    let err = check_account(&e.aws, &e.plan, &e.o, &e.rep)
+        .await
+        .unwrap_err();
+    assert!(
+        err.contains("sts:GetCallerIdentity") && err.contains("InvalidClientTokenId"),
+        "{err}"
     );
 }
