@@ -473,6 +473,17 @@ pub fn context(plan: &Plan, svg: bool) -> Value {
         "boundary": plan.permissions_boundary.clone().unwrap_or_default(),
         "cost": cost_section(plan),
         "stacks": plan.stacks.values().cloned().collect::<Vec<_>>(),
+        "second_pass": plan
+            .roles
+            .contains_key("replica-return")
+            .then(|| plan.stacks.get(&crate::plan::StackId::Replica).cloned())
+            .flatten(),
+        "signed_routes": plan
+            .routes
+            .iter()
+            .filter(|r| r.auth.signed())
+            .map(|r| format!("POST {}", r.route))
+            .collect::<Vec<_>>(),
         "function": plan.function_name,
         "raw_bucket": raw.name,
         "rejected": rejected,
