@@ -428,3 +428,49 @@ fn every_route_of_the_posture_is_signed_and_metered() {
         ]
     );
 }
+
+#[test]
+fn workloads_reach_aws_through_endpoints_only_never_the_world() {
+    for spec_path in ["pipeline.yaml", "tests/specs/ok/fleet.yaml"] {
+        let egress: Vec<Value> = api_resources(spec_path, "prod", "AWS::EC2::SecurityGroup")
+            .iter()
+            .flat_map(|g| {
+                g["Properties"]["SecurityGroupEgress"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .chain(
+                api_resources(spec_path, "prod", "AWS::EC2::SecurityGroupEgress")
+                    .iter()
+                    .map(|r| r["Properties"].clone()),
+            )
+            .collect();
+        assert!(!egress.is_empty(), "{spec_path}");
+        for e in &egress {
+            assert_ne!(e["CidrIp"], "0.0.0.0/0", "{spec_path}: {e}");
+            assert!(e.get("CidrIpv6").is_none(), "{spec_path}: {e}");
+        }
+        // S3 and DynamoDB through their gateway endpoints' prefix lists (parameters
+        // deploy fills), the interface endpoints through their group.
+        let to_lists: Vec<&Value> = egress
+            .iter()
+            .filter_map(|e| e.get("DestinationPrefixListId"))
+            .collect();
+        assert_eq!(
+            to_lists,
+            [
+                &json!({"Ref": "S3PrefixListId"}),
+                &json!({"Ref": "DynamodbPrefixListId"})
+            ],
+            "{spec_path}"
+        );
+        assert!(
+            egress.iter().any(|e| e["DestinationSecurityGroupId"]
+                == json!({"Ref": "EndpointSecurityGroup"})
+                && e["FromPort"] == 443
+                && e["ToPort"] == 443),
+            "{spec_path}"
+        );
+    }
+}

@@ -100,6 +100,29 @@ fn stand_in_zip(dir: &Path) -> PathBuf {
     zip
 }
 
+/// A stack's parameters, as CloudFormation has them.
+async fn cfn_parameters(
+    cfn: &aws_sdk_cloudformation::Client,
+    stack: &str,
+) -> std::collections::BTreeMap<String, String> {
+    let st = cfn
+        .describe_stacks()
+        .stack_name(stack)
+        .send()
+        .await
+        .unwrap();
+    st.stacks()[0]
+        .parameters()
+        .iter()
+        .map(|p| {
+            (
+                p.parameter_key().unwrap_or_default().to_owned(),
+                p.parameter_value().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
 /// Results per stack from `--outputs-file`.
 fn results(file: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap()
@@ -684,22 +707,7 @@ async fn prod_deploys_the_replica_region_first_and_turns_the_way_back_on_in_a_se
             .region(Region::new(rr))
             .build(),
     );
-    let st = cfn
-        .describe_stacks()
-        .stack_name(&replica)
-        .send()
-        .await
-        .unwrap();
-    let params: std::collections::BTreeMap<String, String> = st.stacks()[0]
-        .parameters()
-        .iter()
-        .map(|p| {
-            (
-                p.parameter_key().unwrap_or_default().to_owned(),
-                p.parameter_value().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect();
+    let params = cfn_parameters(&cfn, &replica).await;
     let output = |s: &str, k: &str| doc["stacks"][s]["outputs"][k].as_str().unwrap().to_owned();
     assert_eq!(params["DataKeyArn"], output(&foundation, "DataKeyArn"));
     assert_eq!(
@@ -726,6 +734,35 @@ async fn prod_deploys_the_replica_region_first_and_turns_the_way_back_on_in_a_se
         .await
         .unwrap();
     assert!(!attached.attached_policies().is_empty(), "{role}");
+
+    // The network stack got the ids of the AWS-managed prefix lists of S3 and DynamoDB,
+    // looked up by deploy, for its egress rules.
+    let ec2 = aws_sdk_ec2::Client::new(&conf);
+    let network = stack(StackId::Network);
+    let params = cfn_parameters(&aws_sdk_cloudformation::Client::new(&conf), &network).await;
+    for svc in ["s3", "dynamodb"] {
+        let name = format!("com.amazonaws.{}.{svc}", plan.region);
+        let lists = ec2
+            .describe_managed_prefix_lists()
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("prefix-list-name")
+                    .values(&name)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let id = lists.prefix_lists()[0].prefix_list_id().unwrap();
+        let param = if svc == "s3" {
+            "S3PrefixListId"
+        } else {
+            "DynamodbPrefixListId"
+        };
+        assert_eq!(params[param], id, "{name}");
+    }
+    // (moto 5.2.5 keeps a group's default allow-all egress whatever the template says,
+    // so the rules themselves are checked on the template: tests/compliance.rs.)
 
     // A redeploy passes the keys from the start: the replica stack does not change.
     let r = deploy();

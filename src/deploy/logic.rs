@@ -157,6 +157,9 @@ pub enum ParamSource {
     /// the parameter's default while that output does not exist yet, and deployed again
     /// once it does (the replica stack's way back to buckets created after it).
     Late { stack: usize, key: String },
+    /// The id of the AWS-managed prefix list of a service in the stack's region
+    /// (`com.amazonaws.<region>.<service>`), looked up through EC2.
+    PrefixList { service: String },
 }
 
 /// Resolves every parameter of every stack, or says which one has no source.
@@ -165,8 +168,15 @@ pub fn param_sources(stacks: &[StackUnit]) -> Result<Vec<BTreeMap<String, ParamS
     for (i, s) in stacks.iter().enumerate() {
         let mut m = BTreeMap::new();
         for p in &s.parameters {
+            let prefix_list = crate::emit::stacks::PREFIX_LIST_PARAMETERS
+                .iter()
+                .find(|(name, _)| name == p);
             let src = if p == INGEST_CODE_KEY {
                 ParamSource::IngestCode
+            } else if let Some((_, service)) = prefix_list {
+                ParamSource::PrefixList {
+                    service: (*service).to_owned(),
+                }
             } else if let Some(j) = (0..i).find(|&j| stacks[j].outputs.contains_key(p)) {
                 ParamSource::Output {
                     stack: j,
@@ -191,6 +201,27 @@ pub fn param_sources(stacks: &[StackUnit]) -> Result<Vec<BTreeMap<String, ParamS
         all.push(m);
     }
     Ok(all)
+}
+
+/// The name of the AWS-managed prefix list of a service in a region.
+pub fn prefix_list_name(region: &str, service: &str) -> String {
+    format!("com.amazonaws.{region}.{service}")
+}
+
+/// The prefix lists the stacks' parameters need: (region, service) pairs.
+pub fn prefix_lists_needed(
+    stacks: &[StackUnit],
+    params: &[BTreeMap<String, ParamSource>],
+) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    for (s, p) in stacks.iter().zip(params) {
+        for src in p.values() {
+            if let ParamSource::PrefixList { service } = src {
+                out.insert((s.region.clone(), service.clone()));
+            }
+        }
+    }
+    out
 }
 
 /// The stacks that take a parameter from a later stack, in plan order: `deploy` goes

@@ -77,6 +77,8 @@ pub enum Outcome {
 /// AWS clients, one CloudFormation client per region.
 struct Aws {
     cfn: BTreeMap<String, Cfn>,
+    /// EC2 clients by region (prefix-list lookups).
+    ec2: BTreeMap<String, aws_sdk_ec2::Client>,
     s3: aws_sdk_s3::Client,
     sts: aws_sdk_sts::Client,
     endpoint: Option<String>,
@@ -100,6 +102,15 @@ async fn connect(plan: &Plan, o: &Options) -> Aws {
     });
     let mut regions: BTreeSet<String> = BTreeSet::from([plan.region.clone()]);
     regions.extend(plan.replica_region.clone());
+    let ec2 = regions
+        .iter()
+        .map(|r| {
+            let c = aws_sdk_ec2::config::Builder::from(&conf)
+                .region(aws_config::Region::new(r.clone()))
+                .build();
+            (r.clone(), aws_sdk_ec2::Client::from_conf(c))
+        })
+        .collect();
     let cfn = regions
         .into_iter()
         .map(|r| {
@@ -124,6 +135,7 @@ async fn connect(plan: &Plan, o: &Options) -> Aws {
     let sts = aws_sdk_sts::Client::new(&conf);
     Aws {
         cfn,
+        ec2,
         s3,
         sts,
         endpoint,
@@ -334,6 +346,8 @@ fn script_uploads(plan: &Plan, out: &Output) -> Vec<Upload> {
 #[derive(Default)]
 struct Shared {
     outputs: BTreeMap<usize, BTreeMap<String, String>>,
+    /// AWS-managed prefix-list ids by (region, service).
+    prefix_lists: BTreeMap<(String, String), String>,
     in_flight: BTreeSet<String>,
     results: BTreeMap<usize, Outcome>,
 }
@@ -369,6 +383,10 @@ impl Engine {
                 ParamSource::Output { stack, key } => {
                     sh.outputs.get(stack).and_then(|o| o.get(key)).cloned()
                 }
+                ParamSource::PrefixList { service } => sh
+                    .prefix_lists
+                    .get(&(self.units[i].region.clone(), service.clone()))
+                    .cloned(),
                 // The later stack's output once it exists, else the default.
                 ParamSource::Late { stack, key } => sh
                     .outputs
@@ -385,6 +403,10 @@ impl Engine {
                 ),
                 ParamSource::IngestCode => "no ingest zip".to_string(),
                 ParamSource::Late { key, .. } => format!("no default for `{key}`"),
+                ParamSource::PrefixList { service } => format!(
+                    "the prefix list of {service} in {} was not looked up",
+                    self.units[i].region
+                ),
             })?;
             m.insert(k.clone(), v);
         }
@@ -892,6 +914,10 @@ pub fn deploy(plan: Plan, out: &Output, o: Options) -> u8 {
 async fn deploy_all(e: Arc<Engine>) -> u8 {
     let start = std::time::Instant::now();
     let n = e.units.len();
+    if let Err(m) = e.resolve_prefix_lists().await {
+        e.rep.error(&m);
+        return e.finish_run(start, true);
+    }
     if let Err(m) = e.preload_late_outputs().await {
         e.rep.error(&m);
         return e.finish_run(start, true);
@@ -966,6 +992,54 @@ async fn deploy_all(e: Arc<Engine>) -> u8 {
 }
 
 impl Engine {
+    /// Looks up the ids of the AWS-managed prefix lists the stacks take as parameters
+    /// (CloudFormation cannot): only lists AWS owns, named `com.amazonaws.<region>.<service>`.
+    async fn resolve_prefix_lists(&self) -> Result<(), String> {
+        for (region, service) in logic::prefix_lists_needed(&self.units, &self.params) {
+            let name = logic::prefix_list_name(&region, &service);
+            let ec2 = self
+                .aws
+                .ec2
+                .get(&region)
+                .ok_or_else(|| format!("no EC2 client for {region}"))?;
+            let found = ec2
+                .describe_managed_prefix_lists()
+                .filters(
+                    aws_sdk_ec2::types::Filter::builder()
+                        .name("prefix-list-name")
+                        .values(&name)
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(|e| {
+                    format!(
+                        "looking up the prefix list {name} (ec2:DescribeManagedPrefixLists): {}",
+                        aws_sdk_ec2::error::DisplayErrorContext(&e)
+                    )
+                })?;
+            let id = found
+                .prefix_lists()
+                .iter()
+                .find(|p| {
+                    p.prefix_list_name() == Some(name.as_str()) && p.owner_id() == Some("AWS")
+                })
+                .and_then(|p| p.prefix_list_id())
+                .ok_or_else(|| {
+                    format!(
+                        "region {region} has no AWS-managed prefix list {name}, so the workloads' \
+                         egress to {service} cannot be limited to it"
+                    )
+                })?;
+            self.shared
+                .lock()
+                .expect("lock")
+                .prefix_lists
+                .insert((region, service), id.to_owned());
+        }
+        Ok(())
+    }
+
     /// Outputs of the stacks that feed a late parameter and already exist, so that a
     /// redeploy passes their values from the start (and never turns off what a
     /// previous run's second pass turned on).
@@ -1233,6 +1307,7 @@ pub fn diff(plan: Plan, out: &Output, o: Options) -> u8 {
 }
 
 async fn diff_all(e: &Engine) -> Result<serde_json::Value, String> {
+    e.resolve_prefix_lists().await?;
     let mut stacks = Vec::new();
     for (i, u) in e.units.iter().enumerate() {
         let cfn = e.cfn(i);
@@ -1261,6 +1336,13 @@ async fn diff_all(e: &Engine) -> Result<serde_json::Value, String> {
                 for (k, src) in &e.params[i] {
                     let v = match src {
                         ParamSource::IngestCode => e.code_key.clone(),
+                        ParamSource::PrefixList { service } => e
+                            .shared
+                            .lock()
+                            .expect("lock")
+                            .prefix_lists
+                            .get(&(u.region.clone(), service.clone()))
+                            .cloned(),
                         ParamSource::Output { stack, key } | ParamSource::Late { stack, key } => e
                             .shared
                             .lock()

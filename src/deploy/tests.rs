@@ -46,6 +46,23 @@ fn client(rules: &[&Rule]) -> Client {
     )
 }
 
+/// An EC2 client answering with the rules given.
+fn ec2(rules: &[&Rule]) -> aws_sdk_ec2::Client {
+    let mut i = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
+    for r in rules {
+        i = i.with_rule(r);
+    }
+    aws_sdk_ec2::Client::from_conf(
+        aws_sdk_ec2::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("eu-west-2"))
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+            .http_client(create_mock_http_client())
+            .interceptor(i)
+            .build(),
+    )
+}
+
 /// An STS client answering with the rules given.
 fn sts(rules: &[&Rule]) -> aws_sdk_sts::Client {
     let mut i = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
@@ -107,6 +124,7 @@ fn engine_for(env: &str, cfn: Client, method: Method) -> Engine {
     let regions: BTreeSet<String> = units.iter().map(|u| u.region.clone()).collect();
     Engine {
         aws: Aws {
+            ec2: regions.iter().map(|r| (r.clone(), ec2(&[]))).collect(),
             cfn: regions
                 .into_iter()
                 .map(|r| {
@@ -702,6 +720,61 @@ async fn credentials_of_another_account_are_refused() {
         .unwrap_err();
     assert!(
         err.contains("sts:GetCallerIdentity") && err.contains("InvalidClientTokenId"),
+        "{err}"
+    );
+}
+
+/// The network stack's egress is limited to the AWS-managed prefix lists of S3 and
+/// DynamoDB, whose ids deploy looks up: only lists AWS owns count, and a region without
+/// one stops the deploy with the list's name.
+#[tokio::test]
+async fn prefix_lists_are_looked_up_and_only_aws_owned_ones_count() {
+    use aws_sdk_ec2::operation::describe_managed_prefix_lists::DescribeManagedPrefixListsOutput;
+    use aws_sdk_ec2::types::ManagedPrefixList;
+    let list = |name: &str, id: &str, owner: &str| {
+        ManagedPrefixList::builder()
+            .prefix_list_name(name)
+            .prefix_list_id(id)
+            .owner_id(owner)
+            .build()
+    };
+    let lists = mock!(aws_sdk_ec2::Client::describe_managed_prefix_lists).then_output(move || {
+        DescribeManagedPrefixListsOutput::builder()
+            // Someone's own list may carry the same name; it is not the service's.
+            .prefix_lists(list(
+                "com.amazonaws.eu-west-2.s3",
+                "pl-0000000000000000a",
+                "111111111111",
+            ))
+            .prefix_lists(list("com.amazonaws.eu-west-2.s3", "pl-7ca54015", "AWS"))
+            .prefix_lists(list(
+                "com.amazonaws.eu-west-2.dynamodb",
+                "pl-b3a742da",
+                "AWS",
+            ))
+            .build()
+    });
+    let mut e = engine_for("prod", client(&[]), Method::Direct);
+    let network = index_of(&e, StackId::Network);
+    assert!(
+        e.parameters(network).unwrap_err().contains("not looked up"),
+        "nothing is guessed"
+    );
+    e.aws.ec2.insert("eu-west-2".into(), ec2(&[&lists]));
+    e.resolve_prefix_lists().await.unwrap();
+    let p = e.parameters(network).unwrap();
+    assert_eq!(p["S3PrefixListId"], "pl-7ca54015");
+    assert_eq!(p["DynamodbPrefixListId"], "pl-b3a742da");
+    assert_eq!(lists.num_calls(), 2, "one lookup per service");
+
+    let none = mock!(aws_sdk_ec2::Client::describe_managed_prefix_lists)
+        .then_output(|| DescribeManagedPrefixListsOutput::builder().build());
+    let e = engine_for("prod", client(&[]), Method::Direct);
+    let mut e = e;
+    e.aws.ec2.insert("eu-west-2".into(), ec2(&[&none]));
+    let err = e.resolve_prefix_lists().await.unwrap_err();
+    assert!(
+        err.contains("no AWS-managed prefix list com.amazonaws.eu-west-2."),
         "{err}"
     );
 }

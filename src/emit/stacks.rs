@@ -1446,6 +1446,14 @@ fn alarm(
 /// The deployment (a new one whenever the API's shape changes: its id hashes the
 /// methods), the stage, usage plans and keys, and the API's alarm.
 /// The smallest API Gateway cache cluster, in GB (priced in `compliance_cost`).
+/// The network stack's parameters for the AWS-managed prefix lists of the gateway
+/// endpoints' services, which CloudFormation cannot look up: `deploy` passes the ids
+/// of `com.amazonaws.<region>.<service>`.
+pub const PREFIX_LIST_PARAMETERS: &[(&str, &str)] = &[
+    ("S3PrefixListId", "s3"),
+    ("DynamodbPrefixListId", "dynamodb"),
+];
+
 /// A KMS key ARN in any partition (the body of a parameter's `AllowedPattern`).
 const KMS_KEY_ARN: &str = "arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-f0-9-]+";
 
@@ -2403,6 +2411,20 @@ pub fn network(cx: &Ctx<'_>) -> Template {
         p.pipeline, p.env
     ));
     cx.stack_meta(&mut t, StackId::Network);
+    for (param, svc) in PREFIX_LIST_PARAMETERS {
+        t.parameters.insert(
+            (*param).into(),
+            Parameter {
+                ty: "String",
+                description: format!(
+                    "id of the AWS-managed prefix list com.amazonaws.{}.{svc} (looked up by `pipewright deploy`)",
+                    p.region
+                ),
+                allowed_pattern: Some("^pl-[0-9a-f]{8,17}$".into()),
+                default: None,
+            },
+        );
+    }
     t.add(
         "Vpc",
         Resource::new("AWS::EC2::VPC")
@@ -2462,19 +2484,43 @@ pub fn network(cx: &Ctx<'_>) -> Template {
     t.add(
         "WorkloadSecurityGroup",
         Resource::new("AWS::EC2::SecurityGroup")
-            .p("GroupDescription", Expr::s("pipewright workloads: HTTPS to AWS endpoints only"))
+            .p(
+                "GroupDescription",
+                Expr::s("pipewright workloads: HTTPS to AWS endpoints only"),
+            )
             .p("VpcId", Expr::r("Vpc"))
+            // HTTPS to S3 and DynamoDB only, through their gateway endpoints: their
+            // AWS-managed prefix lists (deploy looks the ids up). The interface
+            // endpoints are reached through their own group (WorkloadToEndpoints).
             .p(
                 "SecurityGroupEgress",
-                Expr::list([obj([
-                    ("IpProtocol", "tcp".into()),
-                    ("FromPort", Expr::Int(443)),
-                    ("ToPort", Expr::Int(443)),
-                    ("CidrIp", "0.0.0.0/0".into()),
-                    ("Description", "HTTPS to AWS through the VPC endpoints; the subnets have no route to the internet".into()),
-                ])]),
+                Expr::list(PREFIX_LIST_PARAMETERS.iter().map(|(param, svc)| {
+                    obj([
+                        ("IpProtocol", "tcp".into()),
+                        ("FromPort", Expr::Int(443)),
+                        ("ToPort", Expr::Int(443)),
+                        ("DestinationPrefixListId", Expr::r(*param)),
+                        (
+                            "Description",
+                            Expr::s(format!("HTTPS to {svc} through its gateway endpoint")),
+                        ),
+                    ])
+                })),
             )
             .p("Tags", cx.tags()),
+    );
+    t.add(
+        "WorkloadToEndpoints",
+        Resource::new("AWS::EC2::SecurityGroupEgress")
+            .p("GroupId", Expr::r("WorkloadSecurityGroup"))
+            .p(
+                "DestinationSecurityGroupId",
+                Expr::r("EndpointSecurityGroup"),
+            )
+            .p("IpProtocol", "tcp")
+            .p("FromPort", Expr::Int(443))
+            .p("ToPort", Expr::Int(443))
+            .p("Description", "HTTPS to the interface endpoints"),
     );
     // Glue workers talk to each other inside the group.
     t.add(
