@@ -193,23 +193,23 @@ impl Ctx<'_> {
         );
     }
 
-    /// A role with its trust policy, boundary and managed policies.
+    /// A role with its trust policy, boundary and managed policies. CloudFormation
+    /// names the role and its policies; the role's path (`/<name>/`) identifies it.
     fn role(&self, t: &mut Template, id: &str, stack: StackId) -> String {
         let r = &self.iam[id];
         let lid = logical_id(&[id, "role"]);
         let res = Resource::new("AWS::IAM::Role")
-            .p("RoleName", Expr::s(&r.name))
+            .p("Path", Expr::s(self.plan.roles[id].path()))
             .p("Description", Expr::s(format!("pipewright: {}", r.purpose)))
             .p("AssumeRolePolicyDocument", Expr::Json(r.trust.clone()))
             .p_opt("PermissionsBoundary", r.boundary.as_ref().map(Expr::s))
             .p("Tags", self.tags());
         t.add(&lid, res);
-        for (i, (name, doc)) in r.policies.iter().enumerate() {
+        for (i, doc) in r.policies.values().enumerate() {
             let doc = serde_json::to_value(doc).expect("policy serialises");
             t.add(
                 &logical_id(&[id, "policy", &(i + 1).to_string()]),
                 Resource::new("AWS::IAM::ManagedPolicy")
-                    .p("ManagedPolicyName", Expr::s(name))
                     .p(
                         "Description",
                         Expr::s(format!("pipewright: permissions of {}", r.name)),
@@ -539,7 +539,7 @@ pub fn foundation(cx: &Ctx<'_>) -> Template {
     let roles: Vec<String> = p
         .roles
         .values()
-        .map(|r| format!("arn:{}:iam::{}:role/{}", p.partition, p.account, r.name))
+        .map(|r| r.arn_pattern(p.partition, &p.account))
         .collect();
     let deploy_via: Vec<String> = ["dynamodb", "lambda", "sns", "sqs"]
         .iter()
@@ -552,7 +552,7 @@ pub fn foundation(cx: &Ctx<'_>) -> Template {
             "Principal": {"AWS": root},
             "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
             "Resource": "*",
-            "Condition": {"ArnEquals": {"aws:PrincipalArn": roles}},
+            "Condition": {"ArnLike": {"aws:PrincipalArn": roles}},
         }),
         json!({
             "Sid": "UseByCloudWatchLogs",
@@ -2508,7 +2508,7 @@ pub fn replica(cx: &Ctx<'_>) -> Template {
     let replication_roles: Vec<String> = ["bootstrap-replication", "replication"]
         .iter()
         .filter_map(|id| p.roles.get(*id))
-        .map(|r| format!("arn:{}:iam::{}:role/{}", p.partition, p.account, r.name))
+        .map(|r| r.arn_pattern(p.partition, &p.account))
         .collect();
     t.add(
         "ReplicaKey",
@@ -2520,7 +2520,7 @@ pub fn replica(cx: &Ctx<'_>) -> Template {
                 "Principal": {"AWS": format!("arn:{}:iam::{}:root", p.partition, p.account)},
                 "Action": ["kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
                 "Resource": "*",
-                "Condition": {"ArnEquals": {"aws:PrincipalArn": replication_roles}},
+                "Condition": {"ArnLike": {"aws:PrincipalArn": replication_roles}},
             })],
         ),
     );
