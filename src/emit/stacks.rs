@@ -1503,14 +1503,15 @@ fn ingest_release(
         t.add(&plan_lid, up);
         t.add(
             &key_lid,
+            // CloudFormation names the key; its id is an output, and devices need only
+            // its value.
             Resource::new("AWS::ApiGateway::ApiKey")
                 .p(
-                    "Name",
-                    Expr::s(format!("{}-{}-{}", p.pipeline, p.env, r.source)),
-                )
-                .p(
                     "Description",
-                    Expr::s(format!("API key for `{}` devices", r.source)),
+                    Expr::s(format!(
+                        "{}-{}: API key for `{}` devices",
+                        p.pipeline, p.env, r.source
+                    )),
                 )
                 .p("Enabled", true)
                 .p("Tags", cx.tags()),
