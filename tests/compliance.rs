@@ -387,7 +387,7 @@ fn principal_conditions(t: &Value) -> Vec<(String, Vec<String>)> {
 }
 
 #[test]
-fn cloudformation_names_the_roles_and_key_policies_admit_them_by_path() {
+fn cloudformation_names_roles_policies_keys_and_the_table_and_key_policies_admit_roles_by_path() {
     use pipewright::review::norm::glob;
     for spec_path in ["pipeline.yaml", "tests/specs/ok/fleet.yaml"] {
         let c = spec::check(
@@ -406,6 +406,14 @@ fn cloudformation_names_the_roles_and_key_policies_admit_them_by_path() {
                     continue;
                 }
                 let t: Value = serde_json::from_slice(bytes).unwrap();
+                let text = String::from_utf8_lossy(bytes);
+                for named in [
+                    format!("table/{}", p.table),
+                    format!("tableName\": \"{}\"", p.table),
+                    format!("INDEX_TABLE\": \"{}\"", p.table),
+                ] {
+                    assert!(!text.contains(&named), "{file:?} names the table: {named}");
+                }
                 for (lid, r) in t["Resources"].as_object().into_iter().flatten() {
                     let props = &r["Properties"];
                     match r["Type"].as_str().unwrap() {
@@ -415,6 +423,13 @@ fn cloudformation_names_the_roles_and_key_policies_admit_them_by_path() {
                         }
                         "AWS::IAM::ManagedPolicy" => {
                             assert!(props.get("ManagedPolicyName").is_none(), "{file:?} {lid}");
+                        }
+                        // Other stacks import its name (the storage stack's export).
+                        "AWS::DynamoDB::Table" => {
+                            assert!(props.get("TableName").is_none(), "{file:?} {lid}");
+                        }
+                        "AWS::ApiGateway::ApiKey" => {
+                            assert!(props.get("Name").is_none(), "{file:?} {lid}");
                         }
                         _ => {}
                     }

@@ -335,7 +335,9 @@ async fn the_ingest_role_runs_the_real_handler_and_nothing_more() {
     for (i, doc) in role.policies.values().enumerate() {
         let text = serde_json::to_string(doc)
             .unwrap()
-            .replace("${DataKeyArn}", &data_key);
+            .replace("${DataKeyArn}", &data_key)
+            // The table this test creates (CloudFormation would name it).
+            .replace("${IndexTableName}", &plan.table);
         assert!(!text.contains("${"), "unbound placeholder in {text}");
         let p = iam_boot
             .create_policy()

@@ -21,6 +21,10 @@ pub const ARTIFACTS_KEY: &str = "${ArtifactsKeyArn}";
 pub const REPLICA_KEY: &str = "${ReplicaKeyArn}";
 
 /// What each placeholder stands for (for the policy files).
+/// The index table's name where IAM names it: CloudFormation names the table, so its
+/// name is known only once the storage stack is deployed.
+pub const INDEX_TABLE: &str = "${IndexTableName}";
+
 pub fn placeholder_docs() -> BTreeMap<&'static str, &'static str> {
     BTreeMap::from([
         (
@@ -34,6 +38,10 @@ pub fn placeholder_docs() -> BTreeMap<&'static str, &'static str> {
         (
             "ReplicaKeyArn",
             "ARN of the replica region's KMS key (replica stack output `ReplicaKeyArn`)",
+        ),
+        (
+            "IndexTableName",
+            "name of the metadata index table, which CloudFormation gives it (storage stack output `IndexTableName`)",
         ),
         (
             "PrivateSubnet1",
@@ -379,7 +387,7 @@ pub fn statements(plan: &Plan, flow: &Flow) -> Vec<Statement> {
             kms_s3(&mut out, *bucket, &["kms:GenerateDataKey", "kms:Decrypt"]);
         }
         Access::WriteItems | Access::ReadItems | Access::QueryIndex { .. } => {
-            let table = arn(plan, "dynamodb", true, &format!("table/{}", plan.table));
+            let table = arn(plan, "dynamodb", true, &format!("table/{INDEX_TABLE}"));
             let (actions, resource, kms): (&[&str], String, &[&str]) = match &flow.access {
                 Access::WriteItems => (
                     &["dynamodb:PutItem"],
@@ -401,12 +409,12 @@ pub fn statements(plan: &Plan, flow: &Flow) -> Vec<Statement> {
                     .when(
                         "StringEquals",
                         "kms:EncryptionContext:aws:dynamodb:tableName",
-                        json!(plan.table),
+                        json!(INDEX_TABLE),
                     ),
             );
         }
         Access::ExportTable { bucket, prefix } => {
-            let table = arn(plan, "dynamodb", true, &format!("table/{}", plan.table));
+            let table = arn(plan, "dynamodb", true, &format!("table/{INDEX_TABLE}"));
             out.push(Statement::allow(
                 sid(flow, ""),
                 &["dynamodb:ExportTableToPointInTime"],

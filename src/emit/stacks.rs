@@ -140,6 +140,8 @@ impl Ctx<'_> {
                         Expr::r("ReplicaKeyArn")
                     }
                     "ReplicaKeyArn" => continue,
+                    "IndexTableName" if in_stack == StackId::Storage => Expr::r("IndexTable"),
+                    "IndexTableName" => self.import(StackId::Storage, "IndexTableName"),
                     other => self.import(StackId::Network, other),
                 };
                 vars.insert(name.to_owned(), v);
@@ -803,7 +805,6 @@ pub fn storage(cx: &Ctx<'_>) -> Template {
     attrs.sort();
     attrs.dedup();
     let mut table = Resource::new("AWS::DynamoDB::Table")
-        .p("TableName", Expr::s(&p.table))
         .p("BillingMode", "PAY_PER_REQUEST")
         .p(
             "AttributeDefinitions",
@@ -1184,7 +1185,7 @@ fn ingest_core(cx: &Ctx<'_>, t: &mut Template) {
         ),
         (
             pipewright_ingest_config::env::INDEX_TABLE,
-            Expr::s(&p.table),
+            cx.import(StackId::Storage, "IndexTableName"),
         ),
         (
             pipewright_ingest_config::env::KMS_KEY_ARN,
@@ -2190,7 +2191,7 @@ pub fn analytics(cx: &Ctx<'_>) -> Template {
                 ),
         );
         let input = json!({
-            "TableArn": cx.arn("dynamodb", &format!("table/{}", p.table)),
+            "TableArn": cx.arn("dynamodb", &format!("table/{}", iam::INDEX_TABLE)),
             "S3Bucket": curated,
             "S3Prefix": crate::plan::prefix::INDEX_EXPORT.trim_end_matches('/'),
             "ExportFormat": "DYNAMODB_JSON",

@@ -320,6 +320,9 @@ pub struct Plan {
     pub key_deletion_window_days: u32,
     pub key_admins: Vec<String>,
     pub buckets: BTreeMap<BucketId, BucketPlan>,
+    /// The index table's name for people (docs, graph, reviews). CloudFormation names the
+    /// deployed table; other stacks import it (storage output `IndexTableName`) and IAM
+    /// names it with the `${IndexTableName}` placeholder.
     pub table: String,
     pub lookups: Vec<Lookup>,
     pub index_ttl_days: Option<u32>,

@@ -165,7 +165,10 @@ impl Ctx<'_> {
     }
 
     fn table_arn(&self) -> String {
-        self.arn("dynamodb", &format!("table/{}", self.plan.table))
+        self.arn(
+            "dynamodb",
+            &format!("table/{}", self.bindings["IndexTableName"]),
+        )
     }
 
     fn s3(&self, action: &str, resource: String, pattern: String) -> Need {
@@ -231,7 +234,7 @@ impl Ctx<'_> {
                 &via,
                 Some((
                     "kms:EncryptionContext:aws:dynamodb:tableName",
-                    &self.plan.table,
+                    &self.bindings["IndexTableName"],
                 )),
             ));
         }
@@ -820,7 +823,7 @@ fn neighbours(cx: &Ctx, n: &Need) -> Vec<(Need, String)> {
                 let mut m = n.clone();
                 m.context.insert(
                     "kms:EncryptionContext:aws:dynamodb:tableName".into(),
-                    other_name(&plan.table),
+                    other_name(&cx.bindings["IndexTableName"]),
                 );
                 push(m, "the key for another table");
             }
@@ -858,6 +861,16 @@ fn bindings(plan: &Plan) -> BTreeMap<String, String> {
         (
             "WorkloadSecurityGroup".to_owned(),
             "sg-0b1c2d3e4f5a6b7c8".to_owned(),
+        ),
+        // A name of the shape CloudFormation gives the table (`<stack>-IndexTable-<suffix>`).
+        (
+            "IndexTableName".to_owned(),
+            format!(
+                "{}-IndexTable-1KX8W3PZ0Q7M",
+                plan.stacks
+                    .get(&crate::plan::StackId::Storage)
+                    .map_or("storage", String::as_str)
+            ),
         ),
     ]);
     for i in 1..=3 {
