@@ -474,3 +474,111 @@ fn workloads_reach_aws_through_endpoints_only_never_the_world() {
         );
     }
 }
+
+/// Every `aws:PrincipalArn` condition of the key policies in a template.
+fn principal_conditions(t: &Value) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    for r in t["Resources"].as_object().unwrap().values() {
+        if r["Type"] != "AWS::KMS::Key" {
+            continue;
+        }
+        for st in r["Properties"]["KeyPolicy"]["Statement"]
+            .as_array()
+            .unwrap()
+        {
+            for (op, keys) in st["Condition"].as_object().into_iter().flatten() {
+                if let Some(v) = keys.get("aws:PrincipalArn") {
+                    let arns = match v {
+                        Value::String(s) => vec![s.clone()],
+                        Value::Array(a) => {
+                            a.iter().map(|x| x.as_str().unwrap().to_owned()).collect()
+                        }
+                        other => panic!("{other}"),
+                    };
+                    out.push((op.clone(), arns));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn cloudformation_names_roles_policies_keys_and_the_table_and_key_policies_admit_roles_by_path() {
+    use pipewright::review::norm::glob;
+    for spec_path in ["pipeline.yaml", "tests/specs/ok/fleet.yaml"] {
+        let c = spec::check(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join(spec_path),
+            &RealFiles,
+        )
+        .unwrap();
+        let v = c.validated().unwrap();
+        for env in v.spec.environments.keys() {
+            let p = plan::lower(&v, env).unwrap();
+            let out = emit::synth(&p).unwrap();
+            let mut paths = Vec::new();
+            let mut admitted = Vec::new();
+            for (file, bytes) in &out.files {
+                if file.extension().is_none_or(|e| e != "json") || !file.starts_with("stacks") {
+                    continue;
+                }
+                let t: Value = serde_json::from_slice(bytes).unwrap();
+                let text = String::from_utf8_lossy(bytes);
+                for named in [
+                    format!("table/{}", p.table),
+                    format!("tableName\": \"{}\"", p.table),
+                    format!("INDEX_TABLE\": \"{}\"", p.table),
+                ] {
+                    assert!(!text.contains(&named), "{file:?} names the table: {named}");
+                }
+                for (lid, r) in t["Resources"].as_object().into_iter().flatten() {
+                    let props = &r["Properties"];
+                    match r["Type"].as_str().unwrap() {
+                        "AWS::IAM::Role" => {
+                            assert!(props.get("RoleName").is_none(), "{file:?} {lid}");
+                            paths.push(props["Path"].as_str().unwrap().to_owned());
+                        }
+                        "AWS::IAM::ManagedPolicy" => {
+                            assert!(props.get("ManagedPolicyName").is_none(), "{file:?} {lid}");
+                        }
+                        // Other stacks import its name (the storage stack's export).
+                        "AWS::DynamoDB::Table" => {
+                            assert!(props.get("TableName").is_none(), "{file:?} {lid}");
+                        }
+                        "AWS::ApiGateway::ApiKey" => {
+                            assert!(props.get("Name").is_none(), "{file:?} {lid}");
+                        }
+                        _ => {}
+                    }
+                }
+                for (op, arns) in principal_conditions(&t) {
+                    assert_eq!(op, "ArnLike", "{file:?}");
+                    admitted.extend(arns);
+                }
+            }
+            // One role per path, and every role of the plan has its own.
+            let mut expected: Vec<String> = p.roles.values().map(|r| r.path()).collect();
+            expected.sort();
+            paths.sort();
+            assert_eq!(paths, expected, "{spec_path} {env}");
+            // Key policies admit a role under whatever name CloudFormation gives it, and
+            // no role outside the pipeline's paths: not one whose name merely starts the same.
+            for pattern in &admitted {
+                let role = p
+                    .roles
+                    .values()
+                    .find(|r| *pattern == r.arn_pattern(p.partition, &p.account))
+                    .unwrap_or_else(|| panic!("{pattern} is no role's pattern"));
+                let arn = |name: &str| role.arn(p.partition, &p.account, name);
+                assert!(glob(pattern, &arn("stack-IngestRole-1X2Y3Z4W5V6U")));
+                let flat = format!("arn:{}:iam::{}:role/{}", p.partition, p.account, role.name);
+                for outside in [flat.clone(), format!("{flat}-copy"), format!("{flat}x/r")] {
+                    assert!(!glob(pattern, &outside), "{pattern} admits {outside}");
+                }
+            }
+            if p.pci() {
+                assert!(!admitted.is_empty(), "{spec_path} {env}");
+            }
+        }
+    }
+}

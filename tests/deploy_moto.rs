@@ -224,11 +224,18 @@ async fn deploy_redeploy_change_and_destroy_the_reference_spec() {
         assert_eq!(d.kms_master_key_id(), Some(data_key.as_str()), "{b}");
     }
 
-    // The index table: keys and one GSI per lookup.
+    // The index table, named by CloudFormation (the storage stack's output): keys and
+    // one GSI per lookup.
+    let table = doc["stacks"][&plan.stacks[&pipewright::plan::StackId::Storage]]["outputs"]
+        ["IndexTableName"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(table, plan.table);
     let ddb = aws_sdk_dynamodb::Client::new(&conf);
     let t = ddb
         .describe_table()
-        .table_name(&plan.table)
+        .table_name(&table)
         .send()
         .await
         .unwrap();
@@ -279,8 +286,22 @@ async fn deploy_redeploy_change_and_destroy_the_reference_spec() {
             .any(|v| v == &plan.buckets[&BucketId::Raw].name),
         "{vars:?}"
     );
-    assert!(vars.values().any(|v| v == &plan.table), "{vars:?}");
-    let role_name = f.role().unwrap().rsplit('/').next().unwrap().to_string();
+    assert!(vars.values().any(|v| *v == table), "{vars:?}");
+    // CloudFormation named the role, under the path that identifies it.
+    let role_arn = f.role().unwrap();
+    let (path_and_name, role_name) = role_arn.rsplit_once('/').unwrap();
+    assert!(
+        path_and_name.ends_with(&format!(
+            ":role{}",
+            plan.roles["ingest"].path().trim_end_matches('/')
+        )),
+        "{role_arn}"
+    );
+    assert!(
+        !role_name.is_empty() && role_name != plan.roles["ingest"].name,
+        "{role_arn}"
+    );
+    let role_name = role_name.to_string();
 
     // Its role: managed policies that let it write raw objects.
     let iam = aws_sdk_iam::Client::new(&conf);
@@ -457,10 +478,17 @@ async fn deploy_redeploy_change_and_destroy_the_reference_spec() {
     // moto 5.2.5 neither deletes nor detaches an AWS::IAM::ManagedPolicy on stack
     // deletion, so deleting the role it is attached to fails (DeleteConflict) where AWS
     // would delete the policy first. Detach them here, outside the tool under test.
+    // CloudFormation named the roles: each is found by its path.
     for role in plan.roles.values() {
+        let Some(found) = pipewright::review::verify::find_role(&iam, &role.path())
+            .await
+            .unwrap()
+        else {
+            continue;
+        };
         let Ok(att) = iam
             .list_attached_role_policies()
-            .role_name(&role.name)
+            .role_name(&found.name)
             .send()
             .await
         else {
@@ -468,7 +496,7 @@ async fn deploy_redeploy_change_and_destroy_the_reference_spec() {
         };
         for p in att.attached_policies() {
             iam.detach_role_policy()
-                .role_name(&role.name)
+                .role_name(&found.name)
                 .policy_arn(p.policy_arn().unwrap())
                 .send()
                 .await

@@ -319,9 +319,12 @@ async fn the_ingest_role_runs_the_real_handler_and_nothing_more() {
     // but for the key placeholder.
     let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
         "Principal": {"AWS": admin.arn()}, "Action": "sts:AssumeRole"}]});
+    // Created as CloudFormation would: a name of its own under the role's path.
+    let role_path = plan.roles["ingest"].path();
     let created = iam_boot
         .create_role()
-        .role_name(&role.name)
+        .role_name("transit-payments-dev-ingest-IngestRole-5UJ2N8D4XK0P")
+        .path(&role_path)
         .assume_role_policy_document(trust.to_string())
         .send()
         .await
@@ -329,14 +332,19 @@ async fn the_ingest_role_runs_the_real_handler_and_nothing_more() {
         .role
         .unwrap();
     let mut policy_arns = Vec::new();
-    for (name, doc) in &role.policies {
+    for (i, doc) in role.policies.values().enumerate() {
         let text = serde_json::to_string(doc)
             .unwrap()
-            .replace("${DataKeyArn}", &data_key);
+            .replace("${DataKeyArn}", &data_key)
+            // The table this test creates (CloudFormation would name it).
+            .replace("${IndexTableName}", &plan.table);
         assert!(!text.contains("${"), "unbound placeholder in {text}");
         let p = iam_boot
             .create_policy()
-            .policy_name(name)
+            .policy_name(format!(
+                "transit-payments-dev-ingest-IngestPolicy{}-A1B2C3",
+                i + 1
+            ))
             .policy_document(text)
             .send()
             .await
@@ -345,7 +353,7 @@ async fn the_ingest_role_runs_the_real_handler_and_nothing_more() {
             .unwrap();
         iam_boot
             .attach_role_policy()
-            .role_name(&role.name)
+            .role_name(created.role_name())
             .policy_arn(p.arn().unwrap())
             .send()
             .await
@@ -454,12 +462,18 @@ async fn the_ingest_role_runs_the_real_handler_and_nothing_more() {
         "list"
     );
 
-    // Without its policies the role cannot store anything: the handler fails.
+    // Without its policies the role cannot store anything: the handler fails. The role
+    // is found as `iam verify` finds it, by its path.
     let iam_admin = iam(&ep, admin_creds);
+    let found = pipewright::review::verify::find_role(&iam_admin, &role_path)
+        .await
+        .unwrap()
+        .expect("the role, by its path");
+    assert_eq!(found.arn, created.arn());
     for arn in &policy_arns {
         iam_admin
             .detach_role_policy()
-            .role_name(&role.name)
+            .role_name(&found.name)
             .policy_arn(arn)
             .send()
             .await

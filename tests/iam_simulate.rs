@@ -153,3 +153,44 @@ fn a_wider_prefix_or_a_lost_condition_is_caught() {
         "{out}"
     );
 }
+
+#[test]
+fn key_policies_admit_a_role_by_its_path_only() {
+    // The cases' role ARNs carry a name of CloudFormation's shape under the role's path,
+    // and their key uses are allowed (the proofs above). The same requests, with the same
+    // identity policies, from a role outside the path (named like the role, no path) are
+    // refused by the key policy's ArnLike.
+    let mut c = cases("pipeline.yaml", "dev");
+    let r = c
+        .roles
+        .iter_mut()
+        .find(|r| r.role.ends_with("-ingest"))
+        .unwrap();
+    assert!(
+        r.principal
+            .contains(":role/transit-payments-dev-ingest/transit-payments-dev-ingest-IngestRole-"),
+        "{}",
+        r.principal
+    );
+    let outside = format!(
+        "arn:aws:iam::{}:role/transit-payments-dev-ingest-copy",
+        c.account
+    );
+    let old = r.principal.clone();
+    r.principal.clone_from(&outside);
+    for x in &mut r.cases {
+        for v in x.context.values_mut().filter(|v| **v == old) {
+            v.clone_from(&outside);
+        }
+    }
+    let (code, out) = judge(&c);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("WRONG transit-payments-dev-ingest: allowed kms:GenerateDataKey"),
+        "{out}"
+    );
+    // Only key uses change: nothing else the role does names it.
+    for line in out.lines().filter(|l| l.starts_with("WRONG")) {
+        assert!(line.contains(": allowed kms:"), "{line}");
+    }
+}

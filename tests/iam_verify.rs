@@ -70,8 +70,18 @@ fn iam(ep: &str) -> Client {
 
 const KEY: &str = "arn:aws:kms:eu-west-2:111111111111:key/5b3e6a0c-1111-4222-8333-944445555666";
 
+/// The name CloudFormation would give a role (`<stack>-<LogicalId>-<suffix>`).
+fn generated(id: &str) -> String {
+    let lid: String = id
+        .split(['-', '_'])
+        .map(|w| w[..1].to_uppercase() + &w[1..])
+        .collect();
+    format!("transit-payments-dev-stack-{lid}Role-4F7K2Q9Z1XJD")
+}
+
 /// Deploys every generated role of the plan as synth's templates would (through the IAM
-/// API: trust policy, boundary, one managed policy per generated document).
+/// API: the role's path and a name of CloudFormation's, trust policy, boundary, one
+/// managed policy per generated document, named by CloudFormation too).
 async fn deploy_roles(iam: &Client, plan: &pipewright::plan::Plan) {
     // Deploy-time values: the key ARN differs from the cases' test binding, so drift
     // must learn it from the deployed documents.
@@ -83,20 +93,22 @@ async fn deploy_roles(iam: &Client, plan: &pipewright::plan::Plan) {
         }
         text
     };
-    for r in pipewright::emit::iam::roles(plan).values() {
+    for (id, r) in &pipewright::emit::iam::roles(plan) {
+        let name = generated(id);
         let mut b = iam
             .create_role()
-            .role_name(&r.name)
+            .role_name(&name)
+            .path(plan.roles[id].path())
             .assume_role_policy_document(r.trust.to_string());
         if let Some(pb) = &r.boundary {
             b = b.permissions_boundary(pb);
         }
         b.send().await.unwrap();
-        for (name, doc) in &r.policies {
+        for (i, doc) in r.policies.values().enumerate() {
             let text = bind(serde_json::to_string(doc).unwrap());
             let p = iam
                 .create_policy()
-                .policy_name(name)
+                .policy_name(format!("{name}-Policy{}-9QW3E7R1T5YU", i + 1))
                 .policy_document(text)
                 .send()
                 .await
@@ -104,7 +116,7 @@ async fn deploy_roles(iam: &Client, plan: &pipewright::plan::Plan) {
                 .policy
                 .unwrap();
             iam.attach_role_policy()
-                .role_name(&r.name)
+                .role_name(&name)
                 .policy_arn(p.arn().unwrap())
                 .send()
                 .await
@@ -124,12 +136,30 @@ async fn drift_is_reported_role_by_role() {
     let r = verify_with(&iam, &plan, false).await.unwrap();
     assert!(r.ok(), "{r:#?}");
     assert_eq!(r.drift.len(), plan.roles.len());
+    // Found by path, reported under the plan's name, with the deployed ARN.
+    let ingest = r
+        .drift
+        .iter()
+        .find(|d| d.role == "transit-payments-dev-ingest")
+        .unwrap();
+    assert_eq!(ingest.path, "/transit-payments-dev-ingest/");
+    // moto's account.
+    assert_eq!(
+        ingest.arn.as_deref(),
+        Some(
+            format!(
+                "arn:aws:iam::123456789012:role/transit-payments-dev-ingest/{}",
+                generated("ingest")
+            )
+            .as_str()
+        )
+    );
 
     // Edited in the console: a new default version of the ingest policy with a delete; an
     // inline policy on the crawler; the boundary taken off SageMaker's role.
     let roles = pipewright::emit::iam::roles(&plan);
     let ingest = &roles["ingest"];
-    let (pname, doc) = ingest.policies.iter().next().unwrap();
+    let doc = ingest.policies.values().next().unwrap();
     let mut v = serde_json::to_value(doc).unwrap();
     v["Statement"].as_array_mut().unwrap().push(json!({"Sid": "Console", "Effect": "Allow",
         "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::transit-payments-dev-raw-111111111111/*"}));
@@ -140,7 +170,10 @@ async fn drift_is_reported_role_by_role() {
         .unwrap()
         .policies()
         .iter()
-        .find(|p| p.policy_name() == Some(pname.as_str()))
+        .find(|p| {
+            p.policy_name()
+                == Some(format!("{}-Policy1-9QW3E7R1T5YU", generated("ingest")).as_str())
+        })
         .unwrap()
         .arn()
         .unwrap()
@@ -161,14 +194,14 @@ async fn drift_is_reported_role_by_role() {
         .await
         .unwrap();
     iam.put_role_policy()
-        .role_name(&roles["crawler"].name)
+        .role_name(generated("crawler"))
         .policy_name("quick-fix")
         .policy_document(json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "glue:*", "Resource": "*"}]}).to_string())
         .send()
         .await
         .unwrap();
     iam.delete_role_permissions_boundary()
-        .role_name(&roles["sagemaker"].name)
+        .role_name(generated("sagemaker"))
         .send()
         .await
         .unwrap();
@@ -234,6 +267,51 @@ async fn drift_is_reported_role_by_role() {
     assert!(
         out.contains("role transit-payments-dev-apigw-logs: as generated"),
         "{out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_role_is_found_by_its_path_alone() {
+    let m = moto();
+    let ep = format!("http://127.0.0.1:{}", m.1);
+    let iam = iam(&ep);
+    let plan = plan("dev");
+    let trust = pipewright::emit::iam::roles(&plan)["ingest"]
+        .trust
+        .to_string();
+    let create = |name: &str, path: &str| {
+        iam.create_role()
+            .role_name(name)
+            .path(path)
+            .assume_role_policy_document(&trust)
+            .send()
+    };
+    // A role named like the plan's but without its path, and one under a deeper path:
+    // neither is the generated role.
+    create("transit-payments-dev-ingest", "/").await.unwrap();
+    create("deeper", "/transit-payments-dev-ingest/more/")
+        .await
+        .unwrap();
+    let r = verify_with(&iam, &plan, false).await.unwrap();
+    assert!(!r.ok());
+    assert!(r.drift.iter().all(|d| !d.deployed && d.arn.is_none()));
+    assert!(
+        pipewright::review::cli::render_verify(&r).contains(
+            "role transit-payments-dev-ingest: not deployed (no role has the path /transit-payments-dev-ingest/)"
+        )
+    );
+    // Two roles in the path: which one is deployed cannot be told.
+    create("ingest-a", "/transit-payments-dev-ingest/")
+        .await
+        .unwrap();
+    create("ingest-b", "/transit-payments-dev-ingest/")
+        .await
+        .unwrap();
+    let e = verify_with(&iam, &plan, false).await.unwrap_err();
+    assert!(
+        e.contains("2 roles have the path /transit-payments-dev-ingest/ (ingest-a, ingest-b)")
+            && e.contains("exactly one"),
+        "{e}"
     );
 }
 

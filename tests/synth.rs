@@ -92,10 +92,11 @@ fn iam_invariants_hold_for_every_role() {
                 "{name}: {id} boundary"
             );
             for doc in r.policies.values() {
-                let len = serde_json::to_string(doc).unwrap().len();
+                // Once deployed: placeholders are replaced by key ARNs, ids and names.
+                let len = iam::deployed_len(&plan, doc);
                 assert!(
                     len <= iam::MANAGED_POLICY_LIMIT,
-                    "{name}: {id} policy is {len} chars"
+                    "{name}: {id} policy is up to {len} chars once deployed"
                 );
                 for st in &doc.statements {
                     assert!(

@@ -37,6 +37,7 @@ BY_SUFFIX = [
     ("BucketArn", "arn:aws:s3:::pipewright-dummy-bucket"),
     ("BucketName", "pipewright-dummy-bucket"),
     ("TableArn", f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/pipewright-dummy"),
+    ("TableName", "pipewright-dummy"),
     ("QueueArn", f"arn:aws:sqs:{REGION}:{ACCOUNT}:pipewright-dummy"),
     ("TopicArn", f"arn:aws:sns:{REGION}:{ACCOUNT}:pipewright-dummy"),
     ("FunctionArn", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:pipewright-dummy"),

@@ -40,12 +40,14 @@ pub struct ResourceInfo {
     pub retained: bool,
 }
 
-/// Properties that give a resource its physical name.
+/// Properties that give a resource its physical name (or, for a role CloudFormation
+/// names, `Path`: the IAM path that identifies it, which policies match).
 const NAME_PROPERTIES: &[&str] = &[
     "BucketName",
     "TableName",
     "FunctionName",
     "RoleName",
+    "Path",
     "QueueName",
     "TopicName",
     "ManagedPolicyName",
@@ -763,6 +765,30 @@ mod tests {
         let r = dependents(&d);
         assert_eq!(r[0], BTreeSet::from([3]));
         assert_eq!(r[1], BTreeSet::from([2]));
+    }
+
+    #[test]
+    fn a_role_path_is_a_name_later_stacks_depend_on() {
+        let role = serde_json::json!({"Resources": {"R": {"Type": "AWS::IAM::Role",
+            "Properties": {"Path": "/p-replication/"}}}});
+        let user = serde_json::json!({"Resources": {"K": {"Type": "AWS::KMS::Key", "Properties": {
+            "KeyPolicy": {"Statement": [{"Condition": {"ArnLike": {
+                "aws:PrincipalArn": "arn:aws:iam::1:role/p-replication/*"}}}]}}}}});
+        let s = vec![
+            unit(StackId::Storage, "p-storage", role),
+            unit(StackId::Analytics, "p-analytics", user),
+        ];
+        let p = param_sources(&s).unwrap();
+        assert_eq!(dependencies(&s, &p)[1], BTreeSet::from([0]));
+        // The root path names nothing.
+        let root = serde_json::json!({"Resources": {"R": {"Type": "AWS::IAM::Role",
+            "Properties": {"Path": "/"}}}});
+        assert!(
+            stack_unit(StackId::Ml, "p-ml", "eu-west-2", &root.to_string())
+                .unwrap()
+                .names
+                .is_empty()
+        );
     }
 
     #[test]

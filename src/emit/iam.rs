@@ -21,6 +21,10 @@ pub const ARTIFACTS_KEY: &str = "${ArtifactsKeyArn}";
 pub const REPLICA_KEY: &str = "${ReplicaKeyArn}";
 
 /// What each placeholder stands for (for the policy files).
+/// The index table's name where IAM names it: CloudFormation names the table, so its
+/// name is known only once the storage stack is deployed.
+pub const INDEX_TABLE: &str = "${IndexTableName}";
+
 pub fn placeholder_docs() -> BTreeMap<&'static str, &'static str> {
     BTreeMap::from([
         (
@@ -34,6 +38,10 @@ pub fn placeholder_docs() -> BTreeMap<&'static str, &'static str> {
         (
             "ReplicaKeyArn",
             "ARN of the replica region's KMS key (replica stack output `ReplicaKeyArn`)",
+        ),
+        (
+            "IndexTableName",
+            "name of the metadata index table, which CloudFormation gives it (storage stack output `IndexTableName`)",
         ),
         (
             "PrivateSubnet1",
@@ -379,7 +387,7 @@ pub fn statements(plan: &Plan, flow: &Flow) -> Vec<Statement> {
             kms_s3(&mut out, *bucket, &["kms:GenerateDataKey", "kms:Decrypt"]);
         }
         Access::WriteItems | Access::ReadItems | Access::QueryIndex { .. } => {
-            let table = arn(plan, "dynamodb", true, &format!("table/{}", plan.table));
+            let table = arn(plan, "dynamodb", true, &format!("table/{INDEX_TABLE}"));
             let (actions, resource, kms): (&[&str], String, &[&str]) = match &flow.access {
                 Access::WriteItems => (
                     &["dynamodb:PutItem"],
@@ -401,12 +409,12 @@ pub fn statements(plan: &Plan, flow: &Flow) -> Vec<Statement> {
                     .when(
                         "StringEquals",
                         "kms:EncryptionContext:aws:dynamodb:tableName",
-                        json!(plan.table),
+                        json!(INDEX_TABLE),
                     ),
             );
         }
         Access::ExportTable { bucket, prefix } => {
-            let table = arn(plan, "dynamodb", true, &format!("table/{}", plan.table));
+            let table = arn(plan, "dynamodb", true, &format!("table/{INDEX_TABLE}"));
             out.push(Statement::allow(
                 sid(flow, ""),
                 &["dynamodb:ExportTableToPointInTime"],
@@ -665,15 +673,45 @@ pub fn trust_policy(plan: &Plan, role: &RolePlan) -> Value {
     json!({"Version": "2012-10-17", "Statement": [st]})
 }
 
-fn minified_len<T: Serialize>(v: &T) -> usize {
-    serde_json::to_string(v).map_or(0, |s| s.len())
+/// The longest a placeholder's value can be once deployed.
+fn placeholder_max_len(plan: &Plan, name: &str) -> usize {
+    // Key ids are UUIDs or `mrk-` and 32 hex digits: 36 characters either way.
+    let key_arn = |region: &str| {
+        format!("arn:{}:kms:{region}:{}:key/", plan.partition, plan.account).len() + 36
+    };
+    match name {
+        "DataKeyArn" | "ArtifactsKeyArn" => key_arn(&plan.region),
+        "ReplicaKeyArn" => key_arn(plan.replica_region.as_deref().unwrap_or(&plan.region)),
+        // `subnet-` or `sg-` and 17 hex digits.
+        "WorkloadSecurityGroup" => 20,
+        n if n.starts_with("PrivateSubnet") => 24,
+        // CloudFormation names the table `<stack>-IndexTable-<suffix of at most 13>`.
+        "IndexTableName" => plan
+            .stacks
+            .get(&crate::plan::StackId::Storage)
+            .map_or(255, |s| s.len() + "-IndexTable-".len() + 13),
+        // DynamoDB's limit on a name, an upper bound for anything not listed.
+        _ => 255,
+    }
+}
+
+/// The length IAM counts for a document once deployed (no white space), with each
+/// `${Name}` placeholder as long as its value can be: a policy that fits in
+/// `policies/` must still fit once CloudFormation substitutes key ARNs and names.
+pub fn deployed_len<T: Serialize>(plan: &Plan, v: &T) -> usize {
+    let text = serde_json::to_string(v).unwrap_or_default();
+    placeholder_docs().keys().fold(text.len(), |len, name| {
+        let placeholder = format!("${{{name}}}");
+        let n = text.matches(&placeholder).count();
+        len + n * placeholder_max_len(plan, name).saturating_sub(placeholder.len())
+    })
 }
 
 /// IAM's default quota of managed policies per role.
 pub const MAX_POLICIES_PER_ROLE: usize = 10;
 
 /// Splits statements, in order, into managed policies under the size limit.
-fn split(role: &str, statements: &[Statement]) -> BTreeMap<String, Document> {
+fn split(plan: &Plan, role: &str, statements: &[Statement]) -> BTreeMap<String, Document> {
     const ENVELOPE: usize = r#"{"Version":"2012-10-17","Statement":[]}"#.len();
     let mut policies = BTreeMap::new();
     let mut current: Vec<Statement> = Vec::new();
@@ -689,7 +727,7 @@ fn split(role: &str, statements: &[Statement]) -> BTreeMap<String, Document> {
         );
     };
     for st in statements {
-        let len = minified_len(st) + 1;
+        let len = deployed_len(plan, st) + 1;
         if size + len > MANAGED_POLICY_LIMIT && !current.is_empty() {
             flush(&mut current, &mut policies);
             size = ENVELOPE;
@@ -765,13 +803,13 @@ pub fn roles(plan: &Plan) -> BTreeMap<String, RoleIam> {
                 all.push(st);
             }
         }
-        let mut policies = split(&role.name, &all);
+        let mut policies = split(plan, &role.name, &all);
         if policies.len() > MAX_POLICIES_PER_ROLE {
             // Too many for IAM's default quota: merge statements that grant the same
             // actions under the same conditions (their resources are joined), keeping
             // the flows' common Sid prefix.
             let merged = compact(all, &mut sources);
-            policies = split(&role.name, &merged);
+            policies = split(plan, &role.name, &merged);
         }
         let text = serde_json::to_string(&policies).unwrap_or_default();
         let placeholders = placeholder_docs()
@@ -821,6 +859,23 @@ mod tests {
             why: String::new(),
         };
         assert_eq!(sid(&f, "Key"), "TransformPosSalesReadRawPosKey");
+    }
+
+    #[test]
+    fn deployed_length_counts_placeholders_at_their_longest() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pipeline.yaml");
+        let checked = crate::spec::check(&path, &crate::spec::RealFiles).unwrap();
+        let plan = crate::plan::lower(&checked.validated().unwrap(), "prod").unwrap();
+        let plain = json!({"Resource": "arn:aws:s3:::b"});
+        assert_eq!(deployed_len(&plan, &plain), plain.to_string().len());
+        let doc = json!({"Resource": ["${DataKeyArn}", "${DataKeyArn}"], "T": "${IndexTableName}"});
+        let key = "arn:aws:kms:eu-west-2:222222222222:key/0d5e1a4b-7c2f-4e8a-9b3d-000000000001";
+        let table = format!(
+            "{}-IndexTable-ABCDEFGHIJKLM",
+            plan.stacks[&crate::plan::StackId::Storage]
+        );
+        let real = json!({"Resource": [key, key], "T": table});
+        assert_eq!(deployed_len(&plan, &doc), real.to_string().len());
     }
 
     #[test]

@@ -205,6 +205,8 @@ impl Ctx<'_> {
                 Expr::r("ReplicaKeyArn")
             }
             "ReplicaKeyArn" => Expr::sub(whole),
+            "IndexTableName" if in_stack == StackId::Storage => Expr::r("IndexTable"),
+            "IndexTableName" => self.import(StackId::Storage, "IndexTableName"),
             other => self.import(StackId::Network, other),
         }
     }
@@ -254,23 +256,23 @@ impl Ctx<'_> {
         );
     }
 
-    /// A role with its trust policy, boundary and managed policies.
+    /// A role with its trust policy, boundary and managed policies. CloudFormation
+    /// names the role and its policies; the role's path (`/<name>/`) identifies it.
     fn role(&self, t: &mut Template, id: &str, stack: StackId) -> String {
         let r = &self.iam[id];
         let lid = logical_id(&[id, "role"]);
         let res = Resource::new("AWS::IAM::Role")
-            .p("RoleName", Expr::s(&r.name))
+            .p("Path", Expr::s(self.plan.roles[id].path()))
             .p("Description", Expr::s(format!("pipewright: {}", r.purpose)))
             .p("AssumeRolePolicyDocument", Expr::Json(r.trust.clone()))
             .p_opt("PermissionsBoundary", r.boundary.as_ref().map(Expr::s))
             .p("Tags", self.tags());
         t.add(&lid, res);
-        for (i, (name, doc)) in r.policies.iter().enumerate() {
+        for (i, doc) in r.policies.values().enumerate() {
             let doc = serde_json::to_value(doc).expect("policy serialises");
             t.add(
                 &logical_id(&[id, "policy", &(i + 1).to_string()]),
                 Resource::new("AWS::IAM::ManagedPolicy")
-                    .p("ManagedPolicyName", Expr::s(name))
                     .p(
                         "Description",
                         Expr::s(format!("pipewright: permissions of {}", r.name)),
@@ -611,7 +613,7 @@ pub fn foundation(cx: &Ctx<'_>) -> Template {
     let roles: Vec<String> = p
         .roles
         .values()
-        .map(|r| format!("arn:{}:iam::{}:role/{}", p.partition, p.account, r.name))
+        .map(|r| r.arn_pattern(p.partition, &p.account))
         .collect();
     let deploy_via: Vec<String> = ["dynamodb", "lambda", "sns", "sqs"]
         .iter()
@@ -624,7 +626,7 @@ pub fn foundation(cx: &Ctx<'_>) -> Template {
             "Principal": {"AWS": root},
             "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
             "Resource": "*",
-            "Condition": {"ArnEquals": {"aws:PrincipalArn": roles}},
+            "Condition": {"ArnLike": {"aws:PrincipalArn": roles}},
         }),
         json!({
             "Sid": "UseByCloudWatchLogs",
@@ -875,7 +877,6 @@ pub fn storage(cx: &Ctx<'_>) -> Template {
     attrs.sort();
     attrs.dedup();
     let mut table = Resource::new("AWS::DynamoDB::Table")
-        .p("TableName", Expr::s(&p.table))
         .p("BillingMode", "PAY_PER_REQUEST")
         .p(
             "AttributeDefinitions",
@@ -1258,7 +1259,7 @@ fn ingest_core(cx: &Ctx<'_>, t: &mut Template) {
         ),
         (
             pipewright_ingest_config::env::INDEX_TABLE,
-            Expr::s(&p.table),
+            cx.import(StackId::Storage, "IndexTableName"),
         ),
         (
             pipewright_ingest_config::env::KMS_KEY_ARN,
@@ -1592,14 +1593,15 @@ fn ingest_release(
         t.add(&plan_lid, up);
         t.add(
             &key_lid,
+            // CloudFormation names the key; its id is an output, and devices need only
+            // its value.
             Resource::new("AWS::ApiGateway::ApiKey")
                 .p(
-                    "Name",
-                    Expr::s(format!("{}-{}-{}", p.pipeline, p.env, r.source)),
-                )
-                .p(
                     "Description",
-                    Expr::s(format!("API key for `{}` devices", r.source)),
+                    Expr::s(format!(
+                        "{}-{}: API key for `{}` devices",
+                        p.pipeline, p.env, r.source
+                    )),
                 )
                 .p("Enabled", true)
                 .p("Tags", cx.tags()),
@@ -2278,7 +2280,7 @@ pub fn analytics(cx: &Ctx<'_>) -> Template {
                 ),
         );
         let input = json!({
-            "TableArn": cx.arn("dynamodb", &format!("table/{}", p.table)),
+            "TableArn": cx.arn("dynamodb", &format!("table/{}", iam::INDEX_TABLE)),
             "S3Bucket": curated,
             "S3Prefix": crate::plan::prefix::INDEX_EXPORT.trim_end_matches('/'),
             "ExportFormat": "DYNAMODB_JSON",
@@ -2636,7 +2638,7 @@ pub fn replica(cx: &Ctx<'_>) -> Template {
     let role_arns = |ids: &[&str]| -> Vec<String> {
         ids.iter()
             .filter_map(|id| p.roles.get(*id))
-            .map(|r| format!("arn:{}:iam::{}:role/{}", p.partition, p.account, r.name))
+            .map(|r| r.arn_pattern(p.partition, &p.account))
             .collect()
     };
     let root = format!("arn:{}:iam::{}:root", p.partition, p.account);
@@ -2651,7 +2653,7 @@ pub fn replica(cx: &Ctx<'_>) -> Template {
                     "Principal": {"AWS": root},
                     "Action": ["kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
                     "Resource": "*",
-                    "Condition": {"ArnEquals": {"aws:PrincipalArn": role_arns(&["bootstrap-replication", "replication"])}},
+                    "Condition": {"ArnLike": {"aws:PrincipalArn": role_arns(&["bootstrap-replication", "replication"])}},
                 }),
                 json!({
                     "Sid": "ReadByReturnRole",
@@ -2659,7 +2661,7 @@ pub fn replica(cx: &Ctx<'_>) -> Template {
                     "Principal": {"AWS": root},
                     "Action": ["kms:Decrypt", "kms:DescribeKey"],
                     "Resource": "*",
-                    "Condition": {"ArnEquals": {"aws:PrincipalArn": role_arns(&["replica-return"])}},
+                    "Condition": {"ArnLike": {"aws:PrincipalArn": role_arns(&["replica-return"])}},
                 }),
             ],
         ),

@@ -131,6 +131,12 @@ pub enum Principal {
 }
 
 /// A role pipewright generates.
+///
+/// CloudFormation names the deployed role (`<stack>-<LogicalId>-<suffix>`), so a role
+/// never holds on to a name: it can be replaced like any other resource. `name` is the
+/// role's identity for people and reviews (`policies/<env>/<name>.json`, `iam diff`),
+/// and in AWS the role's IAM path, `/<name>/`, which no other generated role shares.
+/// Policies that must name the role before it exists (key policies) match its path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RolePlan {
     pub name: String,
@@ -141,6 +147,29 @@ pub struct RolePlan {
     /// The stack that owns it.
     pub stack: StackId,
     pub origin: Origin,
+}
+
+impl RolePlan {
+    /// The role's IAM path: `/<name>/`. The name is checked against IAM's role-name
+    /// characters and 64-character limit, which keeps the path within IAM's path rules
+    /// (`/`, then printable ASCII without spaces, then `/`; at most 512 characters).
+    pub fn path(&self) -> String {
+        format!("/{}/", self.name)
+    }
+
+    /// The ARN of the role when CloudFormation names it `generated`.
+    pub fn arn(&self, partition: &str, account: &str, generated: &str) -> String {
+        format!(
+            "arn:{partition}:iam::{account}:role{}{generated}",
+            self.path()
+        )
+    }
+
+    /// The pattern (for `ArnLike`) that the role's ARN matches whatever name
+    /// CloudFormation gives it.
+    pub fn arn_pattern(&self, partition: &str, account: &str) -> String {
+        self.arn(partition, account, "*")
+    }
 }
 
 /// The stacks, in deployment order.
@@ -291,6 +320,9 @@ pub struct Plan {
     pub key_deletion_window_days: u32,
     pub key_admins: Vec<String>,
     pub buckets: BTreeMap<BucketId, BucketPlan>,
+    /// The index table's name for people (docs, graph, reviews). CloudFormation names the
+    /// deployed table; other stacks import it (storage output `IndexTableName`) and IAM
+    /// names it with the `${IndexTableName}` placeholder.
     pub table: String,
     pub lookups: Vec<Lookup>,
     pub index_ttl_days: Option<u32>,
@@ -317,7 +349,10 @@ pub struct Plan {
     pub database: String,
     pub crawler_name: String,
     pub crawler_schedule: Option<String>,
-    pub crawler_log_group: String,
+    /// The crawler's log group, a pattern (no crawler, no group): Glue names it after
+    /// the role's path and name and the security configuration, and CloudFormation
+    /// names the role.
+    pub crawler_log_group: Option<String>,
     pub glue_security_configuration: String,
     pub on_change: UpdateBehavior,
     pub on_delete: DeleteBehavior,
@@ -1045,6 +1080,8 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
         fix_base,
         &["catalog"],
     );
+    let glue_security_configuration = format!("{base}-glue");
+    let mut crawler_log_group = None;
     let datasets: Vec<String> = transforms.iter().map(|t| t.dataset.clone()).collect();
     if !transforms.is_empty() {
         role(
@@ -1055,6 +1092,14 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
             StackId::Processing,
             &["catalog"],
         );
+        // With a security configuration, Glue writes a crawler's logs to
+        // `/aws-glue/crawlers-role/<role path without its first slash><role name>-<configuration>`;
+        // the generated role name is the only part not known here.
+        let group = format!(
+            "/aws-glue/crawlers-role{}*-{glue_security_configuration}",
+            lw.roles["crawler"].path()
+        );
+        crawler_log_group = Some(group.clone());
         let co = lw.origin(&["catalog"]);
         for d in &datasets {
             for (n, p) in dataset_prefixes(&transforms, d).into_iter().enumerate() {
@@ -1082,9 +1127,7 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
         lw.flow(
             "crawler:logs".into(),
             "crawler",
-            Access::WriteLogs {
-                group: format!("/aws-glue/crawlers-role/{base}-crawler-{base}-glue"),
-            },
+            Access::WriteLogs { group },
             co,
             "write the crawler's logs",
         );
@@ -1605,8 +1648,8 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
         database,
         crawler_name,
         crawler_schedule,
-        crawler_log_group: format!("/aws-glue/crawlers-role/{base}-crawler-{base}-glue"),
-        glue_security_configuration: format!("{base}-glue"),
+        crawler_log_group,
+        glue_security_configuration,
         on_change: spec.catalog.crawler.on_change,
         on_delete: spec.catalog.crawler.on_delete,
         workgroup,
@@ -1756,6 +1799,29 @@ mod tests {
         assert_eq!(
             subnets("192.168.0.0/24", 3),
             vec!["192.168.0.0/28", "192.168.0.16/28", "192.168.0.32/28"]
+        );
+    }
+
+    #[test]
+    fn a_role_is_identified_by_its_path() {
+        let r = RolePlan {
+            name: "shop-prod-ingest".into(),
+            service: service_principal("lambda"),
+            purpose: "the ingest function".into(),
+            stack: StackId::Ingest,
+            origin: Origin {
+                path: "sources".into(),
+                line: Some(1),
+            },
+        };
+        assert_eq!(r.path(), "/shop-prod-ingest/");
+        assert_eq!(
+            r.arn("aws-cn", "123456789012", "shop-prod-ingest-IngestRole-AB12"),
+            "arn:aws-cn:iam::123456789012:role/shop-prod-ingest/shop-prod-ingest-IngestRole-AB12"
+        );
+        assert_eq!(
+            r.arn_pattern("aws", "123456789012"),
+            "arn:aws:iam::123456789012:role/shop-prod-ingest/*"
         );
     }
 

@@ -86,6 +86,34 @@ pub struct Cases {
     pub skipped: Vec<String>,
 }
 
+impl Cases {
+    /// Puts a deployed role's ARN where its cases have the example one (the requests'
+    /// principal and `aws:PrincipalArn`, the trust cases' resource and policy).
+    pub fn set_principal(&mut self, role: &str, arn: &str) {
+        let Some(r) = self.roles.iter_mut().find(|r| r.role == role) else {
+            return;
+        };
+        let old = std::mem::replace(&mut r.principal, arn.to_owned());
+        if old == arn {
+            return;
+        }
+        for c in &mut r.cases {
+            if c.resource == old {
+                arn.clone_into(&mut c.resource);
+            }
+            if c.resource_policy.as_deref() == Some(old.as_str()) {
+                c.resource_policy = Some(arn.to_owned());
+            }
+            for v in c.context.values_mut().filter(|v| **v == old) {
+                arn.clone_into(v);
+            }
+        }
+        if let Some(trust) = self.resource_policies.remove(&old) {
+            self.resource_policies.insert(arn.to_owned(), trust);
+        }
+    }
+}
+
 /// A request a flow needs, and what makes another request the same need.
 #[derive(Debug, Clone)]
 struct Need {
@@ -137,7 +165,10 @@ impl Ctx<'_> {
     }
 
     fn table_arn(&self) -> String {
-        self.arn("dynamodb", &format!("table/{}", self.plan.table))
+        self.arn(
+            "dynamodb",
+            &format!("table/{}", self.bindings["IndexTableName"]),
+        )
     }
 
     fn s3(&self, action: &str, resource: String, pattern: String) -> Need {
@@ -203,7 +234,7 @@ impl Ctx<'_> {
                 &via,
                 Some((
                     "kms:EncryptionContext:aws:dynamodb:tableName",
-                    &self.plan.table,
+                    &self.bindings["IndexTableName"],
                 )),
             ));
         }
@@ -792,7 +823,7 @@ fn neighbours(cx: &Ctx, n: &Need) -> Vec<(Need, String)> {
                 let mut m = n.clone();
                 m.context.insert(
                     "kms:EncryptionContext:aws:dynamodb:tableName".into(),
-                    other_name(&plan.table),
+                    other_name(&cx.bindings["IndexTableName"]),
                 );
                 push(m, "the key for another table");
             }
@@ -830,6 +861,16 @@ fn bindings(plan: &Plan) -> BTreeMap<String, String> {
         (
             "WorkloadSecurityGroup".to_owned(),
             "sg-0b1c2d3e4f5a6b7c8".to_owned(),
+        ),
+        // A name of the shape CloudFormation gives the table (`<stack>-IndexTable-<suffix>`).
+        (
+            "IndexTableName".to_owned(),
+            format!(
+                "{}-IndexTable-1KX8W3PZ0Q7M",
+                plan.stacks
+                    .get(&crate::plan::StackId::Storage)
+                    .map_or("storage", String::as_str)
+            ),
         ),
     ]);
     for i in 1..=3 {
@@ -991,6 +1032,18 @@ fn trust_cases(
     }
 }
 
+/// A name of the shape CloudFormation gives a role it names (`<stack>-<LogicalId>-<suffix>`,
+/// cut to IAM's 64 characters), for the role's ARN in the cases: key policies must admit
+/// it by the role's path, not by a name known in advance.
+fn generated_role_name(plan: &Plan, id: &str, role: &crate::plan::RolePlan) -> String {
+    const SUFFIX: &str = "-Q2X7M4K9T1ZB";
+    let stack = plan.stacks.get(&role.stack).map_or("stack", String::as_str);
+    let mut head = format!("{stack}-{}", crate::emit::cfn::logical_id(&[id, "role"]));
+    // Stack names and logical ids are ASCII.
+    head.truncate(64 - SUFFIX.len());
+    head + SUFFIX
+}
+
 /// Builds every role's cases, with placeholders bound to test values.
 pub fn build(plan: &Plan) -> Result<Cases, String> {
     build_with(plan, &BTreeMap::new())
@@ -1016,9 +1069,10 @@ pub fn build_with(plan: &Plan, bound: &BTreeMap<String, String>) -> Result<Cases
     }
     for (id, role) in &plan.roles {
         let r = &iam[id];
-        let principal = format!(
-            "arn:{}:iam::{}:role/{}",
-            plan.partition, plan.account, r.name
+        let principal = role.arn(
+            plan.partition,
+            &plan.account,
+            &generated_role_name(plan, id, role),
         );
         let identity_policies = r
             .policies
@@ -1182,6 +1236,56 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_deployed_role_arn_replaces_the_example_one() {
+        let mut c = build(&plan("dev")).unwrap();
+        let old = c
+            .roles
+            .iter()
+            .find(|r| r.role.ends_with("-ingest"))
+            .unwrap()
+            .principal
+            .clone();
+        assert!(
+            old.starts_with("arn:aws:iam::111111111111:role/transit-payments-dev-ingest/transit-payments-dev-ingest-IngestRole-"),
+            "{old}"
+        );
+        let deployed = "arn:aws:iam::111111111111:role/transit-payments-dev-ingest/Deployed-1";
+        c.set_principal("transit-payments-dev-ingest", deployed);
+        let r = c
+            .roles
+            .iter()
+            .find(|r| r.role.ends_with("-ingest"))
+            .unwrap();
+        assert_eq!(r.principal, deployed);
+        let text = serde_json::to_string(&c).unwrap();
+        assert!(!text.contains(&old), "the example ARN is left somewhere");
+        assert!(
+            c.resource_policies.contains_key(deployed),
+            "the trust policy"
+        );
+        let trust: Vec<&Case> = r.cases.iter().filter(|x| x.flow == "trust").collect();
+        assert!(!trust.is_empty());
+        assert!(trust.iter().all(|x| x.resource == deployed));
+        assert!(
+            r.cases
+                .iter()
+                .filter(|x| x.flow != "trust")
+                .all(|x| x.context["aws:PrincipalArn"] == deployed)
+        );
+        // Other roles keep theirs.
+        let crawler = c
+            .roles
+            .iter()
+            .find(|r| r.role.ends_with("-crawler"))
+            .unwrap();
+        assert!(
+            crawler
+                .principal
+                .contains(":role/transit-payments-dev-crawler/")
+        );
     }
 
     #[test]

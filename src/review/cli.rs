@@ -357,6 +357,11 @@ pub async fn verify_with(
     let mut simulated = Vec::new();
     if simulate {
         let mut cases = super::cases::build_with(plan, &bindings)?;
+        for d in &drift {
+            if let Some(arn) = &d.arn {
+                cases.set_principal(&d.role, arn);
+            }
+        }
         let deployed: std::collections::BTreeSet<&str> = drift
             .iter()
             .filter(|d| d.deployed)
@@ -378,7 +383,11 @@ pub fn render_verify(r: &VerifyReport) -> String {
     let mut s = String::new();
     for d in &r.drift {
         if !d.deployed {
-            let _ = writeln!(s, "role {}: not deployed", d.role);
+            let _ = writeln!(
+                s,
+                "role {}: not deployed (no role has the path {})",
+                d.role, d.path
+            );
         } else if d.changes.is_empty() {
             let _ = writeln!(s, "role {}: as generated", d.role);
         } else {

@@ -51,6 +51,57 @@ pub fn decode_document(text: &str) -> Result<Value, String> {
     serde_json::from_str(&decoded).map_err(|e| format!("policy document is not JSON: {e}"))
 }
 
+/// A deployed role, as found by its path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundRole {
+    /// The name CloudFormation gave it.
+    pub name: String,
+    pub arn: String,
+}
+
+/// Finds the deployed role with IAM path `path` (CloudFormation names pipewright's roles;
+/// each has a path of its own, `/<name>/`): `None` when no role has it, an error when
+/// more than one does, since then the deployed role cannot be told from the others.
+pub async fn find_role(iam: &Client, path: &str) -> Result<Option<FoundRole>, String> {
+    let listed = iam
+        .list_roles()
+        .path_prefix(path)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(|e| {
+            format!(
+                "ListRoles under {path}: {}",
+                aws_sdk_iam::error::DisplayErrorContext(&e)
+            )
+        })?;
+    // The prefix also lists roles under deeper paths (`/<name>/more/`): not ours.
+    let mut found: Vec<FoundRole> = listed
+        .iter()
+        .filter(|r| r.path() == path)
+        .map(|r| FoundRole {
+            name: r.role_name().to_owned(),
+            arn: r.arn().to_owned(),
+        })
+        .collect();
+    found.sort_by(|a, b| a.name.cmp(&b.name));
+    match found.len() {
+        0 => Ok(None),
+        1 => Ok(found.pop()),
+        n => Err(format!(
+            "{n} roles have the path {path} ({}): pipewright finds a generated role by its \
+             path and expects exactly one; delete the roles its stack did not create",
+            found
+                .iter()
+                .map(|r| r.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
 /// A deployed role as a role file (`Role`, `PermissionsBoundary`, `TrustPolicy`,
 /// `Policies`), or `None` when it does not exist.
 pub async fn deployed_role(iam: &Client, name: &str) -> Result<Option<Value>, String> {
@@ -243,8 +294,14 @@ fn bind(v: &Value, b: &BTreeMap<String, String>) -> Value {
 /// Drift of one role.
 #[derive(Debug, Clone, Serialize)]
 pub struct RoleDrift {
+    /// The role's name in the plan (and in `policies/`).
     pub role: String,
+    /// The IAM path it was looked up by.
+    pub path: String,
     pub deployed: bool,
+    /// The deployed role's ARN (its name is CloudFormation's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
     /// Changes from the generated role to the deployed one (broadening: the deployed
     /// role can do more than the spec says).
     pub changes: Vec<Change>,
@@ -258,16 +315,26 @@ pub async fn drift(
 ) -> Result<(Vec<RoleDrift>, BTreeMap<String, String>), String> {
     let mut out = Vec::new();
     let mut bindings = BTreeMap::new();
-    for r in crate::emit::iam::roles(plan).values() {
+    for (id, r) in &crate::emit::iam::roles(plan) {
         let generated = serde_json::to_value(r).expect("serialises");
-        let Some(deployed) = deployed_role(iam, &r.name).await? else {
-            out.push(RoleDrift {
-                role: r.name.clone(),
-                deployed: false,
-                changes: Vec::new(),
-            });
+        let path = plan.roles[id].path();
+        let not_deployed = || RoleDrift {
+            role: r.name.clone(),
+            path: path.clone(),
+            deployed: false,
+            arn: None,
+            changes: Vec::new(),
+        };
+        let Some(found) = find_role(iam, &path).await? else {
+            out.push(not_deployed());
             continue;
         };
+        let Some(mut deployed) = deployed_role(iam, &found.name).await? else {
+            out.push(not_deployed());
+            continue;
+        };
+        // Compared under the plan's name: the deployed one is CloudFormation's.
+        deployed["Role"] = json!(r.name);
         let b = bind_placeholders(&generated["Policies"], &deployed["Policies"]);
         let generated = bind(&generated, &b);
         bindings.extend(b);
@@ -275,7 +342,9 @@ pub async fn drift(
         let d = norm::role(&deployed, &format!("deployed {}", r.name)).map_err(|e| e.0)?;
         out.push(RoleDrift {
             role: r.name.clone(),
+            path,
             deployed: true,
+            arn: Some(found.arn),
             changes: diff_role(&g, &d),
         });
     }

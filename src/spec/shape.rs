@@ -567,7 +567,10 @@ mod tests {
             Seg::Key("auth".into()),
         ])
         .unwrap();
-        assert_eq!(const_options(s), vec!["api_key", "iam", "none"]);
+        assert_eq!(
+            const_options(s),
+            vec!["iam_and_api_key", "api_key", "iam", "none"]
+        );
         let s = schema_at(&[Seg::Key("environments".into()), Seg::Key("dev".into())]).unwrap();
         assert!(property_names(s).contains(&"account".to_owned()));
     }
