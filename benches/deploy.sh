@@ -6,6 +6,8 @@
 # a small stand-in given with --lambda-zip, so bundling is not timed. CPU is reported
 # for pipewright (user+sys of the process) and for the moto server (from /proc).
 #   bash benches/deploy.sh [RUNS]     (default 3; prints a Markdown table)
+#   BENCH_ENV=prod bash benches/deploy.sh   the pci-dss environment: replica region first,
+#                                           prefix-list lookups, and the replica stack's second pass
 # Needs moto_server on PATH, in .ci/.tools/venv (after `bash .ci/run`), or MOTO_SERVER=/path/to/it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,7 +36,7 @@ moto_cpu() { python3 -c "import os,sys; f=open('/proc/$moto/stat').read().rsplit
 timed() {
   local m0 m1
   m0=$(moto_cpu)
-  /usr/bin/time -f '%e %U %S' -o "$work/t" "$pw" deploy pipeline.yaml --env dev --method direct \
+  /usr/bin/time -f '%e %U %S' -o "$work/t" "$pw" deploy pipeline.yaml --env "${BENCH_ENV:-dev}" --method direct \
     --moto-compat --yes --lambda-zip "$work/ingest.zip" --format json "$@" >"$work/out.json" 2>"$work/err" ||
     { cat "$work/err" "$work/out.json"; exit 1; }
   m1=$(moto_cpu)
