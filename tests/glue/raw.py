@@ -21,7 +21,14 @@ def write_raw(out_dir, requests, schemas=None):
     """
     schemas = schemas or SCHEMAS
     args = [f"{s}={ROOT / f}:{i}:{t}" for s, (f, i, t) in sorted(schemas.items())]
-    cmd = ["cargo", "run", "--quiet", "-p", "pipewright-ingest", "--example", "raw_objects", "--"]
+    # CI passes the example the workspace tests built (PIPEWRIGHT_RAW_OBJECTS); `cargo run`
+    # would compile shared crates again with other features.
+    built = os.environ.get("PIPEWRIGHT_RAW_OBJECTS")
+    cmd = (
+        [built]
+        if built
+        else ["cargo", "run", "--quiet", "-p", "pipewright-ingest", "--example", "raw_objects", "--"]
+    )
     # Streamed: the benchmark sends a million events.
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(

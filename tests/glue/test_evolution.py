@@ -6,6 +6,7 @@ added column null in the older ones, the widened one read as bigint) and
 `pos_sales_v2` (the breaking 2.0.0)."""
 
 import json
+import os
 import shutil
 import subprocess
 
@@ -54,8 +55,15 @@ def event(version, i):
 
 
 def pipewright(*args, cwd):
+    # CI passes the CLI the workspace tests built (PIPEWRIGHT_BIN).
+    built = os.environ.get("PIPEWRIGHT_BIN")
+    cmd = (
+        [built]
+        if built
+        else ["cargo", "run", "--quiet", "--manifest-path", str(ROOT / "Cargo.toml"), "--"]
+    )
     done = subprocess.run(
-        ["cargo", "run", "--quiet", "--manifest-path", str(ROOT / "Cargo.toml"), "--", *args],
+        [*cmd, *args],
         cwd=cwd,
         capture_output=True,
         text=True,
