@@ -26,10 +26,6 @@ use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http
 use super::*;
 
 fn client(rules: &[&Rule]) -> Client {
-    let mut i = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-    for r in rules {
-        i = i.with_rule(r);
-    }
     Client::from_conf(
         aws_sdk_cloudformation::Config::builder()
             .behavior_version(BehaviorVersion::latest())
@@ -41,43 +37,42 @@ fn client(rules: &[&Rule]) -> Client {
                     .with_max_attempts(4)
                     .with_initial_backoff(Duration::from_millis(1)),
             )
-            .interceptor(i)
+            .interceptor(interceptor(rules))
             .build(),
     )
+}
+
+/// The mock interceptor answering with the rules given.
+fn interceptor(rules: &[&Rule]) -> MockResponseInterceptor {
+    rules.iter().fold(
+        MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny),
+        |i, r| i.with_rule(r),
+    )
+}
+
+/// A client of an SDK crate answering with the rules given (static credentials, no retries).
+macro_rules! mocked {
+    ($sdk:ident, $rules:expr) => {
+        $sdk::Client::from_conf(
+            $sdk::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new("eu-west-2"))
+                .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+                .http_client(create_mock_http_client())
+                .interceptor(interceptor($rules))
+                .build(),
+        )
+    };
 }
 
 /// An EC2 client answering with the rules given.
 fn ec2(rules: &[&Rule]) -> aws_sdk_ec2::Client {
-    let mut i = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-    for r in rules {
-        i = i.with_rule(r);
-    }
-    aws_sdk_ec2::Client::from_conf(
-        aws_sdk_ec2::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("eu-west-2"))
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-            .http_client(create_mock_http_client())
-            .interceptor(i)
-            .build(),
-    )
+    mocked!(aws_sdk_ec2, rules)
 }
 
 /// An STS client answering with the rules given.
 fn sts(rules: &[&Rule]) -> aws_sdk_sts::Client {
-    let mut i = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-    for r in rules {
-        i = i.with_rule(r);
-    }
-    aws_sdk_sts::Client::from_conf(
-        aws_sdk_sts::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("eu-west-2"))
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-            .http_client(create_mock_http_client())
-            .interceptor(i)
-            .build(),
-    )
+    mocked!(aws_sdk_sts, rules)
 }
 
 /// An engine over the reference spec's `dev` plan, its CloudFormation client mocked.
