@@ -146,3 +146,54 @@ def run_isolated(cmd, **kw):
     with tempfile.TemporaryDirectory(prefix="judge-") as tmp:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": tmp, "LANG": "C.UTF-8"}
         return subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, **kw)
+
+
+def pipewright_bin():
+    """The pipewright CLI: $PIPEWRIGHT_BIN, else target/debug/pipewright (what .ci/run builds)."""
+    return need(os.environ.get("PIPEWRIGHT_BIN") or REPO / "target" / "debug" / "pipewright",
+                "build it (cargo build) or set PIPEWRIGHT_BIN")
+
+
+def spec_environments(spec):
+    """{env: {"region", "compliance"}} of a spec, from `pipewright check SPEC --format json`
+    (pipewright's own reading of the spec: YAML 1.2, which PyYAML does not read)."""
+    import subprocess
+    p = subprocess.run([pipewright_bin(), "check", str(spec), "--format", "json"], capture_output=True, text=True)
+    try:
+        envs = json.loads(p.stdout)["environments"]
+    except (ValueError, KeyError, TypeError):
+        envs = None
+    if p.returncode != 0 or not isinstance(envs, dict) or not envs:
+        die(f"`pipewright check {spec} --format json` gave no environments (exit {p.returncode}): {p.stderr.strip()}")
+    return {name: {"region": e["region"], "compliance": e.get("compliance") or []} for name, e in envs.items()}
+
+
+REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d+$")
+REPLICA_DESCRIPTION = re.compile(r"\(deploy in ([a-z0-9-]+)\)$")
+
+
+def template_region(template, envs, where):
+    """The region a pipewright template is deployed to: `Metadata.pipewright.region` when the
+    template records it; else its environment's (`Metadata.pipewright.environment`) region in
+    envs (spec_environments), except for the `replica` stack, which is deployed in the replica
+    region: `pipewright check` does not print that, and synth writes it into the replica
+    template's Description ("... (deploy in REGION)"). Returns (region, None) or (None, why)."""
+    meta = (template.get("Metadata") or {}).get("pipewright") if isinstance(template, dict) else None
+    if not isinstance(meta, dict):
+        return None, f"{where}: no Metadata.pipewright (environment, stack): cannot tell its region"
+    region = meta.get("region")
+    if not region:
+        env = envs.get(meta.get("environment"))
+        if env is None:
+            return None, f"{where}: environment {meta.get('environment')!r} is not in the spec ({', '.join(sorted(envs))})"
+        region = env["region"]
+        if meta.get("stack") == "replica":
+            m = REPLICA_DESCRIPTION.search(str(template.get("Description") or ""))
+            if not m:
+                return None, f"{where}: a replica stack whose Description names no '(deploy in REGION)'"
+            region = m.group(1)
+            if region == env["region"]:
+                return None, f"{where}: the replica stack says it deploys in {region}, its environment's own region"
+    if not REGION.match(str(region)):
+        return None, f"{where}: {region!r} is not a region name"
+    return str(region), None
