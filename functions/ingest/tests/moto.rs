@@ -360,11 +360,16 @@ async fn oversized_bodies_and_gzip_bombs_get_413_and_write_nothing() {
     assert!(bomb.len() < 100_000, "{}", bomb.len());
     let mut req = request(ROUTE, &b64(&bomb), &[("content-encoding", "gzip")]);
     req.is_base64_encoded = true;
-    let started = Instant::now();
     let resp = env.send(req).await;
     assert_eq!(resp.status, 413, "{}", resp.text);
-    assert!(resp.text.contains("after decompression"), "{}", resp.text);
-    assert!(started.elapsed() < Duration::from_secs(10));
+    // Refused at the 4 MiB limit while inflating, not after inflating all 32 MiB. How long
+    // that takes is measured, not asserted: benches/README.md ("Not asserted in tests").
+    assert!(
+        resp.text
+            .contains("larger than 4194304 bytes (after decompression)"),
+        "{}",
+        resp.text
+    );
 
     assert!(objects(&env.clients.s3, &env.bucket, "").await.is_empty());
     assert!(items(&env.clients.dynamodb, &env.table).await.is_empty());
@@ -681,7 +686,6 @@ async fn when_the_emulator_dies_the_answer_is_503_and_nothing_is_half_indexed() 
     assert_eq!(resp.status, 200, "{}", resp.text);
 
     private.kill();
-    let started = Instant::now();
     let resp = env
         .send(json_request(
             &sale(2),
@@ -690,11 +694,6 @@ async fn when_the_emulator_dies_the_answer_is_503_and_nothing_is_half_indexed() 
         .await;
     assert_eq!(resp.status, 503, "{}", resp.text);
     assert_eq!(resp.header("retry-after"), Some("2"));
-    assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "{:?}",
-        started.elapsed()
-    );
 
     // S3 dead, DynamoDB alive: no index item may appear.
     let live = Env::with("s3dead", &shared, vec![]).await;
