@@ -450,6 +450,20 @@ fn workloads_reach_aws_through_endpoints_only_never_the_world() {
         for e in &egress {
             assert_ne!(e["CidrIp"], "0.0.0.0/0", "{spec_path}: {e}");
             assert!(e.get("CidrIpv6").is_none(), "{spec_path}: {e}");
+            // "Only": every rule goes to an endpoint (a gateway endpoint's prefix list or the
+            // interface endpoints' group, HTTPS), to the workload group itself (Glue's
+            // documented self-referencing rule), or nowhere (the loopback placeholder that
+            // replaces the default allow-all on the endpoints' group).
+            let workload = json!({"Ref": "WorkloadSecurityGroup"});
+            let to_gateway = e.get("DestinationPrefixListId").is_some() && e["FromPort"] == 443;
+            let to_interfaces = e["DestinationSecurityGroupId"]
+                == json!({"Ref": "EndpointSecurityGroup"})
+                && e["FromPort"] == 443
+                && e["ToPort"] == 443;
+            let to_itself = e["DestinationSecurityGroupId"] == workload && e["GroupId"] == workload;
+            let nowhere = e["CidrIp"] == "127.0.0.1/32";
+            let ok = to_gateway || to_interfaces || to_itself || nowhere;
+            assert!(ok, "{spec_path}: egress that reaches no endpoint: {e}");
         }
         // S3 and DynamoDB through their gateway endpoints' prefix lists (parameters
         // deploy fills), the interface endpoints through their group.

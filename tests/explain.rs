@@ -45,7 +45,7 @@ fn graph_snapshots() {
 }
 
 #[test]
-fn every_flow_is_an_edge_and_graphs_are_deterministic() {
+fn routes_and_jobs_are_drawn_and_graphs_are_deterministic() {
     for (name, plan) in plans() {
         let g = pipewright::graph::build(&plan);
         assert_eq!(g.dot(), pipewright::graph::build(&plan).dot());

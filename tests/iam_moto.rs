@@ -259,7 +259,7 @@ fn denied<T, E: std::fmt::Debug>(r: Result<T, E>) -> bool {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_ingest_role_runs_the_real_handler_and_nothing_more() {
+async fn the_ingest_roles_s3_grants_let_the_real_handler_store_and_nothing_more() {
     let moto = Moto::start();
     let ep = moto.endpoint();
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pipeline.yaml");

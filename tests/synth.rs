@@ -154,7 +154,7 @@ fn iam_invariants_hold_for_every_role() {
 }
 
 #[test]
-fn object_access_is_scoped_to_the_flow_prefix() {
+fn ingest_puts_are_scoped_to_its_route_prefixes() {
     let v = validated("pipeline.yaml");
     let plan = plan::lower(&v, "prod").unwrap();
     let roles = iam::roles(&plan);
@@ -191,7 +191,7 @@ fn object_access_is_scoped_to_the_flow_prefix() {
 }
 
 #[test]
-fn glue_scripts_are_valid_python() {
+fn glue_scripts_compile_as_python() {
     let dir = tempfile::tempdir().unwrap();
     let mut n = 0;
     for (name, plan) in plans() {
