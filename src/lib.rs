@@ -1,6 +1,7 @@
 //! pipewright: a compiler from a declarative IoT pipeline spec to CloudFormation
 //! stacks and least-privilege IAM. See ARCHITECTURE.md for the phases.
 
+pub mod aws;
 pub mod bundle;
 pub mod cli;
 pub mod cost;
