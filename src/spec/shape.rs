@@ -9,6 +9,7 @@
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
+use jsonschema::ValidationError;
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::paths::LocationSegment;
 use serde_json::Value;
@@ -16,7 +17,7 @@ use serde_json::Value;
 use super::Spec;
 use super::fmt_path;
 use super::yaml::{Doc, MarkedKind, Seg};
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Span};
 
 /// The JSON Schema of the spec language (what `pipewright schema` prints).
 pub fn json_schema() -> &'static Value {
@@ -162,161 +163,202 @@ fn value_at_mut<'a>(mut v: &'a mut Value, path: &[Seg]) -> Option<&'a mut Value>
 // Error → diagnostic
 // ---------------------------------------------------------------------------------
 
+/// Where a shape error is: what every description of it starts from.
+struct At<'a> {
+    doc: &'a Doc,
+    path: &'a [Seg],
+    /// `path` as text.
+    where_: String,
+    span: Option<Span>,
+    /// The schema that applies there, if the path reaches one.
+    schema: Option<&'static Value>,
+    /// The value there, if there is one.
+    value: Option<&'a Value>,
+}
+
+impl At<'_> {
+    /// An error at the value.
+    fn error(&self, code: &'static str, msg: impl Into<String>) -> Diagnostic {
+        Diagnostic::error(code, msg)
+            .at_opt(self.span)
+            .with_path(self.where_.clone())
+    }
+
+    /// The value as text, for messages.
+    fn text(&self) -> String {
+        self.value.map(scalar_text).unwrap_or_default()
+    }
+}
+
+/// Adds the diagnostics for one shape error to `out` (usually one; one per unknown key,
+/// or the errors of the branch that applies for `anyOf`/`oneOf`).
 fn describe(doc: &Doc, path: &[Seg], kind: &ValidationErrorKind, out: &mut Vec<Diagnostic>) {
-    let where_ = fmt_path(path);
-    let span = doc.span_of(path);
-    let schema = schema_at(path);
-    let value = value_at(&doc.value, path);
+    let at = At {
+        doc,
+        path,
+        where_: fmt_path(path),
+        span: doc.span_of(path),
+        schema: schema_at(path),
+        value: value_at(&doc.value, path),
+    };
     let d = match kind {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
-            let known = schema.map(property_names).unwrap_or_default();
-            const SHOWN: usize = 20;
-            if unexpected.len() > SHOWN {
-                out.push(
-                    Diagnostic::error(
-                        "PW0100",
-                        format!(
-                            "{} unknown keys in this mapping (the first {SHOWN} follow)",
-                            unexpected.len()
-                        ),
-                    )
-                    .at_opt(span)
-                    .with_path(where_.clone()),
-                );
-            }
-            for key in unexpected.iter().take(SHOWN) {
-                let mut p = path.to_vec();
-                p.push(Seg::Key(key.clone()));
-                let mut d = Diagnostic::error("PW0100", format!("unknown key `{key}`"))
-                    .at_opt(doc.key_in(path, key).or(span))
-                    .with_path(fmt_path(&p))
-                    .label("not a key of this mapping");
-                d = match did_you_mean(key, known.iter().map(String::as_str)) {
-                    Some(s) => d.help(format!("did you mean `{s}`?")),
-                    None if !known.is_empty() => {
-                        d.help(format!("known keys here: {}", join_code(&known)))
-                    }
-                    None => d,
-                };
-                out.push(d);
-            }
-            return;
+            return unknown_keys(&at, unexpected, out);
         }
-        ValidationErrorKind::Required { property } => {
-            let prop = property.as_str().unwrap_or_default();
-            let mut d = Diagnostic::error("PW0102", format!("missing key `{prop}`"))
-                .at_opt(doc.key_span_of(path))
-                .with_path(if where_.is_empty() {
-                    "(top level)".into()
-                } else {
-                    where_.clone()
-                })
-                .label(format!("this mapping needs `{prop}`"));
-            if let Some(desc) = schema
-                .and_then(|s| s.get("properties"))
-                .and_then(|p| p.get(prop))
-                .and_then(|p| deref(p).get("description").or_else(|| p.get("description")))
-                .and_then(Value::as_str)
-            {
-                d = d.help(format!("`{prop}`: {}", first_sentence(desc)));
-            }
-            d
+        ValidationErrorKind::OneOfNotValid { context } | ValidationErrorKind::AnyOf { context } => {
+            return alternatives(&at, context, out);
         }
-        ValidationErrorKind::Type { kind } => {
-            let expected = match kind {
-                TypeKind::Single(t) => article(&t.to_string()),
-                TypeKind::Multiple(ts) => ts
-                    .iter()
-                    .map(|t| t.to_string())
-                    .filter(|t| t != "null")
-                    .map(|t| article(&t))
-                    .collect::<Vec<_>>()
-                    .join(" or "),
-            };
-            let found = value
-                .map(describe_value)
-                .unwrap_or_else(|| "nothing".into());
-            let mut d = Diagnostic::error("PW0101", format!("expected {expected}, found {found}"))
-                .at_opt(span)
-                .with_path(where_.clone())
-                .label(format!("expected {expected}"));
-            if value.is_some_and(Value::is_null) {
-                d = d.help("the key has no value; give one or remove the key");
-            } else if let Some(desc) = schema.and_then(description) {
-                d = d.help(first_sentence(desc));
-            }
-            d
-        }
+        ValidationErrorKind::Required { property } => missing_key(&at, property),
+        ValidationErrorKind::Type { kind } => wrong_type(&at, kind),
         ValidationErrorKind::Enum { options } => {
             let opts: Vec<String> = options
                 .as_array()
                 .map(|a| a.iter().map(scalar_text).collect())
                 .unwrap_or_default();
-            not_allowed(value, &opts, span, &where_)
+            not_allowed(at.value, &opts, at.span, &at.where_)
         }
-        ValidationErrorKind::Constant { expected_value } => {
-            not_allowed(value, &[scalar_text(expected_value)], span, &where_)
-        }
-        ValidationErrorKind::OneOfNotValid { context } | ValidationErrorKind::AnyOf { context } => {
-            let consts = schema.map(const_options).unwrap_or_default();
-            if !consts.is_empty() {
-                not_allowed(value, &consts, span, &where_)
-            } else {
-                // `Option<T>` is `anyOf: [T, null]`: report the errors of the branch
-                // that is not "expected null".
-                let branch = context.iter().find(|errs| {
-                    !errs.iter().all(|e| {
-                        matches!(e.kind(), ValidationErrorKind::Type { kind: TypeKind::Single(t) } if t.to_string() == "null")
-                    })
-                });
-                match branch {
-                    Some(errs) if !errs.is_empty() => {
-                        for e in errs {
-                            let p = to_segs(e.instance_path().iter());
-                            describe(doc, &p, e.kind(), out);
-                        }
-                        return;
-                    }
-                    _ => Diagnostic::error("PW0108", "this value does not fit any allowed form")
-                        .at_opt(span)
-                        .with_path(where_.clone()),
-                }
+        ValidationErrorKind::Constant { expected_value } => not_allowed(
+            at.value,
+            &[scalar_text(expected_value)],
+            at.span,
+            &at.where_,
+        ),
+        other => out_of_bounds(&at, other),
+    };
+    out.push(d);
+}
+
+/// `additionalProperties`: one diagnostic per unknown key (at most 20), each with the
+/// closest known key or the list of known keys.
+fn unknown_keys(at: &At<'_>, unexpected: &[String], out: &mut Vec<Diagnostic>) {
+    let known = at.schema.map(property_names).unwrap_or_default();
+    const SHOWN: usize = 20;
+    if unexpected.len() > SHOWN {
+        out.push(at.error(
+            "PW0100",
+            format!(
+                "{} unknown keys in this mapping (the first {SHOWN} follow)",
+                unexpected.len()
+            ),
+        ));
+    }
+    for key in unexpected.iter().take(SHOWN) {
+        let mut p = at.path.to_vec();
+        p.push(Seg::Key(key.clone()));
+        let mut d = Diagnostic::error("PW0100", format!("unknown key `{key}`"))
+            .at_opt(at.doc.key_in(at.path, key).or(at.span))
+            .with_path(fmt_path(&p))
+            .label("not a key of this mapping");
+        d = match did_you_mean(key, known.iter().map(String::as_str)) {
+            Some(s) => d.help(format!("did you mean `{s}`?")),
+            None if !known.is_empty() => d.help(format!("known keys here: {}", join_code(&known))),
+            None => d,
+        };
+        out.push(d);
+    }
+}
+
+/// `required`: at the mapping's key, with the missing key's description.
+fn missing_key(at: &At<'_>, property: &Value) -> Diagnostic {
+    let prop = property.as_str().unwrap_or_default();
+    let mut d = Diagnostic::error("PW0102", format!("missing key `{prop}`"))
+        .at_opt(at.doc.key_span_of(at.path))
+        .with_path(if at.where_.is_empty() {
+            "(top level)".into()
+        } else {
+            at.where_.clone()
+        })
+        .label(format!("this mapping needs `{prop}`"));
+    if let Some(desc) = at
+        .schema
+        .and_then(|s| s.get("properties"))
+        .and_then(|p| p.get(prop))
+        .and_then(|p| deref(p).get("description").or_else(|| p.get("description")))
+        .and_then(Value::as_str)
+    {
+        d = d.help(format!("`{prop}`: {}", first_sentence(desc)));
+    }
+    d
+}
+
+/// `type`: what was expected and what was found.
+fn wrong_type(at: &At<'_>, kind: &TypeKind) -> Diagnostic {
+    let expected = match kind {
+        TypeKind::Single(t) => article(&t.to_string()),
+        TypeKind::Multiple(ts) => ts
+            .iter()
+            .map(|t| t.to_string())
+            .filter(|t| t != "null")
+            .map(|t| article(&t))
+            .collect::<Vec<_>>()
+            .join(" or "),
+    };
+    let found = at
+        .value
+        .map(describe_value)
+        .unwrap_or_else(|| "nothing".into());
+    let mut d = at
+        .error("PW0101", format!("expected {expected}, found {found}"))
+        .label(format!("expected {expected}"));
+    if at.value.is_some_and(Value::is_null) {
+        d = d.help("the key has no value; give one or remove the key");
+    } else if let Some(desc) = at.schema.and_then(description) {
+        d = d.help(first_sentence(desc));
+    }
+    d
+}
+
+/// `oneOf`/`anyOf`: a choice among constants is "not allowed here"; otherwise the
+/// errors of the branch that applies.
+fn alternatives(at: &At<'_>, context: &[Vec<ValidationError<'_>>], out: &mut Vec<Diagnostic>) {
+    let consts = at.schema.map(const_options).unwrap_or_default();
+    if !consts.is_empty() {
+        out.push(not_allowed(at.value, &consts, at.span, &at.where_));
+        return;
+    }
+    // `Option<T>` is `anyOf: [T, null]`: report the errors of the branch that is not
+    // "expected null".
+    let branch = context.iter().find(|errs| {
+        !errs.iter().all(|e| {
+            matches!(e.kind(), ValidationErrorKind::Type { kind: TypeKind::Single(t) } if t.to_string() == "null")
+        })
+    });
+    match branch {
+        Some(errs) if !errs.is_empty() => {
+            for e in errs {
+                let p = to_segs(e.instance_path().iter());
+                describe(at.doc, &p, e.kind(), out);
             }
         }
+        _ => out.push(at.error("PW0108", "this value does not fit any allowed form")),
+    }
+}
+
+/// Limits on numbers, strings, lists and mappings; any other keyword is "invalid value".
+fn out_of_bounds(at: &At<'_>, kind: &ValidationErrorKind) -> Diagnostic {
+    match kind {
         ValidationErrorKind::Minimum { limit }
-        | ValidationErrorKind::ExclusiveMinimum { limit } => Diagnostic::error(
-            "PW0104",
-            format!(
-                "`{}` is below the minimum of {limit}",
-                value.map(scalar_text).unwrap_or_default()
-            ),
-        )
-        .at_opt(span)
-        .with_path(where_.clone())
-        .label(format!("at least {limit}")),
-        ValidationErrorKind::Maximum { limit }
-        | ValidationErrorKind::ExclusiveMaximum { limit } => Diagnostic::error(
-            "PW0104",
-            format!(
-                "`{}` is above the maximum of {limit}",
-                value.map(scalar_text).unwrap_or_default()
-            ),
-        )
-        .at_opt(span)
-        .with_path(where_.clone())
-        .label(format!("at most {limit}")),
-        ValidationErrorKind::Pattern { pattern } => {
-            let mut d = Diagnostic::error(
-                "PW0105",
-                format!(
-                    "`{}` does not have the required format",
-                    value.map(scalar_text).unwrap_or_default()
-                ),
+        | ValidationErrorKind::ExclusiveMinimum { limit } => at
+            .error(
+                "PW0104",
+                format!("`{}` is below the minimum of {limit}", at.text()),
             )
-            .at_opt(span)
-            .with_path(where_.clone())
-            .label(format!("must match `{pattern}`"));
-            if let Some(desc) = schema.and_then(description) {
+            .label(format!("at least {limit}")),
+        ValidationErrorKind::Maximum { limit }
+        | ValidationErrorKind::ExclusiveMaximum { limit } => at
+            .error(
+                "PW0104",
+                format!("`{}` is above the maximum of {limit}", at.text()),
+            )
+            .label(format!("at most {limit}")),
+        ValidationErrorKind::Pattern { pattern } => {
+            let mut d = at
+                .error(
+                    "PW0105",
+                    format!("`{}` does not have the required format", at.text()),
+                )
+                .label(format!("must match `{pattern}`"));
+            if let Some(desc) = at.schema.and_then(description) {
                 d = d.help(first_sentence(desc));
             }
             d
@@ -326,39 +368,30 @@ fn describe(doc: &Doc, path: &[Seg], kind: &ValidationErrorKind, out: &mut Vec<D
                 "PW0106",
                 format!("needs at least {limit} {}", entries(*limit)),
             )
-            .at_opt(doc.key_span_of(path))
-            .with_path(where_.clone())
+            .at_opt(at.doc.key_span_of(at.path))
+            .with_path(at.where_.clone())
         }
         ValidationErrorKind::MaxItems { limit } | ValidationErrorKind::MaxProperties { limit } => {
-            Diagnostic::error(
+            at.error(
                 "PW0106",
                 format!("has more than {limit} {}", entries(*limit)),
             )
-            .at_opt(span)
-            .with_path(where_.clone())
         }
-        ValidationErrorKind::MinLength { limit } => Diagnostic::error(
+        ValidationErrorKind::MinLength { limit } => at.error(
             "PW0107",
             format!("must be at least {limit} characters long"),
-        )
-        .at_opt(span)
-        .with_path(where_.clone()),
+        ),
         ValidationErrorKind::MaxLength { limit } => {
-            Diagnostic::error("PW0107", format!("must be at most {limit} characters long"))
-                .at_opt(span)
-                .with_path(where_.clone())
+            at.error("PW0107", format!("must be at most {limit} characters long"))
         }
-        other => Diagnostic::error("PW0108", format!("invalid value ({})", other.keyword()))
-            .at_opt(span)
-            .with_path(where_.clone()),
-    };
-    out.push(d);
+        other => at.error("PW0108", format!("invalid value ({})", other.keyword())),
+    }
 }
 
 fn not_allowed(
     value: Option<&Value>,
     opts: &[String],
-    span: Option<crate::diag::Span>,
+    span: Option<Span>,
     path: &str,
 ) -> Diagnostic {
     let v = value.map(scalar_text).unwrap_or_default();
