@@ -71,33 +71,38 @@ pub fn synth(plan: &Plan) -> Result<Output, Diagnostics> {
         iam: &iam,
         script_keys: &script_keys,
     };
-    let mut templates: Vec<(StackId, Template)> = vec![
-        (StackId::Bootstrap, stacks::bootstrap(&cx)),
-        (StackId::Foundation, stacks::foundation(&cx)),
-        (StackId::Storage, stacks::storage(&cx)),
-    ];
-    templates.extend(stacks::ingest(&cx));
-    templates.extend(stacks::processing(&cx));
-    if plan.network.is_some() {
-        templates.insert(2, (StackId::Network, stacks::network(&cx)));
-    }
-    if plan.stacks.contains_key(&StackId::Replica) && plan.replica_region.is_some() {
-        templates.insert(0, (StackId::Replica, stacks::replica(&cx)));
-    }
-    if plan.stacks.contains_key(&StackId::Analytics) {
-        templates.push((StackId::Analytics, stacks::analytics(&cx)));
-    }
-    if plan.stacks.contains_key(&StackId::Ml) {
-        templates.push((StackId::Ml, stacks::ml(&cx)));
-    }
+    let templates = stacks::all(&cx);
     let mut out = Output {
         env: plan.env.clone(),
         ..Output::default()
     };
     out.summary.compliance_cost = compliance_cost::estimate(plan);
     let mut diags = Diagnostics::default();
+    stack_files(plan, &templates, &mut out, &mut diags);
     let stack_dir = PathBuf::from("stacks").join(&plan.env);
-    for (id, t) in &templates {
+    for (job, script) in scripts {
+        out.files.insert(
+            stack_dir.join("glue").join(format!("{job}.py")),
+            script.into_bytes(),
+        );
+    }
+    policy_files(plan, &iam, &mut out, &mut diags);
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    Ok(out)
+}
+
+/// Each template as `stacks/<env>/<stack>.json`, checked against CloudFormation's
+/// quotas.
+fn stack_files(
+    plan: &Plan,
+    templates: &[(StackId, Template)],
+    out: &mut Output,
+    diags: &mut Diagnostics,
+) {
+    let stack_dir = PathBuf::from("stacks").join(&plan.env);
+    for (id, t) in templates {
         let text = t.to_json();
         let name = &plan.stacks[id];
         for (what, n, max) in [
@@ -124,12 +129,16 @@ pub fn synth(plan: &Plan) -> Result<Output, Diagnostics> {
             text.into_bytes(),
         );
     }
-    for (job, script) in scripts {
-        out.files.insert(
-            stack_dir.join("glue").join(format!("{job}.py")),
-            script.into_bytes(),
-        );
-    }
+}
+
+/// Each role's IAM as `policies/<env>/<role>.json`, checked against IAM's quota of
+/// managed policies, and the review report beside them.
+fn policy_files(
+    plan: &Plan,
+    iam: &BTreeMap<String, iam::RoleIam>,
+    out: &mut Output,
+    diags: &mut Diagnostics,
+) {
     let policy_dir = PathBuf::from("policies").join(&plan.env);
     for r in iam.values() {
         if r.policies.len() > 20 {
@@ -156,12 +165,8 @@ pub fn synth(plan: &Plan) -> Result<Output, Diagnostics> {
     }
     out.files.insert(
         policy_dir.join("README.md"),
-        review_report(plan, &iam).into_bytes(),
+        review_report(plan, iam).into_bytes(),
     );
-    if diags.has_errors() {
-        return Err(diags);
-    }
-    Ok(out)
 }
 
 /// Lower-case hex SHA-256, the content hash used in artifact keys.

@@ -1,0 +1,89 @@
+//! The bootstrap stack, deployed before the others (after the replica stack): the
+//! artifacts bucket and its key, the access-log bucket, and under PCI-DSS the role
+//! replicating the artifacts. Not the buckets' shape (`buckets`).
+
+use serde_json::json;
+
+use super::Ctx;
+use crate::emit::cfn::{Expr, Resource, Template};
+use crate::plan::{BucketId, StackId};
+
+/// The artifacts (Lambda zips, Glue scripts, large templates) and access-log buckets.
+pub(super) fn template(cx: &Ctx<'_>) -> Template {
+    let p = cx.plan;
+    let mut t = Template::new(format!(
+        "{} {}: artifacts bucket and access-log bucket (deploy {})",
+        p.pipeline,
+        p.env,
+        if p.stacks.contains_key(&StackId::Replica) {
+            "right after the replica stack"
+        } else {
+            "first"
+        }
+    ));
+    cx.stack_meta(&mut t, StackId::Bootstrap);
+    if p.roles.contains_key("bootstrap-replication") {
+        cx.replica_key_parameter(&mut t);
+        cx.role(&mut t, "bootstrap-replication", StackId::Bootstrap);
+    }
+    t.add(
+        "ArtifactsKey",
+        cx.key(
+            &format!("{}-{}: Lambda zips, Glue scripts and templates", p.pipeline, p.env),
+            vec![json!({
+                "Sid": "UseThroughS3InThisAccount",
+                "Effect": "Allow",
+                "Principal": {"AWS": format!("arn:{}:iam::{}:root", p.partition, p.account)},
+                "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"kms:ViaService": format!("s3.{}.amazonaws.com", p.region), "kms:CallerAccount": p.account}},
+            })],
+        )
+        .retain(true),
+    );
+    t.add(
+        "ArtifactsKeyAlias",
+        Resource::new("AWS::KMS::Alias")
+            .p(
+                "AliasName",
+                Expr::s(format!("alias/{}-{}-artifacts", p.pipeline, p.env)),
+            )
+            .p("TargetKeyId", Expr::r("ArtifactsKey")),
+    );
+    cx.log_bucket(&mut t, "LogsBucket", BucketId::Logs);
+    t.add(
+        "ArtifactsBucket",
+        cx.bucket(
+            BucketId::Artifacts,
+            Some(Expr::att("ArtifactsKey", "Arn")),
+            Some(Expr::r("LogsBucket")),
+        )
+        .depends("LogsBucketPolicy"),
+    );
+    t.add(
+        "ArtifactsBucketPolicy",
+        cx.bucket_policy("ArtifactsBucket", BucketId::Artifacts, Vec::new()),
+    );
+    cx.export(
+        &mut t,
+        StackId::Bootstrap,
+        "ArtifactsBucketName",
+        "Bucket for Lambda zips, Glue scripts and large templates",
+        Expr::r("ArtifactsBucket"),
+    );
+    cx.export(
+        &mut t,
+        StackId::Bootstrap,
+        "ArtifactsKeyArn",
+        "KMS key of the artifacts bucket",
+        Expr::att("ArtifactsKey", "Arn"),
+    );
+    cx.export(
+        &mut t,
+        StackId::Bootstrap,
+        "LogsBucketName",
+        "Bucket receiving S3 server access logs",
+        Expr::r("LogsBucket"),
+    );
+    t
+}
