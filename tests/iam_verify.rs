@@ -11,8 +11,8 @@ use aws_sdk_iam::operation::simulate_principal_policy::SimulatePrincipalPolicyOu
 use aws_sdk_iam::types::{EvaluationResult, PolicyEvaluationDecisionType};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use pipewright::review::cases::{Expect, build};
-use pipewright::review::cli::verify_with;
 use pipewright::review::diff::{Class, Kind};
+use pipewright::review::verify::verify_with;
 use pipewright::spec::{self, RealFiles};
 use serde_json::json;
 
@@ -296,7 +296,7 @@ async fn a_role_is_found_by_its_path_alone() {
     assert!(!r.ok());
     assert!(r.drift.iter().all(|d| !d.deployed && d.arn.is_none()));
     assert!(
-        pipewright::review::cli::render_verify(&r).contains(
+        pipewright::review::verify::render_verify(&r).contains(
             "role transit-payments-dev-ingest: not deployed (no role has the path /transit-payments-dev-ingest/)"
         )
     );

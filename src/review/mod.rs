@@ -1,14 +1,17 @@
 //! IAM review for security reviewers: `iam diff` (a semantic comparison of the
 //! policies two versions of a spec produce), `iam explain` (why a role has each
 //! permission), and the request cases that the independent evaluators check
-//! (`cases`). Pure: the only I/O is reading a base (a directory of role files, or
-//! files at a git ref through [`GitFiles`]).
+//! (`cases`, the expectations, kept apart from `subject`, the emitted policies they
+//! are evaluated against). Pure: the only I/O is reading a base (a directory of role
+//! files, or files at a git ref through [`GitFiles`]). Not the command line
+//! (`crate::cli::iam`), which depends on this module, never the reverse.
 
+pub mod bindings;
 pub mod cases;
-pub mod cli;
 pub mod diff;
 pub mod explain;
 pub mod norm;
+pub mod subject;
 #[cfg(feature = "aws")]
 pub mod verify;
 
@@ -57,6 +60,14 @@ fn at(spec_file: &str, line: Option<usize>) -> String {
 }
 
 impl Roles {
+    /// A side without roles (an environment one side does not have).
+    pub fn none(label: String) -> Roles {
+        Roles {
+            label,
+            ..Roles::default()
+        }
+    }
+
     /// The roles a plan generates, with their causes. `spec_file` is how the spec is
     /// named in reports.
     pub fn from_plan(plan: &Plan, spec_file: &str, label: &str) -> Roles {

@@ -431,6 +431,110 @@ pub async fn simulate(iam: &Client, cases: &Cases) -> Result<Vec<Simulated>, Str
     Ok(out)
 }
 
+/// What `iam verify` found.
+#[derive(Debug, serde::Serialize)]
+pub struct VerifyReport {
+    pub environment: String,
+    pub drift: Vec<RoleDrift>,
+    pub simulated: Vec<Simulated>,
+}
+
+impl VerifyReport {
+    pub fn ok(&self) -> bool {
+        self.drift
+            .iter()
+            .all(|d| d.deployed && d.changes.is_empty())
+            && self.simulated.iter().all(|s| s.as_intended)
+    }
+}
+
+/// Drift, then (when asked) the simulator, against one IAM client.
+pub async fn verify_with(
+    iam: &aws_sdk_iam::Client,
+    plan: &Plan,
+    run_simulator: bool,
+) -> Result<VerifyReport, String> {
+    let (drift, bindings) = drift(iam, plan).await?;
+    let mut simulated = Vec::new();
+    if run_simulator {
+        let mut cases = super::cases::build_with(plan, &bindings)?;
+        for d in &drift {
+            if let Some(arn) = &d.arn {
+                cases.set_principal(&d.role, arn);
+            }
+        }
+        let deployed: std::collections::BTreeSet<&str> = drift
+            .iter()
+            .filter(|d| d.deployed)
+            .map(|d| d.role.as_str())
+            .collect();
+        cases.roles.retain(|r| deployed.contains(r.role.as_str()));
+        simulated = simulate(iam, &cases).await?;
+    }
+    Ok(VerifyReport {
+        environment: plan.env.clone(),
+        drift,
+        simulated,
+    })
+}
+
+pub fn render_verify(r: &VerifyReport) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    for d in &r.drift {
+        if !d.deployed {
+            let _ = writeln!(
+                s,
+                "role {}: not deployed (no role has the path {})",
+                d.role, d.path
+            );
+        } else if d.changes.is_empty() {
+            let _ = writeln!(s, "role {}: as generated", d.role);
+        } else {
+            let _ = writeln!(s, "role {}: drift (generated → deployed)", d.role);
+            for c in &d.changes {
+                let what = if c.actions.is_empty() {
+                    c.detail.clone()
+                } else {
+                    format!("{} {}", c.actions.join(", "), c.detail)
+                };
+                let _ = writeln!(
+                    s,
+                    "    {:<10} {:<24} {what}",
+                    c.class.as_str(),
+                    c.kind.as_str()
+                );
+            }
+        }
+    }
+    if !r.simulated.is_empty() {
+        let wrong: Vec<_> = r.simulated.iter().filter(|x| !x.as_intended).collect();
+        for w in &wrong {
+            let _ = writeln!(
+                s,
+                "simulator: {} {} on {} is {} ({}: {})",
+                w.role, w.action, w.resource, w.decision, w.flow, w.kind
+            );
+        }
+        let _ = writeln!(
+            s,
+            "simulator: {} request(s), {} decided otherwise than synth intended",
+            r.simulated.len(),
+            wrong.len()
+        );
+    }
+    let _ = writeln!(
+        s,
+        "{}",
+        if r.ok() {
+            "iam verify: the deployed roles are what the spec generates"
+        } else {
+            "iam verify: differences found"
+        }
+    );
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,21 +1,119 @@
-//! The `iam` commands: argument handling, rendering and exit codes.
+//! The `iam` commands (`diff`, `explain`, `cases`, and `verify` under the `aws`
+//! feature): arguments, rendering and exit codes. The review itself is `crate::review`,
+//! which knows nothing of the command line.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use crate::cli::{Cli, FailOn, Format, IamCasesArgs, IamDiffArgs, IamExplainArgs};
+use clap::{Args, Subcommand, ValueEnum};
+
+use super::{Cli, Format, color_stderr, envs_of, validated};
 use crate::diag;
 use crate::plan::Plan;
+use crate::review::diff::Class;
+use crate::review::{self, Report, Roles};
 use crate::spec;
 
-use super::diff::Class;
-use super::{Report, Roles};
+#[derive(Subcommand, Debug)]
+pub enum IamCommand {
+    /// Compare the policies the spec produces with a base, semantically: roles,
+    /// actions, resources (wildcard-aware), conditions, trust principals and
+    /// boundaries; each change classed broadening, narrowing or neutral, with the
+    /// flow and spec line that caused it.
+    #[command(after_help = "Examples:
+  pipewright iam diff                               # against the committed policies/
+  pipewright iam diff --base origin/main --format markdown
+  pipewright iam diff --base-dir policies --fail-on any --env prod
+
+Exit status: 0 compared (no failing change), 1 a change that --fail-on names (or an invalid
+spec), 2 usage error, or a missing or malformed base.")]
+    Diff(IamDiffArgs),
+    /// Why a role has each permission: the flow, the spec line that declared it, and
+    /// the resources it covers.
+    #[command(after_help = "Examples:
+  pipewright iam explain ingest --env dev
+  pipewright iam explain transit-payments-prod-ingest s3:PutObject --env prod
+
+Exit status: 0 explained, 1 the role lacks the action (or an invalid spec), 2 usage error.")]
+    Explain(IamExplainArgs),
+    /// Compare the deployed roles with the generated ones through the IAM API (drift),
+    /// and run every role's allowed and neighbouring requests through IAM's policy
+    /// simulator. Needs AWS credentials for the environment's account.
+    #[cfg(feature = "aws")]
+    #[command(after_help = "Examples:
+  pipewright iam verify --env prod
+  pipewright iam verify --env dev --no-simulate     # drift only
+
+Exit status: 0 no drift and every request decided as intended, 1 drift, a missing role or a
+request decided otherwise, 2 usage, credential or API error.")]
+    Verify(IamVerifyArgs),
+    /// Write the allowed and neighbouring requests of every role, with the policies to
+    /// evaluate them against, for `scripts/iam-simulate` (JSON on stdout).
+    #[command(hide = true)]
+    Cases(IamCasesArgs),
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Exit 1 when a change broadens access.
+    Broadening,
+    /// Exit 1 on any change.
+    Any,
+}
+
+#[derive(Args, Debug)]
+pub struct IamDiffArgs {
+    /// The spec file.
+    #[arg(default_value = "pipeline.yaml")]
+    pub spec: PathBuf,
+    /// Compare with the spec at this git revision (synthesised in memory).
+    #[arg(long, value_name = "GIT-REF", conflicts_with = "base_dir")]
+    pub base: Option<String>,
+    /// Compare with role files in DIR/<env>/ (default: policies).
+    #[arg(long, value_name = "DIR")]
+    pub base_dir: Option<PathBuf>,
+    /// Exit 1 when there is a change of this class.
+    #[arg(long, value_enum, value_name = "CLASS")]
+    pub fail_on: Option<FailOn>,
+}
+
+#[derive(Args, Debug)]
+pub struct IamExplainArgs {
+    /// The role: its id (`ingest`) or its name (`transit-payments-dev-ingest`).
+    pub role: String,
+    /// Only the statements granting this action (`s3:PutObject`, `s3:*`).
+    pub action: Option<String>,
+    /// The spec file.
+    #[arg(long, default_value = "pipeline.yaml")]
+    pub spec: PathBuf,
+}
+
+#[cfg(feature = "aws")]
+#[derive(Args, Debug)]
+pub struct IamVerifyArgs {
+    /// The spec file.
+    #[arg(default_value = "pipeline.yaml")]
+    pub spec: PathBuf,
+    /// Only compare policies; do not call the policy simulator.
+    #[arg(long)]
+    pub no_simulate: bool,
+    /// Send IAM requests to this endpoint (a local emulator) instead of AWS.
+    #[arg(long, value_name = "URL", env = "PIPEWRIGHT_IAM_ENDPOINT")]
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct IamCasesArgs {
+    /// The spec file.
+    #[arg(default_value = "pipeline.yaml")]
+    pub spec: PathBuf,
+}
 
 fn lower(v: &spec::Validated, env: &str, what: &str) -> Result<Plan, u8> {
     crate::plan::lower(v, env).map_err(|d| {
         eprint!(
             "{}",
-            diag::render_human(&d, &diag::SourceMap::default(), crate::cli::color_stderr())
+            diag::render_human(&d, &diag::SourceMap::default(), color_stderr())
         );
         eprintln!("error: {what}: environment `{env}` does not lower");
         1
@@ -34,8 +132,8 @@ enum Base {
 fn load_base(a: &IamDiffArgs) -> Result<Base, String> {
     match &a.base {
         Some(rev) => {
-            super::check_rev(rev)?;
-            let files = super::GitFiles { rev: rev.clone() };
+            review::check_rev(rev)?;
+            let files = review::GitFiles { rev: rev.clone() };
             let checked = spec::check(&a.spec, &files).map_err(|e| format!("base {rev}: {e}"))?;
             match checked.validated() {
                 Some(v) => Ok(Base::Rev {
@@ -85,17 +183,11 @@ fn base_roles(base: &Base, env: &str, spec_path: &Path) -> Result<Roles, String>
         Base::Rev { rev, spec } => {
             let label = format!("{rev}:{}", spec_path.display());
             let Some(v) = spec else {
-                return Ok(Roles {
-                    label,
-                    ..Roles::default()
-                });
+                return Ok(Roles::none(label));
             };
             if !v.spec.environments.contains_key(env) {
                 // The environment is new: every role is added.
-                return Ok(Roles {
-                    label,
-                    ..Roles::default()
-                });
+                return Ok(Roles::none(label));
             }
             let plan = crate::plan::lower(v, env)
                 .map_err(|_| format!("base {rev}: environment `{env}` does not lower"))?;
@@ -132,8 +224,8 @@ fn base_envs(base: &Base) -> Vec<String> {
     }
 }
 
-pub fn diff(cli: &Cli, a: &IamDiffArgs) -> io::Result<u8> {
-    let v = match crate::cli::validated(&a.spec, cli.env.as_deref()) {
+pub(super) fn diff(cli: &Cli, a: &IamDiffArgs) -> io::Result<u8> {
+    let v = match validated(&a.spec, cli.env.as_deref()) {
         Ok(v) => v,
         Err(code) => return Ok(code),
     };
@@ -146,7 +238,7 @@ pub fn diff(cli: &Cli, a: &IamDiffArgs) -> io::Result<u8> {
     };
     let spec_label = a.spec.display().to_string();
     let mut reports: Vec<Report> = Vec::new();
-    for env in crate::cli::envs_of(&v, cli.env.as_deref()) {
+    for env in envs_of(&v, cli.env.as_deref()) {
         let plan = match lower(&v, env, &spec_label) {
             Ok(p) => p,
             Err(code) => return Ok(code),
@@ -159,11 +251,11 @@ pub fn diff(cli: &Cli, a: &IamDiffArgs) -> io::Result<u8> {
                 return Ok(2);
             }
         };
-        reports.push(super::compare(env, &old, &new));
+        reports.push(review::compare(env, &old, &new));
     }
     // Environments only the base has: every role of them is removed.
     if cli.env.is_none() {
-        let new_envs: Vec<&str> = crate::cli::envs_of(&v, None);
+        let new_envs: Vec<&str> = envs_of(&v, None);
         for env in base_envs(&base) {
             if new_envs.contains(&env.as_str()) {
                 continue;
@@ -175,20 +267,17 @@ pub fn diff(cli: &Cli, a: &IamDiffArgs) -> io::Result<u8> {
                     return Ok(2);
                 }
             };
-            let none = Roles {
-                label: format!("{spec_label} (no environment `{env}`)"),
-                ..Roles::default()
-            };
-            reports.push(super::compare(&env, &old, &none));
+            let none = Roles::none(format!("{spec_label} (no environment `{env}`)"));
+            reports.push(review::compare(&env, &old, &none));
         }
     }
     let mut out = io::stdout().lock();
     match cli.format {
         // `run` refuses dot and mermaid for every command but `graph`.
         Format::Human | Format::Dot | Format::Mermaid => {
-            out.write_all(super::render_human(&reports).as_bytes())?
+            out.write_all(review::render_human(&reports).as_bytes())?
         }
-        Format::Markdown => out.write_all(super::render_markdown(&reports).as_bytes())?,
+        Format::Markdown => out.write_all(review::render_markdown(&reports).as_bytes())?,
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&reports)?)?,
     }
     let broadening: usize = reports.iter().map(|r| r.count(Class::Broadening)).sum();
@@ -218,8 +307,8 @@ fn one_env<'a>(cli: &'a Cli, v: &'a spec::Validated) -> Result<&'a str, u8> {
     }
 }
 
-pub fn explain(cli: &Cli, a: &IamExplainArgs) -> io::Result<u8> {
-    let v = match crate::cli::validated(&a.spec, cli.env.as_deref()) {
+pub(super) fn explain(cli: &Cli, a: &IamExplainArgs) -> io::Result<u8> {
+    let v = match validated(&a.spec, cli.env.as_deref()) {
         Ok(v) => v,
         Err(code) => return Ok(code),
     };
@@ -232,7 +321,7 @@ pub fn explain(cli: &Cli, a: &IamExplainArgs) -> io::Result<u8> {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
-    let e = match super::explain::explain(&plan, &a.role, a.action.as_deref(), &spec_label) {
+    let e = match review::explain::explain(&plan, &a.role, a.action.as_deref(), &spec_label) {
         Ok(e) => e,
         Err(msg) => {
             eprintln!("error: {msg}");
@@ -253,13 +342,13 @@ pub fn explain(cli: &Cli, a: &IamExplainArgs) -> io::Result<u8> {
     let mut out = io::stdout().lock();
     match cli.format {
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&e)?)?,
-        _ => out.write_all(super::explain::render(&e).as_bytes())?,
+        _ => out.write_all(review::explain::render(&e).as_bytes())?,
     }
     Ok(0)
 }
 
-pub fn cases(cli: &Cli, a: &IamCasesArgs) -> io::Result<u8> {
-    let v = match crate::cli::validated(&a.spec, cli.env.as_deref()) {
+pub(super) fn cases(cli: &Cli, a: &IamCasesArgs) -> io::Result<u8> {
+    let v = match validated(&a.spec, cli.env.as_deref()) {
         Ok(v) => v,
         Err(code) => return Ok(code),
     };
@@ -271,7 +360,7 @@ pub fn cases(cli: &Cli, a: &IamCasesArgs) -> io::Result<u8> {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
-    let cases = match super::cases::build(&plan) {
+    let cases = match review::cases::build(&plan) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
@@ -287,8 +376,8 @@ pub fn cases(cli: &Cli, a: &IamCasesArgs) -> io::Result<u8> {
 }
 
 #[cfg(feature = "aws")]
-pub fn verify(cli: &Cli, a: &crate::cli::IamVerifyArgs) -> io::Result<u8> {
-    let v = match crate::cli::validated(&a.spec, cli.env.as_deref()) {
+pub(super) fn verify(cli: &Cli, a: &IamVerifyArgs) -> io::Result<u8> {
+    let v = match validated(&a.spec, cli.env.as_deref()) {
         Ok(v) => v,
         Err(code) => return Ok(code),
     };
@@ -310,7 +399,7 @@ pub fn verify(cli: &Cli, a: &crate::cli::IamVerifyArgs) -> io::Result<u8> {
             loader = loader.endpoint_url(ep);
         }
         let iam = aws_sdk_iam::Client::new(&loader.load().await);
-        verify_with(&iam, &plan, !a.no_simulate).await
+        review::verify::verify_with(&iam, &plan, !a.no_simulate).await
     });
     let report = match report {
         Ok(r) => r,
@@ -322,115 +411,7 @@ pub fn verify(cli: &Cli, a: &crate::cli::IamVerifyArgs) -> io::Result<u8> {
     let mut out = io::stdout().lock();
     match cli.format {
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
-        _ => out.write_all(render_verify(&report).as_bytes())?,
+        _ => out.write_all(review::verify::render_verify(&report).as_bytes())?,
     }
     Ok(u8::from(!report.ok()))
-}
-
-/// What `iam verify` found.
-#[cfg(feature = "aws")]
-#[derive(Debug, serde::Serialize)]
-pub struct VerifyReport {
-    pub environment: String,
-    pub drift: Vec<super::verify::RoleDrift>,
-    pub simulated: Vec<super::verify::Simulated>,
-}
-
-#[cfg(feature = "aws")]
-impl VerifyReport {
-    pub fn ok(&self) -> bool {
-        self.drift
-            .iter()
-            .all(|d| d.deployed && d.changes.is_empty())
-            && self.simulated.iter().all(|s| s.as_intended)
-    }
-}
-
-/// Drift, then (when asked) the simulator, against one IAM client.
-#[cfg(feature = "aws")]
-pub async fn verify_with(
-    iam: &aws_sdk_iam::Client,
-    plan: &Plan,
-    simulate: bool,
-) -> Result<VerifyReport, String> {
-    let (drift, bindings) = super::verify::drift(iam, plan).await?;
-    let mut simulated = Vec::new();
-    if simulate {
-        let mut cases = super::cases::build_with(plan, &bindings)?;
-        for d in &drift {
-            if let Some(arn) = &d.arn {
-                cases.set_principal(&d.role, arn);
-            }
-        }
-        let deployed: std::collections::BTreeSet<&str> = drift
-            .iter()
-            .filter(|d| d.deployed)
-            .map(|d| d.role.as_str())
-            .collect();
-        cases.roles.retain(|r| deployed.contains(r.role.as_str()));
-        simulated = super::verify::simulate(iam, &cases).await?;
-    }
-    Ok(VerifyReport {
-        environment: plan.env.clone(),
-        drift,
-        simulated,
-    })
-}
-
-#[cfg(feature = "aws")]
-pub fn render_verify(r: &VerifyReport) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::new();
-    for d in &r.drift {
-        if !d.deployed {
-            let _ = writeln!(
-                s,
-                "role {}: not deployed (no role has the path {})",
-                d.role, d.path
-            );
-        } else if d.changes.is_empty() {
-            let _ = writeln!(s, "role {}: as generated", d.role);
-        } else {
-            let _ = writeln!(s, "role {}: drift (generated → deployed)", d.role);
-            for c in &d.changes {
-                let what = if c.actions.is_empty() {
-                    c.detail.clone()
-                } else {
-                    format!("{} {}", c.actions.join(", "), c.detail)
-                };
-                let _ = writeln!(
-                    s,
-                    "    {:<10} {:<24} {what}",
-                    c.class.as_str(),
-                    c.kind.as_str()
-                );
-            }
-        }
-    }
-    if !r.simulated.is_empty() {
-        let wrong: Vec<_> = r.simulated.iter().filter(|x| !x.as_intended).collect();
-        for w in &wrong {
-            let _ = writeln!(
-                s,
-                "simulator: {} {} on {} is {} ({}: {})",
-                w.role, w.action, w.resource, w.decision, w.flow, w.kind
-            );
-        }
-        let _ = writeln!(
-            s,
-            "simulator: {} request(s), {} decided otherwise than synth intended",
-            r.simulated.len(),
-            wrong.len()
-        );
-    }
-    let _ = writeln!(
-        s,
-        "{}",
-        if r.ok() {
-            "iam verify: the deployed roles are what the spec generates"
-        } else {
-            "iam verify: differences found"
-        }
-    );
-    s
 }

@@ -1,0 +1,98 @@
+//! `bundle`: builds the pipeline's Lambda functions into reproducible zips, with a
+//! spinner for people and a JSON list of artifacts for machines.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{Cli, Format, color_stderr, envs_of, validated};
+use crate::diag;
+
+#[derive(Args, Debug)]
+pub struct BundleArgs {
+    /// The spec file.
+    #[arg(default_value = "pipeline.yaml")]
+    pub spec: PathBuf,
+    /// Where zips go (not committed).
+    #[arg(long, value_name = "DIR", default_value = "build")]
+    pub out: PathBuf,
+}
+
+pub(super) fn bundle(cli: &Cli, a: &BundleArgs) -> io::Result<u8> {
+    use crate::bundle::{self as b, BundleError};
+    use crate::spec::model::Architecture;
+    let v = match validated(&a.spec, cli.env.as_deref()) {
+        Ok(v) => v,
+        Err(code) => return Ok(code),
+    };
+    let workspace = std::env::current_dir()?;
+    if let Err(e) = b::check_cargo_lambda(&workspace) {
+        eprintln!("error: {e}");
+        return Ok(2);
+    }
+    let mut artifacts = Vec::new();
+    let mut notes = Vec::new();
+    for env in envs_of(&v, cli.env.as_deref()) {
+        let plan = match crate::plan::lower(&v, env) {
+            Ok(p) => p,
+            Err(d) => {
+                eprint!(
+                    "{}",
+                    diag::render_human(&d, &diag::SourceMap::default(), color_stderr())
+                );
+                return Ok(1);
+            }
+        };
+        for arch in [Architecture::X86_64, Architecture::Arm64] {
+            let bar = (cli.format != Format::Json).then(|| {
+                let pb = indicatif::ProgressBar::new_spinner();
+                pb.enable_steady_tick(std::time::Duration::from_millis(120));
+                pb.set_message(format!(
+                    "building {} ({}) with cargo-lambda",
+                    plan.function_name,
+                    arch.as_str()
+                ));
+                pb
+            });
+            let r = b::bundle_ingest(&plan, &workspace, &a.out, arch);
+            if let Some(pb) = bar {
+                pb.finish_and_clear();
+            }
+            match r {
+                Ok(art) => artifacts.push(art),
+                Err(BundleError::TargetMissing(m)) if arch != plan.architecture => {
+                    notes.push(format!("{env}: skipped {}: {m}", arch.as_str()));
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(match e {
+                        BundleError::ToolMissing(_) => 2,
+                        _ => 1,
+                    });
+                }
+            }
+        }
+    }
+    let mut out = io::stdout().lock();
+    match cli.format {
+        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&artifacts)?)?,
+        Format::Human | Format::Markdown | Format::Dot | Format::Mermaid => {
+            for art in &artifacts {
+                writeln!(
+                    out,
+                    "{} {:<7} {}  sha256 {}  {} bytes",
+                    art.function,
+                    art.architecture,
+                    art.path.display(),
+                    art.sha256,
+                    art.bytes
+                )?;
+            }
+            for n in &notes {
+                writeln!(out, "note: {n}")?;
+            }
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,297 @@
+//! The command line: the clap types, dispatch to one module per command group, and
+//! the helpers they share (loading a spec, rendering its diagnostics, exit codes). No
+//! phase logic lives here or in the command modules; each command is a thin wrapper
+//! over the library (cargo's `ops/` split: `check`, `synth`, `bundle`, `aws` for
+//! deploy/diff/destroy, `iam`, `explain` for graph/cost/docs, `reference` for
+//! schema/explain CODE). The command line depends on the phases, never the reverse.
+
+use std::io::{self, IsTerminal};
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[cfg(feature = "aws")]
+mod aws;
+mod bundle;
+mod check;
+mod explain;
+mod iam;
+mod reference;
+mod synth;
+
+#[cfg(feature = "aws")]
+pub use aws::{ApprovalArg, AwsArgs, DeployArgs, DestroyArgs, DiffArgs, MethodArg};
+pub use bundle::BundleArgs;
+pub use check::CheckArgs;
+#[cfg(feature = "aws")]
+pub use iam::IamVerifyArgs;
+pub use iam::{FailOn, IamCasesArgs, IamCommand, IamDiffArgs, IamExplainArgs};
+pub use reference::{ExplainArgs, SchemaArgs, schema_text};
+pub use synth::SynthArgs;
+
+use crate::diag::{self, Diagnostics};
+use crate::spec::{self, Checked, RealFiles};
+
+const EXIT_CODES: &str = "\
+Exit status:
+  0  success (the spec is valid)
+  1  findings: the spec is invalid (or has warnings under --deny-warnings)
+  2  usage error, unreadable file or internal error";
+
+/// Compile a declarative IoT pipeline spec into CloudFormation stacks and
+/// least-privilege IAM.
+#[derive(Parser, Debug)]
+#[command(name = "pipewright", version, about, after_help = EXIT_CODES, max_term_width = 100)]
+pub struct Cli {
+    /// Environment to work on (a key of `environments`); commands that need one
+    /// default to every environment where that makes sense.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub env: Option<String>,
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Text for people (diagnostics on stderr, rustc style).
+    Human,
+    /// One JSON document on stdout, for CI and editors.
+    Json,
+    /// Graphviz DOT (`graph` only).
+    Dot,
+    /// A Mermaid flowchart (`graph` only; the default there).
+    Mermaid,
+    /// A Markdown table for pull requests (`iam diff`; other commands print human text).
+    Markdown,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Validate a spec: shape, references, names, limits and event schemas, all
+    /// errors at once.
+    #[command(after_help = "Examples:
+  pipewright check                      # ./pipeline.yaml, every environment
+  pipewright check specs/fleet.yaml --env prod
+  pipewright check --format json        # diagnostics as JSON for CI/editors
+  pipewright check --deny-warnings      # warnings fail too
+
+Exit status: 0 valid, 1 invalid, 2 usage or I/O error.")]
+    Check(CheckArgs),
+    /// Compile the spec into CloudFormation stacks (`stacks/<env>/`) and one IAM
+    /// policy file per role (`policies/<env>/`).
+    #[command(after_help = "Examples:
+  pipewright synth                      # every environment, into ./stacks and ./policies
+  pipewright synth --env prod --out build/
+  pipewright synth --check              # exit 1 if committed stacks/ or policies/ are stale
+
+Exit status: 0 written (or up to date), 1 invalid spec or stale files (--check), 2 usage or I/O error.")]
+    Synth(SynthArgs),
+    /// Build the pipeline's Lambda functions with cargo-lambda into reproducible zips
+    /// named by their SHA-256 (x86_64, and arm64 when the toolchain has the target).
+    #[command(after_help = "Examples:
+  pipewright bundle --env prod          # build/prod/lambda/ingest/<arch>/<sha256>.zip
+  pipewright bundle --env dev --format json
+
+Needs cargo-lambda (`pip install cargo-lambda==1.9.2 ziglang==0.17.1`).
+Exit status: 0 built, 1 invalid spec or build failure, 2 usage error or missing tool.")]
+    Bundle(BundleArgs),
+    /// Deploy an environment's stacks through CloudFormation: the bootstrap stack
+    /// first, uploads of the function zip and Glue scripts, then the rest in
+    /// dependency order.
+    #[cfg(feature = "aws")]
+    #[command(after_help = "Examples:
+  pipewright deploy --env dev                       # change sets, approval for broadening changes
+  pipewright deploy --env prod --require-approval any-change
+  pipewright deploy --env dev --method direct --endpoint-url http://127.0.0.1:5000 --moto-compat
+  pipewright deploy --env ci --yes --format json --outputs-file outputs.json
+
+Credentials come from the AWS default chain (environment, profiles, SSO); AWS_ENDPOINT_URL
+or --endpoint-url points every client at an emulator.
+Exit status: 0 deployed (or nothing to change), 1 a stack failed, a change was refused or
+not approved, 2 usage or I/O error, 130 interrupted (operations already started keep running).")]
+    Deploy(DeployArgs),
+    /// Show what a deploy would change, per stack and resource (add, modify,
+    /// replace, remove), from change sets that are created and deleted again.
+    #[cfg(feature = "aws")]
+    #[command(after_help = "Examples:
+  pipewright diff --env prod
+  pipewright diff --env dev --format json
+
+Exit status: 0 diff shown, 1 a change set could not be made, 2 usage or I/O error.")]
+    Diff(DiffArgs),
+    /// Delete an environment's stacks in reverse dependency order. Retained data
+    /// resources (buckets, table, keys) stay, and are listed.
+    #[cfg(feature = "aws")]
+    #[command(after_help = "Examples:
+  pipewright destroy --env dev --yes
+
+Exit status: 0 deleted, 1 a stack could not be deleted or not confirmed, 2 usage or I/O error.")]
+    Destroy(DestroyArgs),
+    /// Print the JSON Schema of the spec language (for editors: reference it from
+    /// the spec with a `# yaml-language-server: $schema=...` line).
+    #[command(after_help = "Examples:
+  pipewright schema > pipeline.schema.json
+  pipewright schema --out pipeline.schema.json")]
+    Schema(SchemaArgs),
+    /// Explain a diagnostic code, or list them all.
+    #[command(after_help = "Examples:
+  pipewright explain PW0201
+  pipewright explain undefined-source
+  pipewright explain                    # list every code")]
+    Explain(ExplainArgs),
+    /// Draw the pipeline of one environment: components and the data flows between
+    /// them, each edge labelled with the access it needs.
+    #[command(after_help = "Examples:
+  pipewright graph --env prod                    # Mermaid, for Markdown
+  pipewright graph --env prod --format dot | dot -Tsvg > pipeline.svg
+
+Exit status: 0 drawn, 1 invalid spec, 2 usage or I/O error.")]
+    Graph(explain::GraphArgs),
+    /// Estimate one environment's monthly cost per component from AWS's published
+    /// on-demand prices for its region, and what batching, arm64 and archive timing
+    /// are worth.
+    #[command(after_help = "Examples:
+  pipewright cost --env prod
+  pipewright cost --env prod --events-per-day 5000000 --event-bytes 600 --batch 500
+  pipewright cost --env prod --format json
+  pipewright cost --env prod --prices my-prices.json   # a region data/prices.json lacks
+
+Exit status: 0 estimated, 1 invalid spec, 2 usage or I/O error (or no prices for the region).")]
+    Cost(explain::CostArgs),
+    /// Write the architecture document of each environment (`docs/<env>/`): overview,
+    /// diagram, components, data flows, IAM summary, compliance, cost and runbook.
+    #[command(after_help = "Examples:
+  pipewright docs                       # every environment, into ./docs/<env>/
+  pipewright docs --env prod --out build/
+  pipewright docs --check               # exit 1 if committed docs/ are stale
+  scripts/judges/all prod > judges.txt; pipewright docs --env prod --out build/ --judges judges.txt
+
+Exit status: 0 written (or up to date), 1 invalid spec or stale files (--check), 2 usage or I/O error.")]
+    Docs(explain::DocsArgs),
+    /// IAM review: what changed in the generated policies, and why a role has each
+    /// permission.
+    #[command(subcommand)]
+    Iam(IamCommand),
+}
+
+/// Runs the CLI and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> io::Result<u8> {
+    if matches!(cli.format, Format::Dot | Format::Mermaid)
+        && !matches!(cli.command, Command::Graph(_))
+    {
+        eprintln!("error: --format dot and mermaid are for `pipewright graph`; use human or json");
+        return Ok(2);
+    }
+    match &cli.command {
+        Command::Check(a) => check::check(&cli, a),
+        Command::Synth(a) => synth::synth(&cli, a),
+        Command::Bundle(a) => bundle::bundle(&cli, a),
+        #[cfg(feature = "aws")]
+        Command::Deploy(a) => aws::aws_command(&cli, &a.aws, aws::AwsCommand::Deploy(a)),
+        #[cfg(feature = "aws")]
+        Command::Diff(a) => aws::aws_command(&cli, &a.aws, aws::AwsCommand::Diff(a)),
+        #[cfg(feature = "aws")]
+        Command::Destroy(a) => aws::aws_command(&cli, &a.aws, aws::AwsCommand::Destroy(a)),
+        Command::Schema(a) => reference::schema(a),
+        Command::Explain(a) => reference::explain(a),
+        Command::Graph(a) => explain::graph(&cli, a),
+        Command::Cost(a) => explain::cost(&cli, a),
+        Command::Docs(a) => explain::docs(&cli, a),
+        Command::Iam(IamCommand::Diff(a)) => iam::diff(&cli, a),
+        Command::Iam(IamCommand::Explain(a)) => iam::explain(&cli, a),
+        Command::Iam(IamCommand::Cases(a)) => iam::cases(&cli, a),
+        #[cfg(feature = "aws")]
+        Command::Iam(IamCommand::Verify(a)) => iam::verify(&cli, a),
+    }
+}
+
+pub fn color_stderr() -> bool {
+    io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// Loads and validates a spec; an unreadable spec is an I/O error (exit 2).
+pub fn load(path: &Path) -> Result<Checked, u8> {
+    match spec::check(path, &RealFiles) {
+        Ok(c) => Ok(c),
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(2)
+        }
+    }
+}
+
+/// Loads a spec and reports its diagnostics; the validated spec, or an exit code.
+pub fn validated(path: &Path, env: Option<&str>) -> Result<spec::Validated, u8> {
+    let checked = load(path)?;
+    let rendered = diag::render_human(&checked.diagnostics, &checked.sources, color_stderr());
+    let v = checked.validated();
+    if v.is_none() {
+        eprint!("{rendered}");
+        eprintln!(
+            "error: {} is invalid; `pipewright check` shows the same",
+            path.display()
+        );
+        return Err(1);
+    }
+    let v = v.expect("checked above");
+    if let Some(e) = env
+        && !v.spec.environments.contains_key(e)
+    {
+        let known: Vec<&str> = v.spec.environments.keys().map(String::as_str).collect();
+        eprintln!(
+            "error[PW0203]: environment `{e}` is not defined (defined: {})",
+            known.join(", ")
+        );
+        return Err(1);
+    }
+    Ok(v)
+}
+
+pub fn envs_of<'a>(v: &'a spec::Validated, env: Option<&'a str>) -> Vec<&'a str> {
+    match env {
+        Some(e) => vec![e],
+        None => v.spec.environments.keys().map(String::as_str).collect(),
+    }
+}
+
+/// Lowers and emits one environment, rendering diagnostics on failure.
+pub fn emit_env(
+    v: &spec::Validated,
+    env: &str,
+    sources: Option<&diag::SourceMap>,
+) -> Result<crate::emit::Output, u8> {
+    let report = |d: &Diagnostics| {
+        let sm = sources.cloned().unwrap_or_default();
+        eprint!("{}", diag::render_human(d, &sm, color_stderr()));
+    };
+    let plan = crate::plan::lower(v, env).map_err(|d| {
+        report(&d);
+        1u8
+    })?;
+    crate::emit::synth(&plan).map_err(|d| {
+        report(&d);
+        1u8
+    })
+}

@@ -1,0 +1,152 @@
+//! `synth`: writes (or, with `--check`, compares) each environment's stacks and
+//! policies, and prints a summary per environment.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::{Cli, Format, emit_env, envs_of, validated};
+use crate::emit::{Drift, Output};
+
+#[derive(Args, Debug)]
+pub struct SynthArgs {
+    /// The spec file.
+    #[arg(default_value = "pipeline.yaml")]
+    pub spec: PathBuf,
+    /// Root folder of the output (`DIR/stacks/<env>/`, `DIR/policies/<env>/`).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub out: PathBuf,
+    /// Write nothing; exit 1 and list the files that differ from what the spec produces.
+    #[arg(long)]
+    pub check: bool,
+}
+
+pub(super) fn synth(cli: &Cli, a: &SynthArgs) -> io::Result<u8> {
+    let v = match validated(&a.spec, cli.env.as_deref()) {
+        Ok(v) => v,
+        Err(code) => return Ok(code),
+    };
+    let mut outputs = Vec::new();
+    for env in envs_of(&v, cli.env.as_deref()) {
+        match emit_env(&v, env, None) {
+            Ok(o) => outputs.push(o),
+            Err(code) => return Ok(code),
+        }
+    }
+    if a.check {
+        return stale(&outputs, a);
+    }
+    let mut out = io::stdout().lock();
+    for o in &outputs {
+        crate::emit::write(o, &a.out)?;
+        match cli.format {
+            Format::Json => {}
+            Format::Human | Format::Markdown | Format::Dot | Format::Mermaid => {
+                write_summary(&mut out, o, a)?;
+            }
+        }
+    }
+    match cli.format {
+        Format::Json => writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&json_summary(&outputs, a))?
+        )?,
+        Format::Human | Format::Markdown | Format::Dot | Format::Mermaid => writeln!(
+            out,
+            "\nnext: review policies/<env>/README.md, then `pipewright deploy --env <env>` (or commit stacks/ and policies/ for CI)"
+        )?,
+    }
+    Ok(0)
+}
+
+/// `--check`: lists the files that differ from what the spec produces; 1 if any do.
+fn stale(outputs: &[Output], a: &SynthArgs) -> io::Result<u8> {
+    let mut out = io::stdout().lock();
+    let mut stale = 0;
+    for o in outputs {
+        for d in crate::emit::drift(o, &a.out)? {
+            stale += 1;
+            let (what, p) = match &d {
+                Drift::Missing(p) => ("missing", p),
+                Drift::Changed(p) => ("differs", p),
+                Drift::Extra(p) => ("not generated", p),
+            };
+            writeln!(out, "{what:>13}  {}", a.out.join(p).display())?;
+        }
+    }
+    if stale > 0 {
+        writeln!(
+            out,
+            "{stale} file(s) are stale; run `pipewright synth {}` and commit the result",
+            a.spec.display()
+        )?;
+        return Ok(1);
+    }
+    writeln!(
+        out,
+        "stacks/ and policies/ are up to date with {}",
+        a.spec.display()
+    )?;
+    Ok(0)
+}
+
+/// One environment's stacks, roles and the posture's cost, for people.
+fn write_summary(out: &mut impl Write, o: &Output, a: &SynthArgs) -> io::Result<()> {
+    writeln!(
+        out,
+        "{} → {}",
+        o.env,
+        a.out.join("stacks").join(&o.env).display()
+    )?;
+    for (name, n, bytes) in &o.summary.stacks {
+        let note = if *bytes > crate::emit::TEMPLATE_INLINE_BYTES {
+            " (deployed from S3)"
+        } else {
+            ""
+        };
+        writeln!(
+            out,
+            "  stack {name:<40} {n:>3} resources {:>7} bytes{note}",
+            bytes
+        )?;
+    }
+    for (name, actions, statements) in &o.summary.roles {
+        writeln!(
+            out,
+            "  role  {name:<40} {actions:>3} actions in {statements} statements"
+        )?;
+    }
+    if let Some(c) = &o.summary.compliance_cost {
+        for line in c.lines() {
+            writeln!(out, "{line}")?;
+        }
+    }
+    Ok(())
+}
+
+/// Every environment's files, stacks, roles and the posture's cost, for machines.
+fn json_summary(outputs: &[Output], a: &SynthArgs) -> Vec<serde_json::Value> {
+    outputs
+        .iter()
+        .map(|o| {
+            serde_json::json!({
+                "environment": o.env,
+                "files": o.files.keys().map(|p| a.out.join(p).display().to_string()).collect::<Vec<_>>(),
+                "stacks": o.summary.stacks.iter().map(|(n, r, b)| serde_json::json!({"name": n, "resources": r, "bytes": b})).collect::<Vec<_>>(),
+                "roles": o.summary.roles.iter().map(|(n, a, s)| serde_json::json!({"name": n, "actions": a, "statements": s})).collect::<Vec<_>>(),
+                "compliance_cost": o.summary.compliance_cost.as_ref().map(|c| serde_json::json!({
+                    "interface_endpoint_azs": c.endpoint_az_pairs,
+                    "endpoints_usd_per_month": c.endpoints_per_month,
+                    "api_cache_gb": c.api_cache_size_gb,
+                    "api_cache_usd_per_hour": c.api_cache_per_hour,
+                    "api_cache_usd_per_month": c.api_cache_per_month,
+                    "replicated_buckets": c.replicated_buckets,
+                    "replication_transfer_usd_per_gb": c.replication_transfer_per_gb,
+                    "replica_storage_usd_per_gb_month": c.replica_storage_per_gb_month,
+                })),
+            })
+        })
+        .collect()
+}
