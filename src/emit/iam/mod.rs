@@ -36,6 +36,7 @@ pub use policy::{
     Document, MANAGED_POLICY_LIMIT, MAX_POLICIES_PER_ROLE, RoleIam, actions_of, deployed_len,
     roles, trust_policy,
 };
+#[cfg(test)]
 pub(crate) use vpc::vpc_actions;
 
 /// Placeholder for the data key's ARN (foundation stack).
