@@ -17,7 +17,10 @@ fn source(var: &str) -> Option<PathBuf> {
         Some(path) => Some(PathBuf::from(path)),
         None => {
             // CI sets the sources; there a missing one is a failure, not a skip.
-            assert!(std::env::var_os("CI").is_none(), "{var} is not set under CI (.ci/run sets it)");
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{var} is not set under CI (.ci/run sets it)"
+            );
             println!("skipped: set {var} to compare with the source (see scripts/gen-aws-data)");
             None
         }
