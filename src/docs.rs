@@ -138,13 +138,30 @@ fn origin_of(plan: &Plan, role: &str) -> String {
         .map_or_else(String::new, |r| spec_ref(&r.origin.path, r.origin.line))
 }
 
+/// The rows of the components table, in the document's order.
+struct Rows(Vec<Value>);
+
+impl Rows {
+    fn add(&mut self, kind: &str, name: String, why: String, spec: String) {
+        self.0
+            .push(json!({"kind": kind, "name": name, "why": why, "spec": spec}));
+    }
+}
+
 fn components(plan: &Plan) -> Vec<Value> {
-    let mut c = Vec::new();
-    let mut add = |kind: &str, name: String, why: String, spec: String| {
-        c.push(json!({"kind": kind, "name": name, "why": why, "spec": spec}));
-    };
+    let mut rows = Rows(Vec::new());
+    ingest_components(&mut rows, plan);
+    storage_components(&mut rows, plan);
+    processing_components(&mut rows, plan);
+    consumer_components(&mut rows, plan);
+    network_components(&mut rows, plan);
+    rows.0
+}
+
+/// Routes, the API, the function and what catches its failures.
+fn ingest_components(rows: &mut Rows, plan: &Plan) {
     for r in &plan.routes {
-        add(
+        rows.add(
             "API route",
             format!("POST {}", r.route),
             format!(
@@ -162,13 +179,13 @@ fn components(plan: &Plan) -> Vec<Value> {
             spec_ref(&r.origin.path, r.origin.line),
         );
     }
-    add(
+    rows.add(
         "API Gateway REST API",
         format!("{} (stage {})", plan.api_name, plan.stage),
         "receives events; validates each request's envelope and throttles per source".into(),
         origin_of(plan, "apigw-logs"),
     );
-    add(
+    rows.add(
         "Lambda function",
         plan.function_name.clone(),
         format!(
@@ -179,18 +196,22 @@ fn components(plan: &Plan) -> Vec<Value> {
         ),
         origin_of(plan, "ingest"),
     );
-    add(
+    rows.add(
         "SQS queue",
         plan.dlq_name.clone(),
         "dead letters of failed asynchronous invocations".into(),
         "`ingest`".into(),
     );
-    add(
+    rows.add(
         "SNS topic",
         plan.alarm_topic.clone(),
         "alarms (errors, throttles, dead letters)".into(),
         "`environments.*.alarm_email`".into(),
     );
+}
+
+/// Buckets, the index table and the data key.
+fn storage_components(rows: &mut Rows, plan: &Plan) {
     for b in plan.buckets.values() {
         let life = match (b.expire_days, b.archive) {
             (Some(e), Some((a, cl))) => {
@@ -200,14 +221,14 @@ fn components(plan: &Plan) -> Vec<Value> {
             (None, Some((a, cl))) => format!("; {} after {a} days", cl.as_str()),
             (None, None) => "; kept".into(),
         };
-        add(
+        rows.add(
             "S3 bucket",
             format!("{} ({})", b.name, b.region),
             format!("{}{life}", bucket_purpose(b.id)),
             "`storage`".into(),
         );
     }
-    add(
+    rows.add(
         "DynamoDB table",
         plan.table.clone(),
         format!(
@@ -222,7 +243,7 @@ fn components(plan: &Plan) -> Vec<Value> {
         ),
         "`index`".into(),
     );
-    add(
+    rows.add(
         "KMS key",
         plan.key_alias.clone(),
         format!(
@@ -231,6 +252,10 @@ fn components(plan: &Plan) -> Vec<Value> {
         ),
         "`security.kms`".into(),
     );
+}
+
+/// Glue jobs, the crawler and Athena.
+fn processing_components(rows: &mut Rows, plan: &Plan) {
     for t in &plan.transforms {
         let trigger = match &t.trigger {
             Trigger::Schedule { cron } => format!("on schedule {cron}"),
@@ -238,7 +263,7 @@ fn components(plan: &Plan) -> Vec<Value> {
             Trigger::OnIngest => "when events arrive".into(),
             Trigger::Manual => "when started by hand".into(),
         };
-        add(
+        rows.add(
             "Glue job",
             t.job_name.clone(),
             format!(
@@ -252,7 +277,7 @@ fn components(plan: &Plan) -> Vec<Value> {
         );
     }
     if !plan.transforms.is_empty() {
-        add(
+        rows.add(
             "Glue crawler and database",
             format!("{} → {}", plan.crawler_name, plan.database),
             format!(
@@ -265,7 +290,7 @@ fn components(plan: &Plan) -> Vec<Value> {
         );
     }
     if plan.buckets.contains_key(&BucketId::Results) {
-        add(
+        rows.add(
             "Athena workgroup",
             plan.workgroup.clone(),
             format!(
@@ -275,8 +300,12 @@ fn components(plan: &Plan) -> Vec<Value> {
             "`analytics.athena`".into(),
         );
     }
+}
+
+/// QuickSight data sets, the index export and SageMaker.
+fn consumer_components(rows: &mut Rows, plan: &Plan) {
     for q in &plan.quicksight {
-        add(
+        rows.add(
             "QuickSight data set",
             q.id.clone(),
             format!(
@@ -288,7 +317,7 @@ fn components(plan: &Plan) -> Vec<Value> {
         );
     }
     if let Some(s) = &plan.index_export {
-        add(
+        rows.add(
             "Scheduled index export",
             format!("{} ({s})", plan.table),
             "exports the index to S3 so QuickSight can read it".into(),
@@ -296,22 +325,26 @@ fn components(plan: &Plan) -> Vec<Value> {
         );
     }
     if let Some(m) = &plan.model_package_group {
-        add(
+        rows.add(
             "SageMaker model package group",
             m.clone(),
             "training role and registry for models trained on the pipeline's data".into(),
             origin_of(plan, "sagemaker"),
         );
     }
+}
+
+/// The VPC and its interface endpoints (the compliance posture only).
+fn network_components(rows: &mut Rows, plan: &Plan) {
     if let Some(n) = &plan.network {
-        add(
+        rows.add(
             "VPC",
             format!("{} ({} private subnets)", n.cidr, n.subnets.len()),
             "the compliance posture runs the function and jobs without an internet path".into(),
             format!("`environments.{}.network`", plan.env),
         );
         for (svc, why) in crate::emit::stacks::INTERFACE_ENDPOINTS {
-            add(
+            rows.add(
                 "VPC interface endpoint",
                 format!("com.amazonaws.{}.{svc}", plan.region),
                 (*why).to_owned(),
@@ -319,7 +352,6 @@ fn components(plan: &Plan) -> Vec<Value> {
             );
         }
     }
-    c
 }
 
 fn flows(plan: &Plan) -> Vec<Value> {

@@ -179,9 +179,19 @@ pub fn build(plan: &Plan) -> Graph {
         title: format!("{} ({})", plan.pipeline, plan.env),
         ..Graph::default()
     };
-    // Devices → API → function, one edge per route.
-    let api = api_node(&mut g, plan);
-    let func = principal_node(&mut g, plan, &Principal::Role("ingest".into()));
+    ingress(&mut g, plan);
+    for f in &plan.flows {
+        let who = principal_node(&mut g, plan, &f.principal);
+        access_edges(&mut g, plan, &who, &f.access);
+    }
+    structure(&mut g, plan);
+    g
+}
+
+/// Devices → API → function, one edge per route.
+fn ingress(g: &mut Graph, plan: &Plan) {
+    let api = api_node(g, plan);
+    let func = principal_node(g, plan, &Principal::Role("ingest".into()));
     for r in &plan.routes {
         let src = g.node(
             &format!("source:{}", r.source),
@@ -195,124 +205,130 @@ pub fn build(plan: &Plan) -> Graph {
         g.edge(&src, &api, format!("POST {} ({auth})", r.route));
     }
     g.edge(&api, &func, "invoke (proxy)");
+}
 
-    for f in &plan.flows {
-        let who = principal_node(&mut g, plan, &f.principal);
-        match &f.access {
-            Access::PutObjects { bucket, prefix } => {
-                let p = g.prefix(plan, *bucket, prefix);
-                g.edge(&who, &p, "put objects");
-            }
-            Access::ReadObjects { bucket, prefix } => {
-                let p = g.prefix(plan, *bucket, prefix);
-                g.edge(&p, &who, "read objects");
-            }
-            Access::ScratchObjects { bucket, prefix } => {
-                let p = g.prefix(plan, *bucket, prefix);
-                g.edge(&who, &p, "read/write/delete objects");
-            }
-            Access::WriteItems => {
-                let t = table_node(&mut g, plan);
-                g.edge(&who, &t, "write items");
-            }
-            Access::ReadItems => {
-                let t = table_node(&mut g, plan);
-                g.edge(&t, &who, "read items");
-            }
-            Access::QueryIndex { index } => {
-                let t = table_node(&mut g, plan);
-                g.edge(&t, &who, format!("query {index}"));
-            }
-            Access::ExportTable { bucket, prefix } => {
-                let t = table_node(&mut g, plan);
-                let p = g.prefix(plan, *bucket, prefix);
-                g.edge(&who, &t, "export table");
-                g.edge(&t, &p, "point-in-time export");
-            }
-            Access::StartJob { job } => {
-                let target = plan
-                    .transforms
-                    .iter()
-                    .find(|t| &t.job_name == job)
-                    .map_or_else(|| format!("job:{job}"), |t| format!("job:{}", t.name));
-                let target = g.node(&target, format!("Glue job {job}"), Kind::Job);
-                g.edge(&who, &target, "start job run");
-            }
-            Access::WriteLogs { .. } | Access::PushApiLogs { .. } => {
-                let l = logs_node(&mut g);
-                g.edge(&who, &l, "write logs");
-            }
-            Access::SendMessages { queue } => {
-                let q = g.node("dlq", format!("SQS dead-letter queue {queue}"), Kind::Queue);
-                g.edge(&who, &q, "send messages");
-            }
-            Access::ReadCatalog { .. } => {
-                let c = catalog_node(&mut g, plan);
-                g.edge(&c, &who, "read table definitions");
-            }
-            Access::UpdateCatalog { .. } => {
-                let c = catalog_node(&mut g, plan);
-                g.edge(&who, &c, "create/update tables");
-            }
-            Access::QueryAthena => {
-                let a = g.node(
-                    "athena",
-                    format!("Athena workgroup {}", plan.workgroup),
-                    Kind::Service,
-                );
-                g.edge(&a, &who, "query results");
-            }
-            Access::AttachToVpc => {
-                let label = plan.network.as_ref().map_or_else(
-                    || "VPC".to_owned(),
-                    |n| format!("VPC {} (private subnets)", n.cidr),
-                );
-                let v = g.node("vpc", label, Kind::Service);
-                g.edge(&who, &v, "attach network interfaces");
-            }
-            Access::RegisterModels => {
-                let label = plan.model_package_group.as_deref().map_or_else(
-                    || "model registry".to_owned(),
-                    |m| format!("model package group {m}"),
-                );
-                let m = g.node("models", label, Kind::Table);
-                g.edge(&who, &m, "register model versions");
-            }
-            Access::Replicate { from, to } => {
-                // A bucket outside the environment's region says where it is.
-                let label = |id: BucketId| {
-                    plan.buckets.get(&id).map_or_else(
-                        || id.key().to_owned(),
-                        |b| {
-                            if b.region == plan.region {
-                                format!("S3 {}", b.name)
-                            } else {
-                                format!("S3 {} ({})", b.name, b.region)
-                            }
-                        },
-                    )
-                };
-                let a = g.node(&format!("bucket:{}", from.key()), label(*from), Kind::Store);
-                let b = g.node(&format!("bucket:{}", to.key()), label(*to), Kind::Store);
-                g.edge(&a, &who, "replicate");
-                g.edge(&who, &b, "replicate");
-            }
-            Access::EncryptBookmarks => {
-                let k = g.node("kms", format!("KMS key {}", plan.key_alias), Kind::Service);
-                g.edge(&who, &k, "encrypt bookmarks");
-            }
-            // An access added to the plan after this was written is still drawn,
-            // as an edge to a node named after its kind.
-            #[allow(unreachable_patterns)]
-            other => {
-                let kind = access_kind(other);
-                let n = g.node(&format!("access:{kind}"), kind.clone(), Kind::Service);
-                g.edge(&who, &n, kind);
-            }
+/// The edge(s) one flow draws from the node `who` runs as: towards what it writes,
+/// from what it reads.
+fn access_edges(g: &mut Graph, plan: &Plan, who: &str, access: &Access) {
+    match access {
+        Access::PutObjects { bucket, prefix } => {
+            let p = g.prefix(plan, *bucket, prefix);
+            g.edge(who, &p, "put objects");
+        }
+        Access::ReadObjects { bucket, prefix } => {
+            let p = g.prefix(plan, *bucket, prefix);
+            g.edge(&p, who, "read objects");
+        }
+        Access::ScratchObjects { bucket, prefix } => {
+            let p = g.prefix(plan, *bucket, prefix);
+            g.edge(who, &p, "read/write/delete objects");
+        }
+        Access::WriteItems => {
+            let t = table_node(g, plan);
+            g.edge(who, &t, "write items");
+        }
+        Access::ReadItems => {
+            let t = table_node(g, plan);
+            g.edge(&t, who, "read items");
+        }
+        Access::QueryIndex { index } => {
+            let t = table_node(g, plan);
+            g.edge(&t, who, format!("query {index}"));
+        }
+        Access::ExportTable { bucket, prefix } => {
+            let t = table_node(g, plan);
+            let p = g.prefix(plan, *bucket, prefix);
+            g.edge(who, &t, "export table");
+            g.edge(&t, &p, "point-in-time export");
+        }
+        Access::StartJob { job } => {
+            let target = plan
+                .transforms
+                .iter()
+                .find(|t| &t.job_name == job)
+                .map_or_else(|| format!("job:{job}"), |t| format!("job:{}", t.name));
+            let target = g.node(&target, format!("Glue job {job}"), Kind::Job);
+            g.edge(who, &target, "start job run");
+        }
+        Access::WriteLogs { .. } | Access::PushApiLogs { .. } => {
+            let l = logs_node(g);
+            g.edge(who, &l, "write logs");
+        }
+        Access::SendMessages { queue } => {
+            let q = g.node("dlq", format!("SQS dead-letter queue {queue}"), Kind::Queue);
+            g.edge(who, &q, "send messages");
+        }
+        Access::ReadCatalog { .. } => {
+            let c = catalog_node(g, plan);
+            g.edge(&c, who, "read table definitions");
+        }
+        Access::UpdateCatalog { .. } => {
+            let c = catalog_node(g, plan);
+            g.edge(who, &c, "create/update tables");
+        }
+        Access::QueryAthena => {
+            let a = g.node(
+                "athena",
+                format!("Athena workgroup {}", plan.workgroup),
+                Kind::Service,
+            );
+            g.edge(&a, who, "query results");
+        }
+        Access::AttachToVpc => {
+            let label = plan.network.as_ref().map_or_else(
+                || "VPC".to_owned(),
+                |n| format!("VPC {} (private subnets)", n.cidr),
+            );
+            let v = g.node("vpc", label, Kind::Service);
+            g.edge(who, &v, "attach network interfaces");
+        }
+        Access::RegisterModels => {
+            let label = plan.model_package_group.as_deref().map_or_else(
+                || "model registry".to_owned(),
+                |m| format!("model package group {m}"),
+            );
+            let m = g.node("models", label, Kind::Table);
+            g.edge(who, &m, "register model versions");
+        }
+        Access::Replicate { from, to } => replication_edges(g, plan, who, *from, *to),
+        Access::EncryptBookmarks => {
+            let k = g.node("kms", format!("KMS key {}", plan.key_alias), Kind::Service);
+            g.edge(who, &k, "encrypt bookmarks");
+        }
+        // An access added to the plan after this was written is still drawn,
+        // as an edge to a node named after its kind.
+        #[allow(unreachable_patterns)]
+        other => {
+            let kind = access_kind(other);
+            let n = g.node(&format!("access:{kind}"), kind.clone(), Kind::Service);
+            g.edge(who, &n, kind);
         }
     }
+}
 
-    // Structure that is not an IAM flow: triggers, and Athena reading the catalog.
+/// Source bucket → replication → destination bucket.
+fn replication_edges(g: &mut Graph, plan: &Plan, who: &str, from: BucketId, to: BucketId) {
+    // A bucket outside the environment's region says where it is.
+    let label = |id: BucketId| {
+        plan.buckets.get(&id).map_or_else(
+            || id.key().to_owned(),
+            |b| {
+                if b.region == plan.region {
+                    format!("S3 {}", b.name)
+                } else {
+                    format!("S3 {} ({})", b.name, b.region)
+                }
+            },
+        )
+    };
+    let a = g.node(&format!("bucket:{}", from.key()), label(from), Kind::Store);
+    let b = g.node(&format!("bucket:{}", to.key()), label(to), Kind::Store);
+    g.edge(&a, who, "replicate");
+    g.edge(who, &b, "replicate");
+}
+
+/// Structure that is not an IAM flow: triggers, and Athena reading the catalog.
+fn structure(g: &mut Graph, plan: &Plan) {
     for t in &plan.transforms {
         let job = format!("job:{}", t.name);
         match &t.trigger {
@@ -337,10 +353,9 @@ pub fn build(plan: &Plan) -> Graph {
         }
     }
     if g.nodes.contains_key("athena") {
-        let c = catalog_node(&mut g, plan);
+        let c = catalog_node(g, plan);
         g.edge(&c, "athena", "table definitions");
     }
-    g
 }
 
 /// Node ids safe in both DOT and Mermaid: letters, digits and `_`, readable, and

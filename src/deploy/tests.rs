@@ -3,8 +3,11 @@
 //! UPDATE_ROLLBACK_FAILED, a stack another deploy is updating, throttling. The
 //! responses are shaped like real CloudFormation's (awsQuery XML for errors).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::Mutex;
 
+use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::config::{Credentials, Region};
@@ -23,7 +26,12 @@ use aws_sdk_cloudformation::types::{
 };
 use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock};
 
+use super::artifacts::artifacts_bucket;
+use super::aws::{Aws, check_account};
+use super::cfn::Cfn;
+use super::engine::{Engine, Shared};
 use super::*;
+use crate::plan::StackId;
 
 fn client(rules: &[&Rule]) -> Client {
     Client::from_conf(
