@@ -89,13 +89,21 @@ pub async fn handle_collecting(
         received: &received,
         metrics: Vec::new(),
     };
-    let mut resp = handle_in_span(&req, clients, setup, &mut ctx)
+    let mut resp = match handle_in_span(&req, clients, setup, &mut ctx)
         .instrument(span)
-        .await;
+        .await
+    {
+        Ok(resp) => resp,
+        Err(early) => *early,
+    };
     resp.headers
         .insert("x-request-id", header_value(&request_id));
     (resp, ctx.metrics)
 }
+
+/// An answer given before the request's last step: a refusal, a replay, or a 503
+/// (boxed: it is the error side of every step's `Result`).
+type Early = Box<ApiGatewayProxyResponse>;
 
 /// What every answer of one request needs: its id, its receive time, and the EMF
 /// lines gathered so far.
@@ -114,7 +122,7 @@ impl Ctx<'_> {
         source: Option<&str>,
         message: &str,
         extra: &[(&'static str, String)],
-    ) -> ApiGatewayProxyResponse {
+    ) -> Early {
         info!(status, reason = message, "request refused");
         self.metrics.push(emf::refused_line(
             self.pipeline,
@@ -123,15 +131,15 @@ impl Ctx<'_> {
             self.received.epoch_millis,
             status,
         ));
-        response(
+        Box::new(response(
             status,
             json!({"request_id": self.request_id, "error": message}).to_string(),
             extra,
-        )
+        ))
     }
 
     /// The stored first answer of an idempotency key, counted as `RequestsReplayed`.
-    fn replay(&mut self, source: &str, status: u16, body: String) -> ApiGatewayProxyResponse {
+    fn replay(&mut self, source: &str, status: u16, body: String) -> Early {
         info!(status, "replaying the first response");
         self.metrics.push(emf::replayed_line(
             self.pipeline,
@@ -140,7 +148,11 @@ impl Ctx<'_> {
             self.received.epoch_millis,
             status,
         ));
-        response(status, body, &[(REPLAYED_HEADER, "true".to_string())])
+        Box::new(response(
+            status,
+            body,
+            &[(REPLAYED_HEADER, "true".to_string())],
+        ))
     }
 }
 
@@ -190,13 +202,13 @@ pub fn response(
     r
 }
 
-fn unavailable(request_id: &str, what: &str, err: &str) -> ApiGatewayProxyResponse {
+fn unavailable(request_id: &str, what: &str, err: &str) -> Early {
     error!(step = what, error = err, "AWS call failed after retries");
-    response(
+    Box::new(response(
         503,
         json!({"request_id": request_id, "error": "storage is unavailable; retry later with the same Idempotency-Key"}).to_string(),
         &[("retry-after", RETRY_AFTER_SECS.to_string())],
-    )
+    ))
 }
 
 /// The status and JSON body of a processed request.
@@ -250,13 +262,59 @@ pub fn outcome(
     (status, Value::Object(body).to_string())
 }
 
+/// The request's steps, in order: route, decode and validate, claim the idempotency
+/// key, store the objects, index them (and start the jobs it triggers), answer.
 async fn handle_in_span(
     req: &ApiGatewayProxyRequest,
     clients: &Clients,
     setup: &Setup,
     ctx: &mut Ctx<'_>,
-) -> ApiGatewayProxyResponse {
-    let request_id = ctx.request_id;
+) -> Result<ApiGatewayProxyResponse, Early> {
+    let source = route(req, setup, ctx)?;
+    let r = Routed {
+        clients,
+        setup,
+        source,
+    };
+    let Decoded {
+        header_key,
+        processed,
+        bytes_received,
+    } = r.decode(req, ctx)?;
+    let idem_key =
+        header_key.or_else(|| processed.event_ids.as_deref().map(idempotency::derived_key));
+    let claimed = r.claim_key(ctx, idem_key.as_deref(), &processed).await?;
+    let keys = r.store(ctx, &processed, claimed).await?;
+    let (status, body) = outcome(
+        ctx.request_id,
+        idem_key.as_deref(),
+        &processed,
+        keys.raw.as_deref(),
+        keys.rejected.as_deref(),
+    );
+    if let Some(object_key) = &keys.raw {
+        let st = Stored {
+            source: &source.name,
+            schema_version: &source.config.schema_version,
+            object_key,
+            rejected_key: keys.rejected.as_deref(),
+            request_id: ctx.request_id,
+            idempotency_key: idem_key.as_deref(),
+            received: ctx.received,
+            processed: &processed,
+        };
+        r.index(ctx, &st, claimed, status, &body).await?;
+        start_jobs(clients, source).await;
+    }
+    Ok(r.answer(ctx, &processed, bytes_received, &keys, status, body))
+}
+
+/// The source whose route the request names; only POST is served.
+fn route<'s>(
+    req: &ApiGatewayProxyRequest,
+    setup: &'s Setup,
+    ctx: &mut Ctx<'_>,
+) -> Result<&'s Source, Early> {
     let path = req
         .resource
         .as_deref()
@@ -264,157 +322,214 @@ async fn handle_in_span(
         .or(req.path.as_deref())
         .unwrap_or("");
     let Some(source) = setup.source_for_route(path) else {
-        return ctx.refuse(404, None, &format!("no source has the route {path}"), &[]);
+        return Err(ctx.refuse(404, None, &format!("no source has the route {path}"), &[]));
     };
-    let name = Some(source.name.as_str());
     if req.http_method != Method::POST {
-        return ctx.refuse(
+        return Err(ctx.refuse(
             405,
-            name,
+            Some(source.name.as_str()),
             "only POST is supported",
             &[("allow", "POST".into())],
-        );
+        ));
     }
-    let cfg = &source.config;
-    let format = match body::format_for(header(req, "content-type")) {
-        Ok(f) => f,
-        Err(e) => return ctx.refuse(e.status(), name, &e.to_string(), &[]),
-    };
-    let gzip = match body::is_gzip(header(req, "content-encoding")) {
-        Ok(g) => g,
-        Err(e) => return ctx.refuse(e.status(), name, &e.to_string(), &[]),
-    };
-    let header_key = match header(req, "idempotency-key")
-        .map(idempotency::header_key)
-        .transpose()
-    {
-        Ok(k) => k,
-        Err(e) => return ctx.refuse(400, name, &e, &[]),
-    };
-    let limit = usize::try_from(cfg.max_body_bytes).unwrap_or(usize::MAX);
-    let decoded = match body::decode(
-        req.body.as_deref().unwrap_or(""),
-        req.is_base64_encoded,
-        gzip,
-        limit,
-    ) {
-        Ok(d) => d,
-        Err(e) => return ctx.refuse(e.status(), name, &e.to_string(), &[]),
-    };
-    let opts = Options {
-        gzip_level: setup.config.gzip_level,
-        max_events: usize::try_from(cfg.max_events).unwrap_or(usize::MAX),
-        max_device_ids: usize::try_from(setup.config.max_device_ids).unwrap_or(usize::MAX),
-    };
-    let processed = match batch::process(source, opts, format, &decoded) {
-        Ok(p) => p,
-        Err(e) => return ctx.refuse(413, name, &e.to_string(), &[]),
-    };
-    let bytes_received = decoded.len() as u64;
-    drop(decoded);
-    if processed.total == 0 && processed.malformed.is_none() {
-        return ctx.refuse(400, name, "the body holds no events", &[]);
+    Ok(source)
+}
+
+/// A decoded and validated body.
+struct Decoded {
+    /// The `Idempotency-Key` header's key, if the request sent one.
+    header_key: Option<String>,
+    processed: Processed,
+    /// Bytes of the body after decoding.
+    bytes_received: u64,
+}
+
+/// The object keys a request stores under (none where it has no such events).
+struct Keys {
+    raw: Option<String>,
+    rejected: Option<String>,
+}
+
+/// A routed request's surroundings: the clients, the setup and its source.
+struct Routed<'a> {
+    clients: &'a Clients,
+    setup: &'a Setup,
+    source: &'a Source,
+}
+
+impl Routed<'_> {
+    fn name(&self) -> Option<&str> {
+        Some(self.source.name.as_str())
     }
 
-    let received = ctx.received;
-    let idem_key =
-        header_key.or_else(|| processed.event_ids.as_deref().map(idempotency::derived_key));
-    // A request that will be indexed claims its key before it writes anything, so of
-    // concurrent requests with one key only the claimant writes an object. One that
-    // stores rejected events only has no record to claim: it just replays a stored one.
-    let mut claimed = None;
-    if let Some(k) = &idem_key {
-        if processed.accepted.lines > 0 {
-            match claim_or_wait(clients, setup, &source.name, k, request_id, received).await {
-                Claim::Won => claimed = Some(k.as_str()),
-                Claim::Answered(status, body) => return ctx.replay(&source.name, status, body),
-                Claim::Busy => {
-                    return ctx.refuse(
-                        409,
-                        name,
-                        "a request with this Idempotency-Key is still being stored; retry later with the same key",
-                        &[("retry-after", RETRY_AFTER_SECS.to_string())],
-                    );
-                }
-                Claim::Failed(e) => return unavailable(request_id, "idempotency claim", &e),
-            }
-        } else {
-            match lookup(clients, setup, &source.name, k).await {
-                Ok(Some((status, body))) => return ctx.replay(&source.name, status, body),
-                Ok(None) => {}
-                Err(e) => return unavailable(request_id, "idempotency lookup", &e),
-            }
-        }
-    }
-
-    let p = setup.config.partitioning;
-    let raw_key = (processed.accepted.lines > 0)
-        .then(|| layout::raw_key(&source.name, p, &received.date, received.hour, request_id));
-    let rejected_key = (processed.rejected.lines > 0)
-        .then(|| layout::rejected_key(&source.name, p, &received.date, received.hour, request_id));
-
-    let put_raw = async {
-        match &raw_key {
-            Some(k) => {
-                put_object(
-                    clients,
-                    setup,
-                    source,
-                    k,
-                    &processed.accepted.gz,
-                    request_id,
-                )
-                .await
-            }
-            None => Ok(()),
-        }
-    };
-    let put_rejected = async {
-        match &rejected_key {
-            Some(k) => {
-                put_object(
-                    clients,
-                    setup,
-                    source,
-                    k,
-                    &processed.rejected.gz,
-                    request_id,
-                )
-                .await
-            }
-            None => Ok(()),
-        }
-    };
-    let (a, b) = tokio::join!(put_raw, put_rejected);
-    if let Err(e) = a.and(b) {
-        if let Some(k) = claimed {
-            release(clients, setup, &source.name, k, request_id, received).await;
-        }
-        return unavailable(request_id, "s3 put", &e);
-    }
-
-    let (status, body) = outcome(
-        request_id,
-        idem_key.as_deref(),
-        &processed,
-        raw_key.as_deref(),
-        rejected_key.as_deref(),
-    );
-
-    if let Some(object_key) = &raw_key {
-        let st = Stored {
-            source: &source.name,
-            schema_version: &cfg.schema_version,
-            object_key,
-            rejected_key: rejected_key.as_deref(),
-            request_id,
-            idempotency_key: idem_key.as_deref(),
-            received,
-            processed: &processed,
+    /// Headers and body: content type and encoding, the idempotency key, the body
+    /// decoded within the source's limit and every event validated.
+    fn decode(&self, req: &ApiGatewayProxyRequest, ctx: &mut Ctx<'_>) -> Result<Decoded, Early> {
+        let (setup, source, name) = (self.setup, self.source, self.name());
+        let cfg = &source.config;
+        let format = body::format_for(header(req, "content-type"))
+            .map_err(|e| ctx.refuse(e.status(), name, &e.to_string(), &[]))?;
+        let gzip = body::is_gzip(header(req, "content-encoding"))
+            .map_err(|e| ctx.refuse(e.status(), name, &e.to_string(), &[]))?;
+        let header_key = header(req, "idempotency-key")
+            .map(idempotency::header_key)
+            .transpose()
+            .map_err(|e| ctx.refuse(400, name, &e, &[]))?;
+        let limit = usize::try_from(cfg.max_body_bytes).unwrap_or(usize::MAX);
+        let decoded = body::decode(
+            req.body.as_deref().unwrap_or(""),
+            req.is_base64_encoded,
+            gzip,
+            limit,
+        )
+        .map_err(|e| ctx.refuse(e.status(), name, &e.to_string(), &[]))?;
+        let opts = Options {
+            gzip_level: setup.config.gzip_level,
+            max_events: usize::try_from(cfg.max_events).unwrap_or(usize::MAX),
+            max_device_ids: usize::try_from(setup.config.max_device_ids).unwrap_or(usize::MAX),
         };
-        let mut writes = vec![items::object_item(&setup.config, &st)];
-        let room = MAX_TRANSACTION_ITEMS - 1 - usize::from(idem_key.is_some());
-        let devices = items::device_items(&setup.config, &st, room);
+        let processed = batch::process(source, opts, format, &decoded)
+            .map_err(|e| ctx.refuse(413, name, &e.to_string(), &[]))?;
+        let bytes_received = decoded.len() as u64;
+        drop(decoded);
+        if processed.total == 0 && processed.malformed.is_none() {
+            return Err(ctx.refuse(400, name, "the body holds no events", &[]));
+        }
+        Ok(Decoded {
+            header_key,
+            processed,
+            bytes_received,
+        })
+    }
+
+    /// A request that will be indexed claims its key before it writes anything, so of
+    /// concurrent requests with one key only the claimant writes an object; while
+    /// another request holds the key it waits (`CLAIM_WAITS_MS`). One that stores
+    /// rejected events only has no record to claim: it just replays a stored one.
+    /// Returns the key this request holds.
+    async fn claim_key<'k>(
+        &self,
+        ctx: &mut Ctx<'_>,
+        idem_key: Option<&'k str>,
+        processed: &Processed,
+    ) -> Result<Option<&'k str>, Early> {
+        let (clients, setup, source) = (self.clients, self.setup, &self.source.name);
+        let (request_id, received) = (ctx.request_id, ctx.received);
+        let Some(k) = idem_key else {
+            return Ok(None);
+        };
+        if processed.accepted.lines == 0 {
+            return match lookup(clients, setup, source, k).await {
+                Ok(Some((status, body))) => Err(ctx.replay(source, status, body)),
+                Ok(None) => Ok(None),
+                Err(e) => Err(unavailable(request_id, "idempotency lookup", &e)),
+            };
+        }
+        let mut waits = CLAIM_WAITS_MS.iter();
+        loop {
+            match claim(clients, setup, source, k, request_id, received).await {
+                Claim::Won => return Ok(Some(k)),
+                Claim::Answered(status, body) => return Err(ctx.replay(source, status, body)),
+                Claim::Busy => match waits.next() {
+                    Some(ms) => {
+                        info!(
+                            wait_ms = ms,
+                            "another request holds this idempotency key; waiting"
+                        );
+                        tokio::time::sleep(std::time::Duration::from_millis(*ms)).await;
+                    }
+                    None => {
+                        return Err(ctx.refuse(
+                            409,
+                            self.name(),
+                            "a request with this Idempotency-Key is still being stored; retry later with the same key",
+                            &[("retry-after", RETRY_AFTER_SECS.to_string())],
+                        ));
+                    }
+                },
+                Claim::Failed(e) => return Err(unavailable(request_id, "idempotency claim", &e)),
+            }
+        }
+    }
+
+    /// Writes the accepted and the rejected events' objects side by side; on failure
+    /// gives the claim up.
+    async fn store(
+        &self,
+        ctx: &Ctx<'_>,
+        processed: &Processed,
+        claimed: Option<&str>,
+    ) -> Result<Keys, Early> {
+        let (clients, setup, source) = (self.clients, self.setup, self.source);
+        let (request_id, received) = (ctx.request_id, ctx.received);
+        let p = setup.config.partitioning;
+        let keys = Keys {
+            raw: (processed.accepted.lines > 0).then(|| {
+                layout::raw_key(&source.name, p, &received.date, received.hour, request_id)
+            }),
+            rejected: (processed.rejected.lines > 0).then(|| {
+                layout::rejected_key(&source.name, p, &received.date, received.hour, request_id)
+            }),
+        };
+        let put_raw = async {
+            match &keys.raw {
+                Some(k) => {
+                    put_object(
+                        clients,
+                        setup,
+                        source,
+                        k,
+                        &processed.accepted.gz,
+                        request_id,
+                    )
+                    .await
+                }
+                None => Ok(()),
+            }
+        };
+        let put_rejected = async {
+            match &keys.rejected {
+                Some(k) => {
+                    put_object(
+                        clients,
+                        setup,
+                        source,
+                        k,
+                        &processed.rejected.gz,
+                        request_id,
+                    )
+                    .await
+                }
+                None => Ok(()),
+            }
+        };
+        let (a, b) = tokio::join!(put_raw, put_rejected);
+        if let Err(e) = a.and(b) {
+            if let Some(k) = claimed {
+                release(clients, setup, &source.name, k, request_id, received).await;
+            }
+            return Err(unavailable(request_id, "s3 put", &e));
+        }
+        Ok(keys)
+    }
+
+    /// One transaction: the object's item, its device pointers and, when the request
+    /// holds a claim, the idempotency record with this answer. On failure gives the
+    /// claim up; a claim lost meanwhile replays the answer of the request that took it.
+    async fn index(
+        &self,
+        ctx: &mut Ctx<'_>,
+        st: &Stored<'_>,
+        claimed: Option<&str>,
+        status: u16,
+        body: &str,
+    ) -> Result<(), Early> {
+        let (clients, setup, source) = (self.clients, self.setup, &self.source.name);
+        let (request_id, received) = (ctx.request_id, ctx.received);
+        let processed = st.processed;
+        let mut writes = vec![items::object_item(&setup.config, st)];
+        let room = MAX_TRANSACTION_ITEMS - 1 - usize::from(st.idempotency_key.is_some());
+        let devices = items::device_items(&setup.config, st, room);
         if setup.config.lookups.by_device && devices.len() < processed.device_ids.len() {
             warn!(
                 recorded = processed.device_ids.len(),
@@ -423,54 +538,55 @@ async fn handle_in_span(
             );
         }
         writes.extend(devices);
-        let record = claimed.map(|k| items::idempotency_item(&setup.config, &st, k, status, &body));
-        match commit(
-            clients,
-            setup,
-            &source.name,
-            claimed,
-            writes,
-            record,
-            request_id,
-        )
-        .await
-        {
-            Commit::Done => {}
-            Commit::LostClaim(status, body) => return ctx.replay(&source.name, status, body),
+        let record = claimed.map(|k| items::idempotency_item(&setup.config, st, k, status, body));
+        match commit(clients, setup, source, claimed, writes, record, request_id).await {
+            Commit::Done => Ok(()),
+            Commit::LostClaim(status, body) => Err(ctx.replay(source, status, body)),
             Commit::Failed(e) => {
                 if let Some(k) = claimed {
-                    release(clients, setup, &source.name, k, request_id, received).await;
+                    release(clients, setup, source, k, request_id, received).await;
                 }
-                return unavailable(request_id, "index transaction", &e);
+                Err(unavailable(request_id, "index transaction", &e))
             }
         }
-        start_jobs(clients, source).await;
     }
 
-    let m = emf::Metrics {
-        events_accepted: processed.accepted.lines as u64,
-        events_rejected: processed.failures.len() as u64,
-        malformed_bodies: u64::from(processed.malformed.is_some()),
-        bytes_received,
-        bytes_stored: (processed.accepted.gz.len() + processed.rejected.gz.len()) as u64,
-    };
-    ctx.metrics.push(emf::line(
-        &setup.config.pipeline,
-        &source.name,
-        request_id,
-        received.epoch_millis,
-        &m,
-    ));
-    info!(
-        status,
-        source = %source.name,
-        accepted = m.events_accepted,
-        rejected = m.events_rejected,
-        object_key = raw_key.as_deref().unwrap_or(""),
-        rejected_key = rejected_key.as_deref().unwrap_or(""),
-        "request stored"
-    );
-    response(status, body, &[])
+    /// The request's metrics, its log line and its answer.
+    fn answer(
+        &self,
+        ctx: &mut Ctx<'_>,
+        processed: &Processed,
+        bytes_received: u64,
+        keys: &Keys,
+        status: u16,
+        body: String,
+    ) -> ApiGatewayProxyResponse {
+        let source = &self.source.name;
+        let m = emf::Metrics {
+            events_accepted: processed.accepted.lines as u64,
+            events_rejected: processed.failures.len() as u64,
+            malformed_bodies: u64::from(processed.malformed.is_some()),
+            bytes_received,
+            bytes_stored: (processed.accepted.gz.len() + processed.rejected.gz.len()) as u64,
+        };
+        ctx.metrics.push(emf::line(
+            &self.setup.config.pipeline,
+            source,
+            ctx.request_id,
+            ctx.received.epoch_millis,
+            &m,
+        ));
+        info!(
+            status,
+            source = %source,
+            accepted = m.events_accepted,
+            rejected = m.events_rejected,
+            object_key = keys.raw.as_deref().unwrap_or(""),
+            rejected_key = keys.rejected.as_deref().unwrap_or(""),
+            "request stored"
+        );
+        response(status, body, &[])
+    }
 }
 
 /// How claiming an idempotency key went.
@@ -479,7 +595,7 @@ enum Claim {
     Won,
     /// The key's first request has finished: its answer.
     Answered(u16, String),
-    /// Another request holds the key and has not finished within the wait.
+    /// Another request holds the key and has not finished.
     Busy,
     Failed(String),
 }
@@ -487,33 +603,6 @@ enum Claim {
 /// Pauses between claim attempts while another request holds the key (about 4.6 s in
 /// all, well under API Gateway's 29 s).
 const CLAIM_WAITS_MS: [u64; 8] = [25, 50, 100, 200, 400, 800, 1000, 2000];
-
-/// Claims `key` for this request, waiting while another request holds it.
-async fn claim_or_wait(
-    clients: &Clients,
-    setup: &Setup,
-    source: &str,
-    key: &str,
-    request_id: &str,
-    received: &Received,
-) -> Claim {
-    let mut waits = CLAIM_WAITS_MS.iter();
-    loop {
-        match claim(clients, setup, source, key, request_id, received).await {
-            Claim::Busy => match waits.next() {
-                Some(ms) => {
-                    info!(
-                        wait_ms = ms,
-                        "another request holds this idempotency key; waiting"
-                    );
-                    tokio::time::sleep(std::time::Duration::from_millis(*ms)).await;
-                }
-                None => return Claim::Busy,
-            },
-            other => return other,
-        }
-    }
-}
 
 /// One conditional PutItem of the claim: it succeeds when the key has no record, or
 /// only a claim whose lease has run out or was released.
