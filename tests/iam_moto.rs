@@ -7,6 +7,7 @@
 //!
 //! moto checks resource ARNs for S3 (and SQS, IAM, STS) only and ignores conditions, so
 //! the handler's DynamoDB client uses the admin user; iam-simulate judges the rest.
+#![cfg(feature = "aws")]
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

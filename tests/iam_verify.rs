@@ -1,6 +1,7 @@
 //! `iam verify`: drift of deployed roles against a moto server of its own (IAM read API,
 //! no enforcement), and the SimulatePrincipalPolicy requests and report with
 //! aws-smithy-mocks (moto has no policy simulator).
+#![cfg(feature = "aws")]
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};

@@ -307,17 +307,16 @@ fn one_env<'a>(cli: &'a Cli, v: &'a spec::Validated) -> Result<&'a str, u8> {
     }
 }
 
+/// The plan of the one environment `--env` names (or the spec's only one).
+fn one_plan(cli: &Cli, spec: &Path) -> Result<Plan, u8> {
+    let v = validated(spec, cli.env.as_deref())?;
+    let env = one_env(cli, &v)?;
+    lower(&v, env, &spec.display().to_string())
+}
+
 pub(super) fn explain(cli: &Cli, a: &IamExplainArgs) -> io::Result<u8> {
-    let v = match validated(&a.spec, cli.env.as_deref()) {
-        Ok(v) => v,
-        Err(code) => return Ok(code),
-    };
-    let env = match one_env(cli, &v) {
-        Ok(e) => e,
-        Err(code) => return Ok(code),
-    };
     let spec_label = a.spec.display().to_string();
-    let plan = match lower(&v, env, &spec_label) {
+    let plan = match one_plan(cli, &a.spec) {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
@@ -348,15 +347,7 @@ pub(super) fn explain(cli: &Cli, a: &IamExplainArgs) -> io::Result<u8> {
 }
 
 pub(super) fn cases(cli: &Cli, a: &IamCasesArgs) -> io::Result<u8> {
-    let v = match validated(&a.spec, cli.env.as_deref()) {
-        Ok(v) => v,
-        Err(code) => return Ok(code),
-    };
-    let env = match one_env(cli, &v) {
-        Ok(e) => e,
-        Err(code) => return Ok(code),
-    };
-    let plan = match lower(&v, env, &a.spec.display().to_string()) {
+    let plan = match one_plan(cli, &a.spec) {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };

@@ -312,30 +312,11 @@ fn glue_trigger(t: &mut Template, tr: &TransformPlan) {
         ),
         Trigger::After { jobs } => t.add(
             &logical_id(&[&tr.name, "after"]),
-            Resource::new("AWS::Glue::Trigger")
-                .p("Name", Expr::s(format!("{}-after", tr.job_name)))
-                .p("Type", "CONDITIONAL")
-                .p("StartOnCreation", true)
-                .p(
-                    "Predicate",
-                    obj([
-                        ("Logical", "ANY".into()),
-                        (
-                            "Conditions",
-                            Expr::list(jobs.iter().map(|j| {
-                                obj([
-                                    ("JobName", Expr::s(j)),
-                                    ("LogicalOperator", "EQUALS".into()),
-                                    ("State", "SUCCEEDED".into()),
-                                ])
-                            })),
-                        ),
-                    ]),
-                )
-                .p(
-                    "Actions",
-                    Expr::list([obj([("JobName", Expr::s(&tr.job_name))])]),
-                ),
+            after_succeeded(
+                format!("{}-after", tr.job_name),
+                jobs,
+                obj([("JobName", Expr::s(&tr.job_name))]),
+            ),
         ),
         Trigger::OnIngest | Trigger::Manual => {}
     }
@@ -396,33 +377,38 @@ fn glue_crawler(cx: &Ctx<'_>, t: &mut Template, stack: StackId) {
     if p.crawler_schedule.is_none() {
         t.add(
             "CrawlAfterTransforms",
-            Resource::new("AWS::Glue::Trigger")
-                .p(
-                    "Name",
-                    Expr::s(format!("{}-after-transforms", p.crawler_name)),
-                )
-                .p("Type", "CONDITIONAL")
-                .p("StartOnCreation", true)
-                .p(
-                    "Predicate",
-                    obj([
-                        ("Logical", "ANY".into()),
-                        (
-                            "Conditions",
-                            Expr::list(p.transforms.iter().map(|tr| {
-                                obj([
-                                    ("JobName", Expr::s(&tr.job_name)),
-                                    ("LogicalOperator", "EQUALS".into()),
-                                    ("State", "SUCCEEDED".into()),
-                                ])
-                            })),
-                        ),
-                    ]),
-                )
-                .p(
-                    "Actions",
-                    Expr::list([obj([("CrawlerName", Expr::r("Crawler"))])]),
-                ),
+            after_succeeded(
+                format!("{}-after-transforms", p.crawler_name),
+                p.transforms.iter().map(|tr| &tr.job_name),
+                obj([("CrawlerName", Expr::r("Crawler"))]),
+            ),
         );
     }
+}
+
+/// A conditional Glue trigger: `action` once any of `jobs` has succeeded.
+fn after_succeeded<S: AsRef<str>>(
+    name: String,
+    jobs: impl IntoIterator<Item = S>,
+    action: Expr,
+) -> Resource {
+    let conditions = jobs.into_iter().map(|j| {
+        obj([
+            ("JobName", Expr::s(j.as_ref())),
+            ("LogicalOperator", "EQUALS".into()),
+            ("State", "SUCCEEDED".into()),
+        ])
+    });
+    Resource::new("AWS::Glue::Trigger")
+        .p("Name", Expr::s(name))
+        .p("Type", "CONDITIONAL")
+        .p("StartOnCreation", true)
+        .p(
+            "Predicate",
+            obj([
+                ("Logical", "ANY".into()),
+                ("Conditions", Expr::list(conditions)),
+            ]),
+        )
+        .p("Actions", Expr::list([action]))
 }
