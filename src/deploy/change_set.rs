@@ -28,16 +28,31 @@ impl Engine {
             .filter(|c| self.o.allow_replace.contains(&c.logical_id))
             .map(|c| c.logical_id.clone())
             .collect();
+        let mut loosened = false;
         if !create && let Some(p) = logic::stack_policy(&self.units[i], &allowed) {
             cfn.set_policy(&req.name, &p).await?;
+            loosened = !allowed.is_empty();
         }
-        let marker = cfn.newest_event(&req.name).await?;
-        self.shared
-            .lock()
-            .expect("lock")
-            .in_flight
-            .insert(req.name.clone());
-        cfn.execute(&req.name, &id).await?;
+        let started = async {
+            let marker = cfn.newest_event(&req.name).await?;
+            self.in_flight(&req.name);
+            cfn.execute(&req.name, &id).await?;
+            Ok::<_, String>(marker)
+        }
+        .await;
+        let marker = match started {
+            Ok(m) => m,
+            Err(m) => {
+                // Nothing ran: the resources --allow-replace let go are protected again.
+                if loosened
+                    && let Some(p) = &req.policy
+                    && let Err(e) = cfn.set_policy(&req.name, p).await
+                {
+                    return Err(format!("{m}; and {e}"));
+                }
+                return Err(m);
+            }
+        };
         let r = self
             .finish(
                 i,

@@ -93,6 +93,8 @@ impl Engine {
                             state.map(|s| s.status).unwrap_or_default()
                         ),
                     );
+                    // Not ours, but running: Ctrl-C now leaves it running.
+                    self.in_flight(&name);
                     self.settle(i, None).await?;
                 }
                 StackAction::DeleteThenCreate => {
@@ -101,6 +103,7 @@ impl Engine {
                         "a previous create failed and rolled back (ROLLBACK_COMPLETE); deleting the empty stack to create it again",
                     );
                     let marker = cfn.newest_event(&name).await?;
+                    self.in_flight(&name);
                     cfn.delete(&name).await?;
                     self.settle(i, marker).await?;
                 }
@@ -109,10 +112,18 @@ impl Engine {
                         &name,
                         "the stack is an empty shell left by a change set (REVIEW_IN_PROGRESS); deleting it",
                     );
+                    self.in_flight(&name);
                     cfn.delete(&name).await?;
                     self.settle(i, None).await?;
                 }
-                StackAction::Create | StackAction::CreateInShell => {
+                a @ (StackAction::Create | StackAction::CreateInShell) => {
+                    if matches!(a, StackAction::CreateInShell) {
+                        // CloudFormation drops the shell's other change sets once ours runs.
+                        self.rep.note(
+                            &name,
+                            "the stack is an empty shell left by a change set (REVIEW_IN_PROGRESS); creating it through a new change set",
+                        );
+                    }
                     self.direct_approved()?;
                     return match self.o.method {
                         Method::Direct => self.create_direct(i).await,
@@ -239,11 +250,7 @@ impl Engine {
 
     async fn create_direct(&self, i: usize) -> Result<Outcome, String> {
         let req = self.request(i).await?;
-        self.shared
-            .lock()
-            .expect("lock")
-            .in_flight
-            .insert(req.name.clone());
+        self.in_flight(&req.name);
         self.cfn(i).create(&req).await?;
         self.finish(i, None, Outcome::Created).await
     }
@@ -265,15 +272,21 @@ impl Engine {
             self.ensure_policy(i, p).await?;
         }
         let marker = cfn.newest_event(&req.name).await?;
-        self.shared
-            .lock()
-            .expect("lock")
-            .in_flight
-            .insert(req.name.clone());
+        self.in_flight(&req.name);
         if !cfn.update(&req, during).await? {
             return Ok(Outcome::NoChange);
         }
         self.finish(i, marker, Outcome::Updated).await
+    }
+
+    /// Records a CloudFormation operation running on `name`, for Ctrl-C to report;
+    /// `deploy_one` forgets it when the stack is done.
+    pub(super) fn in_flight(&self, name: &str) {
+        self.shared
+            .lock()
+            .expect("lock")
+            .in_flight
+            .insert(name.to_string());
     }
 
     /// Sets the stack policy when it differs from the one the stack should have.
