@@ -22,16 +22,9 @@ pub struct Reporter {
     style: Style,
     multi: Option<MultiProgress>,
     bars: Mutex<BTreeMap<String, (ProgressBar, Instant)>>,
-}
-
-fn line(v: serde_json::Value) {
-    if cfg!(test) {
-        // println! goes through the test harness's capture; a raw stdout lock does not.
-        println!("{v}");
-        return;
-    }
-    let mut o = std::io::stdout().lock();
-    let _ = writeln!(o, "{v}");
+    /// Every JSON line reported, for unit tests to read what a run said.
+    #[cfg(test)]
+    pub(super) lines: Mutex<Vec<serde_json::Value>>,
 }
 
 impl Reporter {
@@ -42,6 +35,22 @@ impl Reporter {
             style,
             multi,
             bars: Mutex::new(BTreeMap::new()),
+            #[cfg(test)]
+            lines: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn line(&self, v: serde_json::Value) {
+        #[cfg(test)]
+        {
+            // println! goes through the test harness's capture; a raw stdout lock does not.
+            println!("{v}");
+            self.lines.lock().expect("lock").push(v);
+        }
+        #[cfg(not(test))]
+        {
+            let mut o = std::io::stdout().lock();
+            let _ = writeln!(o, "{v}");
         }
     }
 
@@ -56,14 +65,14 @@ impl Reporter {
 
     pub fn info(&self, msg: &str) {
         match self.style {
-            Style::Json => line(json!({"event": "info", "message": msg})),
+            Style::Json => self.line(json!({"event": "info", "message": msg})),
             Style::Human => self.say(msg),
         }
     }
 
     pub fn error(&self, msg: &str) {
         match self.style {
-            Style::Json => line(json!({"event": "error", "message": msg})),
+            Style::Json => self.line(json!({"event": "error", "message": msg})),
             Style::Human => self.say(&format!("error: {msg}")),
         }
     }
@@ -71,7 +80,7 @@ impl Reporter {
     pub fn start(&self, stack: &str, total: u64) {
         match (&self.style, &self.multi) {
             (Style::Json, _) => {
-                line(json!({"event": "stack-start", "stack": stack, "resources": total}))
+                self.line(json!({"event": "stack-start", "stack": stack, "resources": total}))
             }
             (Style::Human, Some(m)) => {
                 let pb = m.add(ProgressBar::new(total));
@@ -101,7 +110,7 @@ impl Reporter {
 
     pub fn event(&self, stack: &str, e: &Event, done: u64) {
         match self.style {
-            Style::Json => line(json!({
+            Style::Json => self.line(json!({
                 "event": "resource", "stack": stack, "logical_id": e.logical_id,
                 "type": e.resource_type, "status": e.status, "reason": e.reason,
             })),
@@ -116,7 +125,7 @@ impl Reporter {
 
     pub fn note(&self, stack: &str, msg: &str) {
         match self.style {
-            Style::Json => line(json!({"event": "note", "stack": stack, "message": msg})),
+            Style::Json => self.line(json!({"event": "note", "stack": stack, "message": msg})),
             Style::Human => self.say(&format!("{stack}: {msg}")),
         }
     }
@@ -143,7 +152,9 @@ impl Reporter {
 
     pub fn failed(&self, stack: &str, msg: &str) {
         match self.style {
-            Style::Json => line(json!({"event": "stack-failed", "stack": stack, "message": msg})),
+            Style::Json => {
+                self.line(json!({"event": "stack-failed", "stack": stack, "message": msg}))
+            }
             Style::Human => {
                 self.finish_bar(stack, format!("FAILED\n  {msg}"));
             }
@@ -160,7 +171,7 @@ impl Reporter {
             _ => "done",
         };
         match self.style {
-            Style::Json => line(json!({
+            Style::Json => self.line(json!({
                 "event": "stack-done", "stack": stack, "result": outcome, "outputs": outputs,
             })),
             Style::Human => {
@@ -171,7 +182,7 @@ impl Reporter {
 
     pub fn upload(&self, key: &str, what: &str, bytes: usize, skipped: bool) {
         match self.style {
-            Style::Json => line(json!({
+            Style::Json => self.line(json!({
                 "event": "upload", "key": key, "what": what, "bytes": bytes, "skipped": skipped,
             })),
             Style::Human => self.say(&format!(
@@ -188,7 +199,9 @@ impl Reporter {
 
     pub fn changes(&self, stack: &str, changes: &[Change]) {
         match self.style {
-            Style::Json => line(json!({"event": "changes", "stack": stack, "changes": changes})),
+            Style::Json => {
+                self.line(json!({"event": "changes", "stack": stack, "changes": changes}))
+            }
             Style::Human => {
                 let mut s = format!("{stack}: {} change(s)", changes.len());
                 for c in changes {
@@ -237,7 +250,7 @@ impl Reporter {
         }
         match self.style {
             Style::Json => {
-                line(json!({"event": "interrupted", "running": running, "message": msg}))
+                self.line(json!({"event": "interrupted", "running": running, "message": msg}))
             }
             Style::Human => eprintln!("{msg}"),
         }
@@ -245,7 +258,7 @@ impl Reporter {
 
     pub fn summary(&self, doc: &serde_json::Value, elapsed: Duration, failed: bool) {
         match self.style {
-            Style::Json => line(json!({
+            Style::Json => self.line(json!({
                 "event": "summary", "ok": !failed, "seconds": elapsed.as_secs_f64(), "result": doc,
             })),
             Style::Human => {
@@ -273,7 +286,7 @@ impl Reporter {
     /// Prints `diff`'s document: per stack, then the access (IAM) changes apart.
     pub fn diff(&self, doc: &serde_json::Value) {
         if self.style == Style::Json {
-            line(doc.clone());
+            self.line(doc.clone());
             return;
         }
         let mut o = std::io::stdout().lock();

@@ -1,7 +1,9 @@
 //! The engine against aws-smithy-mocks, for what moto cannot produce: a change set
 //! replacing a data resource, a rollback with a cascade of cancelled resources,
 //! UPDATE_ROLLBACK_FAILED, a stack another deploy is updating, throttling. The
-//! responses are shaped like real CloudFormation's (awsQuery XML for errors).
+//! responses are shaped like real CloudFormation's (awsQuery XML for errors). The
+//! states a deploy must get past (ROLLBACK_COMPLETE, REVIEW_IN_PROGRESS,
+//! `--allow-replace`) are in `states`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -32,6 +34,8 @@ use super::cfn::Cfn;
 use super::engine::{Engine, Shared};
 use super::*;
 use crate::plan::StackId;
+
+mod states;
 
 fn client(rules: &[&Rule]) -> Client {
     Client::from_conf(
