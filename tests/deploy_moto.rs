@@ -6,133 +6,19 @@
 //! reference spec is deployed with `--method direct`, and what moto models is checked
 //! through each service's own API against the plan. moto 5.2.5 cannot create KMS
 //! keys or flow logs with tags from CloudFormation, nor a flow log to an S3 prefix, so
-//! `--moto-compat` drops those tags and the prefix (and says so).
+//! `--moto-compat` drops those tags and the prefix (and says so). The change-set
+//! method is in `deploy_change_set.rs`, Ctrl-C in `deploy_interrupt.rs`.
 #![cfg(feature = "aws")]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use aws_config::BehaviorVersion;
 use aws_sdk_s3::config::{Credentials, Region};
-use pipewright::plan::{BucketId, Plan, StackId};
+use pipewright::plan::{BucketId, StackId};
 use serde_json::Value;
 
-fn endpoint() -> String {
-    match std::env::var("PIPEWRIGHT_MOTO_ENDPOINT") {
-        Ok(e) if !e.is_empty() => e,
-        _ => panic!(
-            "PIPEWRIGHT_MOTO_ENDPOINT is not set: these tests need a moto server, \
-             e.g. `moto_server -H 127.0.0.1 -p 5000` and PIPEWRIGHT_MOTO_ENDPOINT=http://127.0.0.1:5000"
-        ),
-    }
-}
-
-/// A copy of the reference spec under its own pipeline name (so that it shares the
-/// emulator with other tests), keeping data (`retain_data: true`) in `dev`.
-fn spec_copy(dir: &Path, name: &str, memory: u32) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(root.join("pipeline.yaml")).unwrap();
-    let text = text
-        .replacen("name: transit-payments", &format!("name: {name}"), 1)
-        .replacen("retain_data: false", "retain_data: true", 1)
-        .replacen("memory_mb: 512", &format!("memory_mb: {memory}"), 1);
-    std::fs::create_dir_all(dir.join("schemas")).unwrap();
-    for f in ["pos-sale.v1.json", "ferry-boarding.v1.json"] {
-        std::fs::copy(root.join("schemas").join(f), dir.join("schemas").join(f)).unwrap();
-    }
-    let p = dir.join("pipeline.yaml");
-    std::fs::write(&p, text).unwrap();
-    p
-}
-
-fn plan_of(spec: &Path, env: &str) -> Plan {
-    let checked = pipewright::spec::check(spec, &pipewright::spec::RealFiles).unwrap();
-    let v = checked.validated().expect("valid spec");
-    pipewright::plan::lower(&v, env).unwrap()
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn pipewright(args: &[&str], cwd: &Path) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_pipewright"))
-        .args(args)
-        .current_dir(cwd)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_ENDPOINT_URL", endpoint())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "eu-west-2")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-async fn sdk() -> aws_config::SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new("eu-west-2"))
-        .endpoint_url(endpoint())
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-        .load()
-        .await
-}
-
-/// An ingest zip that moto stores but never runs (`--lambda-zip`).
-fn stand_in_zip(dir: &Path) -> PathBuf {
-    let zip = dir.join("ingest.zip");
-    let bytes = pipewright::bundle::reproducible_zip(&[
-        ("bootstrap", b"#!/bin/sh\necho not run by moto\n", true),
-        ("pipewright-ingest.json", b"{}", false),
-    ])
-    .unwrap();
-    std::fs::write(&zip, bytes).unwrap();
-    zip
-}
-
-/// A stack's parameters, as CloudFormation has them.
-async fn cfn_parameters(
-    cfn: &aws_sdk_cloudformation::Client,
-    stack: &str,
-) -> std::collections::BTreeMap<String, String> {
-    let st = cfn
-        .describe_stacks()
-        .stack_name(stack)
-        .send()
-        .await
-        .unwrap();
-    st.stacks()[0]
-        .parameters()
-        .iter()
-        .map(|p| {
-            (
-                p.parameter_key().unwrap_or_default().to_owned(),
-                p.parameter_value().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
-}
-
-/// Results per stack from `--outputs-file`.
-fn results(file: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap()
-}
-
-fn result_of<'a>(doc: &'a Value, stack: &str) -> &'a str {
-    doc["stacks"][stack]["result"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no result for {stack} in {doc}"))
-}
+mod deploy_common;
+use deploy_common::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn deploy_redeploy_change_and_destroy_the_reference_spec() {
