@@ -403,19 +403,14 @@ fn iam_summary(plan: &Plan) -> Vec<Value> {
 
 fn cost_section(plan: &Plan) -> Value {
     let book = cost::prices::PriceBook::builtin();
-    let home = match book.region(&plan.region) {
+    let regions = match cost::Regions::of(&book, plan) {
         Ok(r) => r,
         Err(e) => return json!({"available": false, "reason": e.to_string()}),
-    };
-    let replica = match plan.replica_region.as_deref().map(|r| book.region(r)) {
-        None => None,
-        Some(Ok(r)) => Some(r),
-        Some(Err(e)) => return json!({"available": false, "reason": e.to_string()}),
     };
     let e = cost::estimate(
         plan,
         &book,
-        &cost::Regions { home, replica },
+        &regions,
         &cost::Inputs::default(),
         &cost::Assumptions::default(),
     );

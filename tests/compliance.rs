@@ -2,9 +2,11 @@
 //! records about it, what it costs, and that the replication role reads only the
 //! buckets it replicates and writes only their replicas.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
-use pipewright::emit::{self, compliance_cost, iam};
+use pipewright::cost::{self, compliance, prices::PriceBook};
+use pipewright::emit::{self, iam};
 use pipewright::plan::{self, Access, BucketId, Plan, StackId};
 use pipewright::spec::{self, RealFiles};
 use serde_json::{Value, json};
@@ -63,25 +65,77 @@ fn every_template_records_the_rule_sets_it_was_built_for() {
 }
 
 #[test]
-fn the_price_of_compliance_follows_endpoints_zones_and_replicated_buckets() {
+fn the_price_of_compliance_is_the_cost_estimates_posture_lines() {
+    let book = PriceBook::builtin();
+    let estimate = |p: &Plan| {
+        cost::estimate(
+            p,
+            &book,
+            &cost::Regions::of(&book, p).unwrap(),
+            &cost::Inputs::default(),
+            &cost::Assumptions::default(),
+        )
+    };
     let prod = plan_of("pipeline.yaml", "prod");
-    let c = compliance_cost::estimate(&prod).expect("prod has the posture");
-    // 6 interface endpoints in 2 zones at $0.01 an hour for 730 hours.
-    assert_eq!(c.endpoint_az_pairs, 12);
-    assert!((c.endpoints_per_month - 87.6).abs() < 1e-9);
-    // raw, curated, Athena results, artifacts and access logs
-    assert_eq!(c.replicated_buckets, 5);
-    // The smallest API cache, $0.02 an hour.
-    assert_eq!(c.api_cache_size_gb, "0.5");
-    assert!((c.api_cache_per_month - 14.6).abs() < 1e-9);
-
+    let posture = compliance::posture(&prod, &book)
+        .unwrap()
+        .expect("prod has the posture");
+    let e = estimate(&prod);
+    // One source: each of synth's figures is the estimate's component, to the cent.
+    for c in &posture.components {
+        let m = e.components.iter().find(|x| x.component == c.component);
+        assert_eq!(m.map(|m| m.monthly), Some(c.monthly), "{}", c.component);
+    }
+    let names: BTreeSet<&str> = posture
+        .components
+        .iter()
+        .map(|c| c.component.as_str())
+        .collect();
+    // The reference prod replicates raw, curated, Athena results, artifacts and access logs.
+    let expected: BTreeSet<&str> = [
+        "API Gateway cache",
+        "VPC endpoints",
+        "S3 replication",
+        "S3 raw-replica",
+        "S3 curated-replica",
+        "S3 results-replica",
+        "S3 artifacts-replica",
+        "S3 logs-replica",
+    ]
+    .into();
+    assert_eq!(names, expected);
+    let sum: f64 = posture.components.iter().map(|c| c.monthly).sum();
+    assert!((posture.monthly_total - sum).abs() < 0.005, "{posture:?}");
+    // 6 interface endpoints in 2 zones for 730 hours; fleet's prod has three zones.
+    let hours = |e: &cost::Estimate| {
+        e.lines
+            .iter()
+            .find(|l| l.price == "vpc_endpoint_hour")
+            .map(|l| l.quantity)
+    };
+    assert_eq!(hours(&e), Some(6.0 * 2.0 * 730.0));
     let fleet = plan_of("tests/specs/ok/fleet.yaml", "prod");
-    let f = compliance_cost::estimate(&fleet).expect("fleet prod has the posture");
-    assert_eq!(f.endpoint_az_pairs, 18, "three zones");
+    assert_eq!(hours(&estimate(&fleet)), Some(6.0 * 3.0 * 730.0));
+    // The smallest cache, 730 hours at the book's hourly price for the region.
+    let raw: Value = serde_json::from_str(cost::prices::BUILTIN).unwrap();
+    let hourly = raw["regions"]["eu-west-2"]["apigw_cache_0_5_gb_hour"]
+        .as_f64()
+        .unwrap();
+    let cache = posture
+        .components
+        .iter()
+        .find(|c| c.component == "API Gateway cache");
+    assert!((cache.unwrap().monthly - hourly * 730.0).abs() < 0.005);
 
-    assert_eq!(
-        compliance_cost::estimate(&plan_of("pipeline.yaml", "dev")),
-        None
+    let dev = plan_of("pipeline.yaml", "dev");
+    assert!(compliance::posture(&dev, &book).unwrap().is_none());
+    assert!(
+        estimate(&dev)
+            .components
+            .iter()
+            .all(|c| !c.component.ends_with("-replica")
+                && c.component != "API Gateway cache"
+                && c.component != "VPC endpoints")
     );
 }
 

@@ -6,8 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{Cli, Format, color_stderr, envs_of, validated};
-use crate::diag;
+use super::{Cli, Format, envs_of, validated};
 
 #[derive(Args, Debug)]
 pub struct BundleArgs {
@@ -34,15 +33,9 @@ pub(super) fn bundle(cli: &Cli, a: &BundleArgs) -> io::Result<u8> {
     let mut artifacts = Vec::new();
     let mut notes = Vec::new();
     for env in envs_of(&v, cli.env.as_deref()) {
-        let plan = match crate::plan::lower(&v, env) {
+        let plan = match super::plan_env(&v, env) {
             Ok(p) => p,
-            Err(d) => {
-                eprint!(
-                    "{}",
-                    diag::render_human(&d, &diag::SourceMap::default(), color_stderr())
-                );
-                return Ok(1);
-            }
+            Err(code) => return Ok(code),
         };
         for arch in [Architecture::X86_64, Architecture::Arm64] {
             let bar = (cli.format != Format::Json).then(|| {

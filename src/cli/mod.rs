@@ -290,8 +290,29 @@ pub fn emit_env(
         report(&d);
         1u8
     })?;
-    crate::emit::synth(&plan).map_err(|d| {
-        report(&d);
+    emit_plan(&plan, sources)
+}
+
+/// An environment's plan; lowering's diagnostics (there should be none for a valid
+/// spec) are printed and exit 1.
+pub fn plan_env(v: &spec::Validated, env: &str) -> Result<crate::plan::Plan, u8> {
+    crate::plan::lower(v, env).map_err(|d| {
+        eprint!(
+            "{}",
+            diag::render_human(&d, &diag::SourceMap::default(), color_stderr())
+        );
+        1u8
+    })
+}
+
+/// [`emit_env`] for a plan already lowered.
+pub fn emit_plan(
+    plan: &crate::plan::Plan,
+    sources: Option<&diag::SourceMap>,
+) -> Result<crate::emit::Output, u8> {
+    crate::emit::synth(plan).map_err(|d| {
+        let sm = sources.cloned().unwrap_or_default();
+        eprint!("{}", diag::render_human(&d, &sm, color_stderr()));
         1u8
     })
 }

@@ -6,8 +6,14 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{Cli, Format, emit_env, envs_of, validated};
+use super::{Cli, Format, emit_plan, envs_of, validated};
+use crate::cost::compliance;
+use crate::cost::prices::PriceBook;
 use crate::emit::{Drift, Output};
+
+/// An environment's compliance cost: none without a posture; an error when the
+/// price book has no prices for its regions.
+type Posture = Result<Option<compliance::Posture>, String>;
 
 #[derive(Args, Debug)]
 pub struct SynthArgs {
@@ -28,22 +34,30 @@ pub(super) fn synth(cli: &Cli, a: &SynthArgs) -> io::Result<u8> {
         Err(code) => return Ok(code),
     };
     let mut outputs = Vec::new();
+    let mut postures = Vec::new();
+    let book = PriceBook::builtin();
     for env in envs_of(&v, cli.env.as_deref()) {
-        match emit_env(&v, env, None) {
+        let plan = match super::plan_env(&v, env) {
+            Ok(p) => p,
+            Err(code) => return Ok(code),
+        };
+        match emit_plan(&plan, None) {
             Ok(o) => outputs.push(o),
             Err(code) => return Ok(code),
         }
+        postures.push(compliance::posture(&plan, &book).map_err(|e| e.to_string()));
     }
     if a.check {
         return stale(&outputs, a);
     }
     let mut out = io::stdout().lock();
-    for o in &outputs {
+    for (o, posture) in outputs.iter().zip(&postures) {
         crate::emit::write(o, &a.out)?;
         match cli.format {
             Format::Json => {}
             Format::Human | Format::Markdown | Format::Dot | Format::Mermaid => {
                 write_summary(&mut out, o, a)?;
+                write_posture(&mut out, posture)?;
             }
         }
     }
@@ -51,7 +65,7 @@ pub(super) fn synth(cli: &Cli, a: &SynthArgs) -> io::Result<u8> {
         Format::Json => writeln!(
             out,
             "{}",
-            serde_json::to_string_pretty(&json_summary(&outputs, a))?
+            serde_json::to_string_pretty(&json_summary(&outputs, &postures, a))?
         )?,
         Format::Human | Format::Markdown | Format::Dot | Format::Mermaid => writeln!(
             out,
@@ -118,34 +132,37 @@ fn write_summary(out: &mut impl Write, o: &Output, a: &SynthArgs) -> io::Result<
             "  role  {name:<40} {actions:>3} actions in {statements} statements"
         )?;
     }
-    if let Some(c) = &o.summary.compliance_cost {
-        for line in c.lines() {
-            writeln!(out, "{line}")?;
-        }
-    }
     Ok(())
 }
 
+/// What the environment's compliance posture costs (the `cost` estimate's lines).
+fn write_posture(out: &mut impl Write, posture: &Posture) -> io::Result<()> {
+    match posture {
+        Ok(None) => Ok(()),
+        Ok(Some(p)) => p.lines().iter().try_for_each(|l| writeln!(out, "{l}")),
+        Err(e) => writeln!(
+            out,
+            "  cost  compliance: not priced: {}: {e}",
+            crate::cost::prices::BUILTIN_PATH
+        ),
+    }
+}
+
 /// Every environment's files, stacks, roles and the posture's cost, for machines.
-fn json_summary(outputs: &[Output], a: &SynthArgs) -> Vec<serde_json::Value> {
+fn json_summary(outputs: &[Output], postures: &[Posture], a: &SynthArgs) -> Vec<serde_json::Value> {
     outputs
         .iter()
-        .map(|o| {
+        .zip(postures)
+        .map(|(o, posture)| {
             serde_json::json!({
                 "environment": o.env,
                 "files": o.files.keys().map(|p| a.out.join(p).display().to_string()).collect::<Vec<_>>(),
                 "stacks": o.summary.stacks.iter().map(|(n, r, b)| serde_json::json!({"name": n, "resources": r, "bytes": b})).collect::<Vec<_>>(),
                 "roles": o.summary.roles.iter().map(|(n, a, s)| serde_json::json!({"name": n, "actions": a, "statements": s})).collect::<Vec<_>>(),
-                "compliance_cost": o.summary.compliance_cost.as_ref().map(|c| serde_json::json!({
-                    "interface_endpoint_azs": c.endpoint_az_pairs,
-                    "endpoints_usd_per_month": c.endpoints_per_month,
-                    "api_cache_gb": c.api_cache_size_gb,
-                    "api_cache_usd_per_hour": c.api_cache_per_hour,
-                    "api_cache_usd_per_month": c.api_cache_per_month,
-                    "replicated_buckets": c.replicated_buckets,
-                    "replication_transfer_usd_per_gb": c.replication_transfer_per_gb,
-                    "replica_storage_usd_per_gb_month": c.replica_storage_per_gb_month,
-                })),
+                "compliance_cost": match posture {
+                    Ok(p) => serde_json::to_value(p).unwrap_or_default(),
+                    Err(e) => serde_json::json!({"error": e}),
+                },
             })
         })
         .collect()

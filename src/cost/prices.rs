@@ -36,6 +36,7 @@ pub struct RegionPrices {
     /// (e.g. `unverified`) is shown to the user as a warning.
     pub status: String,
     pub apigw_rest_per_million: f64,
+    pub apigw_cache_0_5_gb_hour: f64,
     pub lambda_requests_per_million: f64,
     pub lambda_gb_second_x86_64: f64,
     pub lambda_gb_second_arm64: f64,
@@ -54,6 +55,7 @@ pub struct RegionPrices {
     pub dynamodb_read_per_million: f64,
     pub dynamodb_storage_gb_month: f64,
     pub dynamodb_export_gb: f64,
+    pub dynamodb_pitr_gb_month: f64,
     pub glue_dpu_hour: f64,
     pub glue_crawler_dpu_hour: f64,
     pub athena_per_tb: f64,
@@ -64,6 +66,7 @@ pub struct RegionPrices {
     pub inter_region_gb: f64,
     pub logs_ingest_gb: f64,
     pub logs_storage_gb_month: f64,
+    pub cloudwatch_alarm_month: f64,
 }
 
 /// The field names of [`RegionPrices`] that are prices (every one needs a source).
@@ -79,7 +82,7 @@ impl RegionPrices {
     fn zero() -> RegionPrices {
         serde_json::from_value(serde_json::json!({
             "status": "",
-            "apigw_rest_per_million": 0.0, "lambda_requests_per_million": 0.0,
+            "apigw_rest_per_million": 0.0, "apigw_cache_0_5_gb_hour": 0.0, "lambda_requests_per_million": 0.0,
             "lambda_gb_second_x86_64": 0.0, "lambda_gb_second_arm64": 0.0,
             "s3_standard_gb_month": 0.0, "s3_standard_ia_gb_month": 0.0,
             "s3_glacier_ir_gb_month": 0.0, "s3_glacier_gb_month": 0.0,
@@ -87,11 +90,11 @@ impl RegionPrices {
             "s3_transition_standard_ia_per_1000": 0.0, "s3_transition_glacier_ir_per_1000": 0.0,
             "s3_transition_glacier_per_1000": 0.0, "s3_transition_deep_archive_per_1000": 0.0,
             "dynamodb_write_per_million": 0.0, "dynamodb_read_per_million": 0.0,
-            "dynamodb_storage_gb_month": 0.0, "dynamodb_export_gb": 0.0,
+            "dynamodb_storage_gb_month": 0.0, "dynamodb_export_gb": 0.0, "dynamodb_pitr_gb_month": 0.0,
             "glue_dpu_hour": 0.0, "glue_crawler_dpu_hour": 0.0, "athena_per_tb": 0.0,
             "kms_key_month": 0.0, "kms_per_10000": 0.0, "vpc_endpoint_hour": 0.0,
             "vpc_endpoint_gb": 0.0, "inter_region_gb": 0.0, "logs_ingest_gb": 0.0,
-            "logs_storage_gb_month": 0.0
+            "logs_storage_gb_month": 0.0, "cloudwatch_alarm_month": 0.0
         }))
         .expect("all fields")
     }

@@ -3,7 +3,6 @@
 //! committed (`synth --check`) are separate steps, so emitting stays pure.
 
 pub mod cfn;
-pub mod compliance_cost;
 pub mod iam;
 pub mod scripts;
 pub mod stacks;
@@ -40,8 +39,6 @@ pub struct Summary {
     pub stacks: Vec<(String, usize, usize)>,
     /// (role name, distinct actions, statements)
     pub roles: Vec<(String, usize, usize)>,
-    /// What the compliance posture adds to the bill (none without a posture).
-    pub compliance_cost: Option<compliance_cost::ComplianceCost>,
 }
 
 /// Builds every template and policy file of a plan.
@@ -76,7 +73,6 @@ pub fn synth(plan: &Plan) -> Result<Output, Diagnostics> {
         env: plan.env.clone(),
         ..Output::default()
     };
-    out.summary.compliance_cost = compliance_cost::estimate(plan);
     let mut diags = Diagnostics::default();
     stack_files(plan, &templates, &mut out, &mut diags);
     let stack_dir = PathBuf::from("stacks").join(&plan.env);

@@ -27,7 +27,7 @@ use super::cfn::{Expr, Resource, Template, logical_id, obj};
 use super::iam::{self, RoleIam};
 use crate::plan::{BucketId, Plan, StackId};
 
-pub use ingest::API_CACHE_CLUSTER_SIZE;
+pub use ingest::{API_CACHE_CLUSTER_SIZE, INGEST_ALARMS};
 pub use network::{INTERFACE_ENDPOINTS, PREFIX_LIST_PARAMETERS};
 
 /// What a stack's module builds: one template, or (for layers that split to stay under

@@ -50,6 +50,10 @@ pub(super) fn templates(cx: &Ctx<'_>) -> Vec<(StackId, Template)> {
     parts
 }
 
+/// The alarms the ingest stacks create (three on the function and its dead-letter
+/// queue, one on the API), priced by `cost`; the cost test counts them in the templates.
+pub const INGEST_ALARMS: usize = 4;
+
 /// An alarm on one metric, notifying the alarm topic when it fires and when it clears.
 fn alarm(
     cx: &Ctx<'_>,

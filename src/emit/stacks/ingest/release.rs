@@ -15,7 +15,7 @@ use crate::emit::cfn::{Expr, Resource, Template, logical_id, obj};
 use crate::plan::{RoutePlan, StackId};
 use crate::spec::model::QuotaPeriod;
 
-/// The smallest API Gateway cache cluster, in GB (priced in `compliance_cost`).
+/// The smallest API Gateway cache cluster, in GB (priced by `cost`).
 pub const API_CACHE_CLUSTER_SIZE: &str = "0.5";
 
 /// The stage-wide method setting of the PCI-DSS posture: cache on and encrypted. API Gateway
