@@ -166,6 +166,14 @@ pub fn check_bytes(path: &Path, bytes: Vec<u8>, files: &dyn Files) -> Checked {
     out.diagnostics.extend(shaped.diagnostics);
     out.doc = Some(shaped.doc);
     let Some(spec) = shaped.spec else {
+        if !out.diagnostics.has_errors() {
+            // Never a silent pass: a spec that could not be read is an error even when no
+            // check above named the reason.
+            out.diagnostics.push(Diagnostic::error(
+                "PW0108",
+                "the spec could not be read, and no check said why (a pipewright bug: please report it with the spec)",
+            ));
+        }
         out.diagnostics = std::mem::take(&mut out.diagnostics).sorted();
         return out;
     };

@@ -97,7 +97,15 @@ pub fn check(mut doc: Doc) -> Shaped {
     let spec = if fatal {
         None
     } else {
-        serde_json::from_value::<Spec>(value).ok()
+        match serde_path_to_error::deserialize::<_, Spec>(value) {
+            Ok(spec) => Some(spec),
+            Err(e) => {
+                // The schema admits what the model cannot hold (an integer past its type's
+                // range, say): say so rather than leave the spec unread without a word.
+                diagnostics.push(unreadable(&doc, &e));
+                None
+            }
+        }
     };
     Shaped {
         doc,
@@ -105,6 +113,28 @@ pub fn check(mut doc: Doc) -> Shaped {
         broken,
         diagnostics,
     }
+}
+
+/// A value the schema accepts but the spec's model cannot hold, where it is.
+fn unreadable(doc: &Doc, e: &serde_path_to_error::Error<serde_json::Error>) -> Diagnostic {
+    let path: Vec<Seg> = e
+        .path()
+        .iter()
+        .filter_map(|s| match s {
+            serde_path_to_error::Segment::Map { key } => Some(Seg::Key(key.clone())),
+            serde_path_to_error::Segment::Seq { index } => Some(Seg::Index(*index)),
+            _ => None,
+        })
+        .collect();
+    let mut d = Diagnostic::error("PW0108", format!("{}", e.inner()))
+        .at_opt(doc.span_of(&path))
+        .help(
+            "integers must fit their field (counts and days are 32-bit; see `pipewright schema`)",
+        );
+    if !path.is_empty() {
+        d = d.note(format!("in `{}`", fmt_path(&path)));
+    }
+    d
 }
 
 fn to_segs<'a>(it: impl Iterator<Item = LocationSegment<'a>>) -> Vec<Seg> {
@@ -119,7 +149,7 @@ fn to_segs<'a>(it: impl Iterator<Item = LocationSegment<'a>>) -> Vec<Seg> {
 /// a number, bool or null, use the text as written (`account: 012345678901` keeps its
 /// leading zero; `version: 1.10` stays `1.10`).
 fn coerce_plain_scalars(doc: &mut Doc) {
-    // Two passes at most: coercing can only remove type errors.
+    // One pass: coercing a scalar to its text can only remove type errors.
     let fixes: Vec<(Vec<Seg>, String)> = validator()
         .iter_errors(&doc.value)
         .filter_map(|e| {

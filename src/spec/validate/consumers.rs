@@ -3,7 +3,7 @@
 //! Not `security.readers`, which grants the same kind of access to named principals.
 
 use super::context::{Ctx, p, pi};
-use super::formats::valid_quicksight_principal;
+use super::formats::{partition_of, valid_quicksight_principal};
 use crate::spec::model::{Analytics, Ml};
 use crate::spec::schedule::Schedule;
 use crate::spec::yaml::Seg;
@@ -46,6 +46,8 @@ pub(super) fn analytics(cx: &mut Ctx<'_>, a: &Analytics) {
         if !valid_quicksight_principal(&pr.principal) {
             cx.err("PW0227", &pp, format!("`{}` is not a QuickSight user or group", pr.principal))
                 .help("write `group/default/analysts`, `user/default/alice`, or a full `arn:aws:quicksight:...` ARN");
+        } else {
+            principal_arn_fits(cx, &pp, &pr.principal);
         }
         for (j, d) in pr.datasets.iter().enumerate() {
             let mut dp = base.clone();
@@ -53,6 +55,37 @@ pub(super) fn analytics(cx: &mut Ctx<'_>, a: &Analytics) {
             dp.push(Seg::Index(j));
             cx.dataset_ref(&dp, d, true);
         }
+    }
+}
+
+/// A full QuickSight ARN names one partition and one account: each environment must be in
+/// that partition and be that account (QuickSight grants dataset permissions only to its
+/// own account's users and groups). The short form is resolved per environment.
+fn principal_arn_fits(cx: &mut Ctx<'_>, at: &[Seg], principal: &str) {
+    let Some(rest) = principal.strip_prefix("arn:") else {
+        return;
+    };
+    let parts: Vec<&str> = rest.splitn(5, ':').collect();
+    let (partition, account) = (parts[0], parts[3]);
+    let envs: Vec<(String, &'static str, String)> = cx
+        .spec
+        .environments
+        .iter()
+        .map(|(n, e)| (n.clone(), partition_of(&e.region), e.account.clone()))
+        .collect();
+    for (name, env_partition, env_account) in envs {
+        let wrong = if partition != env_partition {
+            format!("partition `{partition}`, but environment `{name}` is in `{env_partition}`")
+        } else if account != env_account {
+            format!("account {account}, but environment `{name}` is account {env_account}")
+        } else {
+            continue;
+        };
+        let short = parts[4];
+        cx.err("PW0227", at, format!("`{principal}` names {wrong}"))
+            .help(format!(
+                "write `{short}`: pipewright makes it the ARN of each environment's own account and partition"
+            ));
     }
 }
 
