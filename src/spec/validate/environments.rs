@@ -57,7 +57,27 @@ fn placement(cx: &mut Ctx<'_>, base: &[Seg], name: &str, env: &Environment) {
             format!("`{}` is not an AWS region name", env.region),
         )
         .help("for example `eu-west-2`, `us-east-1`, `us-gov-west-1` or `cn-north-1`");
+    } else {
+        known_region(cx, &under(base, &["region"]), &env.region);
     }
+}
+
+/// A region of the right shape that AWS does not list (`eu-wset-2`, `eu-west-9`) is an
+/// error, with the nearest listed region. The list is botocore's endpoint data
+/// (`data/aws/partitions.json`); regions of partitions it does not cover pass on shape.
+fn known_region(cx: &mut Ctx<'_>, at: &[Seg], region: &str) {
+    if crate::aws::known_region(region) || crate::aws::partition_by_shape(region).is_none() {
+        return;
+    }
+    let d = cx.err(
+        "PW0209",
+        at,
+        format!("`{region}` is not a region AWS lists"),
+    );
+    match crate::aws::suggest_region(region) {
+        Some(k) => d.help(format!("did you mean `{k}`?")),
+        None => d.help("the known regions are botocore's (data/aws/partitions.json)"),
+    };
 }
 
 /// The compliance posture and what it demands: a replica region, authenticated routes.
@@ -74,6 +94,9 @@ fn posture(cx: &mut Ctx<'_>, base: &[Seg], name: &str, env: &Environment) {
                 &under(base, &["replica_region"]),
                 format!("`{r}` is not an AWS region name"),
             );
+        }
+        Some(r) if crate::aws::partition_by_shape(r).is_some() && !crate::aws::known_region(r) => {
+            known_region(cx, &under(base, &["replica_region"]), r);
         }
         Some(r) if r == &env.region || partition_of(r) != partition_of(&env.region) => {
             cx.err(

@@ -250,11 +250,21 @@ fn permission(cx: &Ctx<'_>, r: &RoutePlan, slot: usize) -> Resource {
     permission
 }
 
+/// A route as a stage's method settings name it: a `/`, then the path with every `/`
+/// written `~1` (the Stage resource's `MethodSetting.ResourcePath`: `/resource/subresource`
+/// is `/~1resource~1subresource`), and so `~` as `~0`, as in a JSON Pointer. The root is `/`.
+pub(crate) fn method_setting_path(route: &str) -> String {
+    if route == "/" {
+        return "/".to_owned();
+    }
+    format!("/{}", route.replace('~', "~0").replace('/', "~1"))
+}
+
 /// The stage's setting for this route's method: its throttle, metrics, error logs, no
 /// cache.
 fn method_setting(r: &RoutePlan) -> Expr {
     obj([
-        ("ResourcePath", Expr::s(r.route.clone())),
+        ("ResourcePath", Expr::s(method_setting_path(&r.route))),
         ("HttpMethod", "POST".into()),
         ("ThrottlingRateLimit", Expr::Float(r.rate_limit)),
         ("ThrottlingBurstLimit", Expr::Int(i64::from(r.burst_limit))),
@@ -266,4 +276,21 @@ fn method_setting(r: &RoutePlan) -> Expr {
         // batch. Stated, so this override never inherits the stage-wide cache setting.
         ("CachingEnabled", false.into()),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::method_setting_path;
+
+    #[test]
+    fn method_setting_paths_are_encoded_as_api_gateway_documents() {
+        // The example of the AWS::ApiGateway::Stage MethodSetting reference.
+        assert_eq!(
+            method_setting_path("/resource/subresource"),
+            "/~1resource~1subresource"
+        );
+        assert_eq!(method_setting_path("/v1/pos/sales"), "/~1v1~1pos~1sales");
+        assert_eq!(method_setting_path("/"), "/");
+        assert_eq!(method_setting_path("/a~b"), "/~1a~0b");
+    }
 }
