@@ -210,6 +210,19 @@ pub fn endpoint_host(endpoint_prefix: &str, region: &str) -> Option<String> {
     })
 }
 
+/// [`endpoint_host`], or for a region outside the covered partitions (whose data botocore
+/// does not give here) the commercial form `{prefix}.{region}.amazonaws.com`. `check`
+/// refuses unknown regions of covered partitions, so synth only falls back for those.
+pub fn via_service(endpoint_prefix: &str, region: &str) -> String {
+    endpoint_host(endpoint_prefix, region)
+        .unwrap_or_else(|| format!("{endpoint_prefix}.{region}.amazonaws.com"))
+}
+
+/// [`service_principal`], with the same fallback as [`via_service`].
+pub fn principal(service: &str, region: &str) -> String {
+    service_principal(service, region).unwrap_or_else(|| format!("{service}.amazonaws.com"))
+}
+
 /// The service principal of a service (its name without a domain: `lambda`, `logs`,
 /// `delivery.logs`) as a policy in this region must write it: `lambda.amazonaws.com`
 /// in every partition, `logs.cn-north-1.amazonaws.com.cn` for Logs in Beijing.

@@ -52,6 +52,7 @@ pub(super) fn check(cli: &Cli, a: &CheckArgs) -> io::Result<u8> {
         Err(code) => return Ok(code),
     };
     undefined_env(cli, &mut checked);
+    unavailable(cli, &mut checked);
     let mut evolution = None;
     if let Some(base) = &a.against {
         match against(base, &a.spec) {
@@ -79,6 +80,43 @@ pub(super) fn check(cli: &Cli, a: &CheckArgs) -> io::Result<u8> {
 }
 
 /// `--env` names an environment the spec does not define: a diagnostic like the others.
+/// PW0231: what each environment's templates would create that its region lacks, at the
+/// spec section that brings it (the same test `synth` and `deploy` apply).
+fn unavailable(cli: &Cli, checked: &mut Checked) {
+    let Some(v) = checked.validated() else {
+        return;
+    };
+    let mut found = Vec::new();
+    for env in super::envs_of(&v, cli.env.as_deref()) {
+        let Ok(plan) = crate::plan::lower(&v, env) else {
+            continue;
+        };
+        let Ok(out) = crate::emit::synth(&plan) else {
+            continue;
+        };
+        let missing = crate::emit::availability::unavailable(&plan, &out);
+        for (u, d) in missing
+            .iter()
+            .zip(crate::emit::availability::diagnostics(&plan, &missing))
+        {
+            let keys: Vec<&str> = u.section.split('.').collect();
+            let span = v
+                .doc
+                .key_span_of(&spec::path(&keys))
+                .or_else(|| v.doc.span_of(&spec::path(&["environments", env, "region"])));
+            found.push(d.at_opt(span));
+        }
+    }
+    if found.is_empty() {
+        return;
+    }
+    let mut all: Diagnostics = std::mem::take(&mut checked.diagnostics);
+    for d in found {
+        all.push(d);
+    }
+    checked.diagnostics = all.sorted();
+}
+
 fn undefined_env(cli: &Cli, checked: &mut Checked) {
     let (Some(env), Some(s)) = (&cli.env, &checked.spec) else {
         return;

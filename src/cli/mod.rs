@@ -310,9 +310,20 @@ pub fn emit_plan(
     plan: &crate::plan::Plan,
     sources: Option<&diag::SourceMap>,
 ) -> Result<crate::emit::Output, u8> {
-    crate::emit::synth(plan).map_err(|d| {
+    let report = |d: &Diagnostics| {
         let sm = sources.cloned().unwrap_or_default();
-        eprint!("{}", diag::render_human(&d, &sm, color_stderr()));
+        eprint!("{}", diag::render_human(d, &sm, color_stderr()));
         1u8
-    })
+    };
+    let out = crate::emit::synth(plan).map_err(|d| report(&d))?;
+    // What the region lacks fails here as in `check` (PW0231), not later in CloudFormation.
+    let missing = crate::emit::availability::unavailable(plan, &out);
+    if !missing.is_empty() {
+        let mut d = Diagnostics::default();
+        for x in crate::emit::availability::diagnostics(plan, &missing) {
+            d.push(x);
+        }
+        return Err(report(&d));
+    }
+    Ok(out)
 }

@@ -2,6 +2,7 @@
 //! as bytes in memory. Writing them (atomically) and comparing them with what is
 //! committed (`synth --check`) are separate steps, so emitting stays pure.
 
+pub mod availability;
 pub mod cfn;
 pub mod iam;
 pub mod scripts;

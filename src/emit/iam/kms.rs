@@ -22,7 +22,7 @@ pub(super) fn through_s3(
             .when(
                 "StringEquals",
                 "kms:ViaService",
-                json!(format!("s3.{region}.amazonaws.com")),
+                json!(crate::aws::via_service("s3", region)),
             )
             .when(
                 "StringEquals",

@@ -225,7 +225,7 @@ impl Grant<'_> {
 
     /// `kms:ViaService` for a service of the plan's region.
     fn via(&self, service: &str) -> Value {
-        json!(format!("{service}.{}.amazonaws.com", self.plan.region))
+        json!(crate::aws::via_service(service, &self.plan.region))
     }
 }
 

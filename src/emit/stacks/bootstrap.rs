@@ -36,7 +36,7 @@ pub(super) fn template(cx: &Ctx<'_>) -> Template {
                 "Principal": {"AWS": format!("arn:{}:iam::{}:root", p.partition, p.account)},
                 "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
                 "Resource": "*",
-                "Condition": {"StringEquals": {"kms:ViaService": format!("s3.{}.amazonaws.com", p.region), "kms:CallerAccount": p.account}},
+                "Condition": {"StringEquals": {"kms:ViaService": crate::aws::via_service("s3", &p.region), "kms:CallerAccount": p.account}},
             })],
         )
         .retain(true),

@@ -271,7 +271,7 @@ impl Ctx<'_> {
                 vec![json!({
                     "Sid": "AllowServerAccessLogs",
                     "Effect": "Allow",
-                    "Principal": {"Service": "logging.s3.amazonaws.com"},
+                    "Principal": {"Service": crate::aws::principal("logging.s3", &p.region)},
                     "Action": "s3:PutObject",
                     "Resource": format!("{arn}/*"),
                     "Condition": {"StringEquals": {"aws:SourceAccount": p.account}},

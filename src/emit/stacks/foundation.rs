@@ -20,7 +20,7 @@ fn key_statements(cx: &Ctx<'_>) -> Vec<Value> {
         .collect();
     let deploy_via: Vec<String> = ["dynamodb", "lambda", "sns", "sqs"]
         .iter()
-        .map(|s| format!("{s}.{}.amazonaws.com", p.region))
+        .map(|s| crate::aws::via_service(s, &p.region))
         .collect();
     let mut statements = vec![
         json!({
@@ -34,7 +34,7 @@ fn key_statements(cx: &Ctx<'_>) -> Vec<Value> {
         json!({
             "Sid": "UseByCloudWatchLogs",
             "Effect": "Allow",
-            "Principal": {"Service": format!("logs.{}.amazonaws.com", p.region)},
+            "Principal": {"Service": crate::aws::principal("logs", &p.region)},
             "Action": ["kms:Decrypt*", "kms:Describe*", "kms:Encrypt*", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
             "Resource": "*",
             "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": format!("arn:{}:logs:{}:{}:log-group:*", p.partition, p.region, p.account)}},
@@ -42,7 +42,7 @@ fn key_statements(cx: &Ctx<'_>) -> Vec<Value> {
         json!({
             "Sid": "UseByCloudWatchAlarms",
             "Effect": "Allow",
-            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Principal": {"Service": crate::aws::principal("cloudwatch", &p.region)},
             "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
             "Resource": "*",
             "Condition": {"StringEquals": {"aws:SourceAccount": p.account}},
@@ -88,7 +88,7 @@ fn key_statements(cx: &Ctx<'_>) -> Vec<Value> {
             "Principal": {"AWS": readers},
             "Action": "kms:Decrypt",
             "Resource": "*",
-            "Condition": {"StringEquals": {"kms:ViaService": format!("s3.{}.amazonaws.com", p.region)}},
+            "Condition": {"StringEquals": {"kms:ViaService": crate::aws::via_service("s3", &p.region)}},
         }));
     }
     statements
@@ -139,7 +139,10 @@ fn alarm_topic(cx: &Ctx<'_>, t: &mut Template) {
                                 ("Effect", "Allow".into()),
                                 (
                                     "Principal",
-                                    obj([("Service", "cloudwatch.amazonaws.com".into())]),
+                                    obj([(
+                                        "Service",
+                                        Expr::s(crate::aws::principal("cloudwatch", &p.region)),
+                                    )]),
                                 ),
                                 ("Action", "sns:Publish".into()),
                                 ("Resource", Expr::r("AlarmTopic")),

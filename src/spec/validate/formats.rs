@@ -146,6 +146,43 @@ pub(super) fn check_arn(cx: &mut Ctx<'_>, at: &[Seg], arn: &str, kind: ArnKind) 
             ),
         )
         .help(format!("for example `{example}`"));
+        return;
+    }
+    arn_fits_environments(cx, at, arn, kind);
+}
+
+/// A literal partition must be each environment's (the ARN could not resolve there), and a
+/// boundary policy's literal account each environment's own (IAM attaches only policies of
+/// the role's account). A principal of another account is a cross-account grant: allowed.
+/// `{partition}` and `{account}` are filled per environment and always fit. Under
+/// `environments.<env>`, only that environment is meant.
+fn arn_fits_environments(cx: &mut Ctx<'_>, at: &[Seg], arn: &str, kind: ArnKind) {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let (partition, account) = (parts[1], parts[4]);
+    let only = match at {
+        [Seg::Key(top), Seg::Key(env), ..] if top == "environments" => Some(env.clone()),
+        _ => None,
+    };
+    let envs: Vec<(String, &'static str, String)> = cx
+        .spec
+        .environments
+        .iter()
+        .filter(|(n, _)| only.as_ref().is_none_or(|o| o == *n))
+        .map(|(n, e)| (n.clone(), partition_of(&e.region), e.account.clone()))
+        .collect();
+    for (name, env_partition, env_account) in envs {
+        let wrong = if !partition.contains('{') && partition != env_partition {
+            format!("partition `{partition}`, but environment `{name}` is in `{env_partition}`")
+        } else if kind == ArnKind::Policy && !account.contains('{') && account != env_account {
+            format!(
+                "account {account}, but environment `{name}` is account {env_account}: IAM attaches only a policy of the role's own account"
+            )
+        } else {
+            continue;
+        };
+        cx.err("PW0227", at, format!("`{arn}` names {wrong}")).help(
+            "write `{partition}` and `{account}` in the ARN: pipewright fills them per environment",
+        );
     }
 }
 

@@ -269,8 +269,10 @@ pub(super) fn template(cx: &Ctx<'_>) -> Template {
         "ApiUrl",
         "Base URL devices post to",
         Expr::sub(format!(
-            "https://${{Api}}.execute-api.{}.amazonaws.com/{}",
-            p.region, p.stage
+            "https://{}/{}",
+            crate::aws::execute_api_host("${Api}", &p.region)
+                .unwrap_or_else(|| format!("${{Api}}.execute-api.{}.amazonaws.com", p.region)),
+            p.stage
         )),
     );
     t

@@ -232,7 +232,10 @@ fn permission(cx: &Ctx<'_>, r: &RoutePlan, slot: usize) -> Resource {
     let mut permission = Resource::new("AWS::Lambda::Permission")
         .p("FunctionName", Expr::s(&p.function_name))
         .p("Action", "lambda:InvokeFunction")
-        .p("Principal", "apigateway.amazonaws.com")
+        .p(
+            "Principal",
+            Expr::s(crate::aws::principal("apigateway", &p.region)),
+        )
         .p("SourceAccount", Expr::s(&p.account))
         .p(
             "SourceArn",

@@ -22,7 +22,7 @@ pub(super) fn kms(cx: &Ctx, action: &str, key: &str, via: &str, ctx: Option<(&st
 /// KMS use through S3 for objects of bucket `b` (S3 sends the bucket's ARN as context).
 pub(super) fn kms_s3(cx: &Ctx, out: &mut Vec<Need>, b: BucketId, actions: &[&str]) {
     let Some(key) = cx.key_of(b) else { return };
-    let via = format!("s3.{}.amazonaws.com", cx.plan.bucket(b).region);
+    let via = crate::aws::via_service("s3", &cx.plan.bucket(b).region);
     let ctx_arn = cx.bucket_arn(b);
     for a in actions {
         out.push(kms(
@@ -38,7 +38,7 @@ pub(super) fn kms_s3(cx: &Ctx, out: &mut Vec<Need>, b: BucketId, actions: &[&str
 /// KMS use through DynamoDB for the index table (DynamoDB sends the table's name).
 pub(super) fn kms_dynamodb(cx: &Ctx, out: &mut Vec<Need>, actions: &[&str]) {
     let key = cx.bindings["DataKeyArn"].clone();
-    let via = format!("dynamodb.{}.amazonaws.com", cx.plan.region);
+    let via = crate::aws::via_service("dynamodb", &cx.plan.region);
     for a in actions {
         out.push(kms(
             cx,

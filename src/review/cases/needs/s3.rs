@@ -107,7 +107,7 @@ pub(super) fn replicate(cx: &Ctx, out: &mut Vec<Need>, from: BucketId, to: Bucke
     }
     kms_s3(cx, out, from, &["kms:Decrypt"]);
     if let Some(key) = cx.key_of(to) {
-        let via = format!("s3.{}.amazonaws.com", cx.plan.bucket(to).region);
+        let via = crate::aws::via_service("s3", &cx.plan.bucket(to).region);
         for a in ["kms:Encrypt", "kms:GenerateDataKey"] {
             out.push(super::kms::kms(
                 cx,

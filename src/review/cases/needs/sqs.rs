@@ -7,7 +7,7 @@ use crate::review::cases::ctx::{Ctx, Need};
 pub(super) fn send_messages(cx: &Ctx, out: &mut Vec<Need>, queue: &str) {
     out.push(cx.plain("sqs:SendMessage", cx.arn("sqs", queue)));
     let key = cx.bindings["DataKeyArn"].clone();
-    let via = format!("sqs.{}.amazonaws.com", cx.plan.region);
+    let via = crate::aws::via_service("sqs", &cx.plan.region);
     for a in ["kms:GenerateDataKey", "kms:Decrypt"] {
         out.push(kms(cx, a, &key, &via, None));
     }

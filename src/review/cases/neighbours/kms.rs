@@ -13,13 +13,13 @@ pub(super) fn neighbours(cx: &Ctx, n: &Need, out: &mut Found) {
     );
     m.policy = None;
     out.push(m, "another key");
-    let secrets = format!("secretsmanager.{}.amazonaws.com", plan.region);
+    let secrets = crate::aws::via_service("secretsmanager", &plan.region);
     let mut m = n.clone();
     m.context.insert("kms:ViaService".into(), secrets);
     out.push(m, "the key through another service");
     if let Some(via) = n.context.get("kms:ViaService") {
         for other in ["s3", "dynamodb", "sqs"] {
-            let other_via = format!("{other}.{}.amazonaws.com", plan.region);
+            let other_via = crate::aws::via_service(other, &plan.region);
             if *via != other_via {
                 let mut m = n.clone();
                 m.context.insert("kms:ViaService".into(), other_via);
