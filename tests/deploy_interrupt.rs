@@ -24,7 +24,7 @@ use aws_sdk_cloudformation::config::{Credentials, Region};
 use pipewright::plan::StackId;
 
 mod deploy_common;
-use deploy_common::{endpoint, spec_copy};
+use deploy_common::{endpoint, pipewright_cmd, spec_copy};
 
 /// CloudFormation in moto, with static credentials and no retries (a request moto
 /// answers with HTTP 500 must be sent once).
@@ -96,7 +96,7 @@ async fn ctrl_c_while_a_stack_operation_runs_exits_130_and_names_it() {
     std::fs::write(&outputs, "{\"from\": \"the previous run\"}\n").unwrap();
     let before = files(dir.path());
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pipewright"))
+    let mut child = pipewright_cmd()
         .args(["deploy", spec.to_str().unwrap(), "--env", "dev"])
         .args([
             "--moto-compat",
@@ -106,15 +106,6 @@ async fn ctrl_c_while_a_stack_operation_runs_exits_130_and_names_it() {
         ])
         .args(["--outputs-file", outputs.to_str().unwrap()])
         .current_dir(dir.path())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_ENDPOINT_URL", endpoint())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "eu-west-2")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

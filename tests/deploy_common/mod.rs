@@ -51,11 +51,11 @@ pub struct Run {
     pub stderr: String,
 }
 
-pub fn pipewright(args: &[&str], cwd: &Path) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_pipewright"))
-        .args(args)
-        .current_dir(cwd)
-        .env_clear()
+/// The pipewright binary with only the moto server's endpoint and static credentials in
+/// its environment (nothing else: no profile, no metadata service).
+pub fn pipewright_cmd() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_pipewright"));
+    c.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("AWS_ENDPOINT_URL", endpoint())
         .env("AWS_ACCESS_KEY_ID", "testing")
@@ -63,7 +63,14 @@ pub fn pipewright(args: &[&str], cwd: &Path) -> Run {
         .env("AWS_REGION", "eu-west-2")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+    c
+}
+
+pub fn pipewright(args: &[&str], cwd: &Path) -> Run {
+    let out = pipewright_cmd()
+        .args(args)
+        .current_dir(cwd)
         .output()
         .unwrap();
     Run {
