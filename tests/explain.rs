@@ -164,13 +164,50 @@ fn cost_cli_prices_and_errors() {
     book["regions"].as_object_mut().unwrap().remove("eu-west-2");
     let f = dir.path().join("p.json");
     std::fs::write(&f, book.to_string()).unwrap();
+    // A price book without the environment's region: a note saying which, and the
+    // quantities without a single amount of money (exit 0).
     let o = pipewright(&["cost", "--env", "prod", "--prices", f.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(o.status.code(), Some(0));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        err.contains("eu-west-2") && err.contains("--prices"),
+        err.contains("no price data for eu-west-2") && err.contains("--prices"),
         "{err}"
     );
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("quantities only") && !text.contains("USD"),
+        "{text}"
+    );
+    let o = pipewright(&[
+        "cost",
+        "--env",
+        "prod",
+        "--format",
+        "json",
+        "--batch",
+        "500",
+        "--prices",
+        f.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let q: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(q["priced"], false);
+    assert_eq!(q["no_price_data"], serde_json::json!(["eu-west-2"]));
+    assert!(q.get("monthly_total").is_none() && q.get("levers").is_none());
+    // The quantities are the priced estimate's: prices do not change what is used.
+    let lines = |x: &serde_json::Value| -> Vec<(String, String, f64)> {
+        x["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                assert!(l.get("monthly").is_none() || x.get("priced").is_none());
+                let s = |k: &str| l[k].as_str().unwrap().to_owned();
+                (s("component"), s("item"), l["quantity"].as_f64().unwrap())
+            })
+            .collect()
+    };
+    assert_eq!(lines(&q), lines(&v));
 
     // The same book with the region back, status `read`: no warning.
     let mut book: serde_json::Value =

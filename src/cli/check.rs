@@ -52,7 +52,7 @@ pub(super) fn check(cli: &Cli, a: &CheckArgs) -> io::Result<u8> {
         Err(code) => return Ok(code),
     };
     undefined_env(cli, &mut checked);
-    unavailable(cli, &mut checked);
+    synthesised(cli, &mut checked);
     let mut evolution = None;
     if let Some(base) = &a.against {
         match against(base, &a.spec) {
@@ -79,34 +79,17 @@ pub(super) fn check(cli: &Cli, a: &CheckArgs) -> io::Result<u8> {
     Ok(u8::from(failed))
 }
 
-/// `--env` names an environment the spec does not define: a diagnostic like the others.
-/// PW0231: what each environment's templates would create that its region lacks, at the
-/// spec section that brings it (the same test `synth` and `deploy` apply).
-fn unavailable(cli: &Cli, checked: &mut Checked) {
+/// What `synth` would say of each environment, so that a spec `check` accepts synthesises:
+/// lowering's and emit's errors (CloudFormation's quotas, PW0301) and what the region
+/// lacks (PW0231), each at the spec section that brings it. Nothing is dropped.
+fn synthesised(cli: &Cli, checked: &mut Checked) {
     let Some(v) = checked.validated() else {
         return;
     };
-    let mut found = Vec::new();
-    for env in super::envs_of(&v, cli.env.as_deref()) {
-        let Ok(plan) = crate::plan::lower(&v, env) else {
-            continue;
-        };
-        let Ok(out) = crate::emit::synth(&plan) else {
-            continue;
-        };
-        let missing = crate::emit::availability::unavailable(&plan, &out);
-        for (u, d) in missing
-            .iter()
-            .zip(crate::emit::availability::diagnostics(&plan, &missing))
-        {
-            let keys: Vec<&str> = u.section.split('.').collect();
-            let span = v
-                .doc
-                .key_span_of(&spec::path(&keys))
-                .or_else(|| v.doc.span_of(&spec::path(&["environments", env, "region"])));
-            found.push(d.at_opt(span));
-        }
-    }
+    let found: Vec<Diagnostic> = super::envs_of(&v, cli.env.as_deref())
+        .into_iter()
+        .flat_map(|env| crate::emit::contract::refusals(&v, env))
+        .collect();
     if found.is_empty() {
         return;
     }
@@ -117,6 +100,7 @@ fn unavailable(cli: &Cli, checked: &mut Checked) {
     checked.diagnostics = all.sorted();
 }
 
+/// `--env` names an environment the spec does not define: a diagnostic like the others.
 fn undefined_env(cli: &Cli, checked: &mut Checked) {
     let (Some(env), Some(s)) = (&cli.env, &checked.spec) else {
         return;
@@ -286,7 +270,13 @@ fn write_posture(out: &mut impl Write, s: &Spec, name: &str, e: &Environment) ->
             crate::plan::PCI_DSS_RULE_SETS.join(", ")
         )
     };
-    writeln!(out, "  {:<10} {what}", "")
+    writeln!(out, "  {:<10} {what}", "")?;
+    writeln!(
+        out,
+        "  {:<10} Glue database `{}`",
+        "",
+        s.glue_database(name)
+    )
 }
 
 /// Each source's event schema change since `base`, field by field.

@@ -119,21 +119,17 @@ pub(super) fn cost(cli: &Cli, a: &CostArgs) -> io::Result<u8> {
         || cost::prices::BUILTIN_PATH.to_owned(),
         |p| p.display().to_string(),
     );
-    let home = match book.region(&plan.region) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {source}: {e}");
-            return Ok(2);
-        }
+    // A region the book lacks: its quantities are still estimated, with no money.
+    let zero = cost::prices::RegionPrices::zero();
+    let mut missing = Vec::new();
+    let mut priced = |region: &str| {
+        book.region(region).unwrap_or_else(|_| {
+            missing.push(region.to_owned());
+            &zero
+        })
     };
-    let replica = match plan.replica_region.as_deref().map(|r| book.region(r)) {
-        None => None,
-        Some(Ok(r)) => Some(r),
-        Some(Err(e)) => {
-            eprintln!("error: {source} (replica region): {e}");
-            return Ok(2);
-        }
-    };
+    let home = priced(&plan.region);
+    let replica = plan.replica_region.as_deref().map(&mut priced);
     let inputs = cost::Inputs {
         events_per_day: a.events_per_day,
         event_bytes: a.event_bytes,
@@ -146,6 +142,9 @@ pub(super) fn cost(cli: &Cli, a: &CostArgs) -> io::Result<u8> {
         &inputs,
         &cost::Assumptions::default(),
     );
+    if !missing.is_empty() {
+        return unpriced(cli, &e, &missing, &source);
+    }
     if e.prices_status != "read" {
         eprintln!(
             "warning: {source} marks the prices of {} as `{}`: check them against the pages in its `sources`",
@@ -161,6 +160,35 @@ pub(super) fn cost(cli: &Cli, a: &CostArgs) -> io::Result<u8> {
     match cli.format {
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&e)?)?,
         _ => out.write_all(cost::human(&e).as_bytes())?,
+    }
+    Ok(0)
+}
+
+/// `cost` for an environment whose region(s) the price book lacks: a note on stderr and
+/// the quantities on stdout; exit 0 (the estimate is what can be known).
+fn unpriced(
+    cli: &Cli,
+    e: &crate::cost::Estimate,
+    missing: &[String],
+    source: &str,
+) -> io::Result<u8> {
+    eprintln!(
+        "note: no price data for {} in {source}: printing quantities only; pass --prices FILE with {} to price them",
+        missing.join(" and "),
+        if missing.len() == 1 {
+            "that region"
+        } else {
+            "those regions"
+        }
+    );
+    let mut out = io::stdout().lock();
+    match cli.format {
+        Format::Json => writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&crate::cost::quantities_json(e, missing))?
+        )?,
+        _ => out.write_all(crate::cost::quantities_human(e, missing).as_bytes())?,
     }
     Ok(0)
 }

@@ -160,7 +160,7 @@ Exit status: 0 drawn, 1 invalid spec, 2 usage or I/O error.")]
   pipewright cost --env prod --format json
   pipewright cost --env prod --prices my-prices.json   # a region data/prices.json lacks
 
-Exit status: 0 estimated, 1 invalid spec, 2 usage or I/O error (or no prices for the region).")]
+Exit status: 0 estimated (or, for a region the price book lacks, quantities only with a `no price data` note), 1 invalid spec, 2 usage or I/O error.")]
     Cost(explain::CostArgs),
     /// Write the architecture document of each environment (`docs/<env>/`): overview,
     /// diagram, components, data flows, IAM summary, compliance, cost and runbook.

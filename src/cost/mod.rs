@@ -439,6 +439,89 @@ pub fn human(e: &Estimate) -> String {
     o
 }
 
+/// An estimate made without prices (`missing`: the regions the book lacks), for people:
+/// a note, then each item's quantity, and no money at all.
+pub fn quantities_human(e: &Estimate, missing: &[String]) -> String {
+    use std::fmt::Write as _;
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{} ({}) in {}: no price data for {}: quantities only (pass --prices FILE with {} to price them)",
+        e.pipeline,
+        e.environment,
+        e.region,
+        missing.join(" and "),
+        if missing.len() == 1 {
+            "that region"
+        } else {
+            "those regions"
+        }
+    );
+    let _ = writeln!(
+        o,
+        "for {} events a day of {} bytes, {} events per request\n",
+        e.inputs.events_per_day, e.inputs.event_bytes, e.inputs.batch
+    );
+    let qty: Vec<String> = e
+        .lines
+        .iter()
+        .map(|l| format!("{:.1} {}", l.quantity, short_unit(&l.unit)))
+        .collect();
+    let cw = e
+        .lines
+        .iter()
+        .map(|l| l.component.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(9);
+    let iw = e
+        .lines
+        .iter()
+        .map(|l| l.item.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(4);
+    let _ = writeln!(o, "{:<cw$} {:<iw$} {:>12}", "component", "item", "quantity");
+    for (l, q) in e.lines.iter().zip(&qty) {
+        let _ = writeln!(o, "{:<cw$} {:<iw$} {q:>12}", l.component, l.item);
+    }
+    let _ = writeln!(o, "\nnot included: {}", e.excluded.join("; "));
+    o
+}
+
+/// [`quantities_human`] for machines: the estimate's JSON without a single amount of
+/// money (no totals, no levers, no prices), with `priced: false` and the regions lacking.
+pub fn quantities_json(e: &Estimate, missing: &[String]) -> serde_json::Value {
+    let mut v = serde_json::to_value(e).expect("an estimate serialises");
+    if let Some(o) = v.as_object_mut() {
+        for k in [
+            "monthly_total",
+            "levers",
+            "components",
+            "currency",
+            "prices_read",
+            "prices_status",
+        ] {
+            o.remove(k);
+        }
+        o.insert("priced".into(), false.into());
+        o.insert("no_price_data".into(), serde_json::json!(missing));
+        for l in o
+            .get_mut("lines")
+            .and_then(|l| l.as_array_mut())
+            .into_iter()
+            .flatten()
+        {
+            if let Some(l) = l.as_object_mut() {
+                for k in ["unit_price", "monthly", "source"] {
+                    l.remove(k);
+                }
+            }
+        }
+    }
+    v
+}
+
 fn short_unit(u: &str) -> &str {
     match u {
         "requests" => "req",

@@ -79,7 +79,8 @@ pub fn price_fields() -> Vec<String> {
 }
 
 impl RegionPrices {
-    fn zero() -> RegionPrices {
+    /// Every price 0: for an estimate of quantities only, in a region the book lacks.
+    pub fn zero() -> RegionPrices {
         serde_json::from_value(serde_json::json!({
             "status": "",
             "apigw_rest_per_million": 0.0, "apigw_cache_0_5_gb_hour": 0.0, "lambda_requests_per_million": 0.0,
@@ -116,7 +117,7 @@ impl std::fmt::Display for PriceError {
             PriceError::Parse(m) => write!(f, "{m}"),
             PriceError::MissingRegion { region, covered } => write!(
                 f,
-                "no prices for region `{region}` (the price book covers {}); pass --prices FILE with a `{region}` entry",
+                "no price data for region `{region}` (the price book covers {}); pass --prices FILE with a `{region}` entry",
                 covered.join(", ")
             ),
         }

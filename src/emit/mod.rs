@@ -4,6 +4,7 @@
 
 pub mod availability;
 pub mod cfn;
+pub mod contract;
 pub mod iam;
 pub mod scripts;
 pub mod stacks;

@@ -24,10 +24,8 @@ impl LowerCx<'_> {
     /// The Glue database's name: `catalog.database` (or the pipeline name) and the
     /// environment, joined by `_`.
     pub(super) fn database(&mut self) -> String {
-        let db = (self.spec.catalog.database.clone())
-            .unwrap_or_else(|| self.spec.name.replace('-', "_"));
         self.name(
-            format!("{db}_{}", self.env_name),
+            self.spec.glue_database(self.env_name),
             Rule::GlueDatabase,
             "Glue database",
             "`catalog.database`",

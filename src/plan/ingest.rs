@@ -191,18 +191,26 @@ impl LowerCx<'_> {
     }
 
     /// The function's right to start the jobs that run when a source's events are
-    /// stored (`on_ingest` transforms, by source).
+    /// stored (`on_ingest` transforms, by source): one flow per job, however many of
+    /// its inputs start it, traced to the first of them.
     pub(super) fn start_jobs(&mut self, on_ingest: &BTreeMap<String, Vec<String>>) {
+        let mut by_job: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for (src, jobs) in on_ingest {
             for job in jobs {
-                self.flow(
-                    format!("ingest:start-job:{job}"),
-                    "ingest",
-                    Access::StartJob { job: job.clone() },
-                    self.origin(&["sources", src]),
-                    format!("start `{job}` after storing `{src}` events"),
-                );
+                by_job.entry(job).or_default().push(src);
             }
+        }
+        for (job, srcs) in by_job {
+            let names: Vec<String> = srcs.iter().map(|s| format!("`{s}`")).collect();
+            self.flow(
+                format!("ingest:start-job:{job}"),
+                "ingest",
+                Access::StartJob {
+                    job: job.to_owned(),
+                },
+                self.origin(&["sources", srcs[0]]),
+                format!("start `{job}` after storing {} events", names.join(" or ")),
+            );
         }
     }
 

@@ -13,7 +13,9 @@ pub fn spec(n: usize, t: usize) -> String {
             i % 7
         ));
     }
-    s.push_str("transforms:\n");
+    if t > 0 {
+        s.push_str("transforms:\n");
+    }
     for j in 0..t {
         s.push_str(&format!(
             "  t{j}:\n    inputs: [s{}, s{}]\n    columns: [{{ name: id }}, {{ name: value }}, {{ name: dev }}]\n    partition_by: [event_date]\n    schedule: cron({} * * * ? *)\n",

@@ -87,6 +87,13 @@ impl Spec {
         (retention, archive)
     }
 
+    /// The Glue database of environment `env`: `catalog.database` (default: the
+    /// pipeline name with `_` for `-`), then `_` and the environment.
+    pub fn glue_database(&self, env: &str) -> String {
+        let db = (self.catalog.database.clone()).unwrap_or_else(|| self.name.replace('-', "_"));
+        format!("{db}_{env}")
+    }
+
     /// The compliance postures of an environment (default: PCI-DSS).
     pub fn compliance(&self, env: &Environment) -> Vec<Compliance> {
         env.compliance
@@ -782,7 +789,9 @@ impl WorkerType {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Catalog {
-    /// Glue database name. Default: the pipeline name with `_` for `-`, plus the environment.
+    /// The Glue database's name before the environment: each environment's database is
+    /// `<database>_<environment>` (environments may share an account and a catalog), as
+    /// `check` prints. Default: the pipeline name with `_` for `-`.
     #[serde(default)]
     pub database: Option<String>,
     /// The crawler over the curated datasets.
