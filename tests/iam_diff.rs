@@ -332,9 +332,9 @@ fn the_command_compares_with_a_git_ref_and_fails_on_request() {
         &["iam", "diff", "--base", "HEAD", "--format", "markdown"],
     );
     assert_eq!(o.status.code(), Some(0));
-    assert!(
-        String::from_utf8_lossy(&o.stdout).contains("| role | class | change | what | caused by |")
-    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains(
+        "| class | grant | change | principal | actions | resources | conditions | spec |"
+    ));
 }
 
 #[test]

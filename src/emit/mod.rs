@@ -5,6 +5,7 @@
 pub mod availability;
 pub mod cfn;
 pub mod iam;
+pub mod resource_policy;
 pub mod scripts;
 pub mod stacks;
 
