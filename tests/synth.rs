@@ -69,7 +69,9 @@ fn output_is_deterministic() {
 fn committed_stacks_and_policies_are_current() {
     let v = validated("pipeline.yaml");
     for env in v.spec.environments.keys() {
-        let out = emit::synth(&plan::lower(&v, env).unwrap()).unwrap();
+        let plan = plan::lower(&v, env).unwrap();
+        let mut out = emit::synth(&plan).unwrap();
+        pipewright::review::access::add_to(&mut out, &plan);
         let drift = emit::drift(&out, Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap();
         assert!(
             drift.is_empty(),

@@ -8,7 +8,7 @@
 // simulator validation error (a malformed case is a bug, not a pass).
 'use strict'
 const fs = require('fs')
-const { runSimulation, runUnsafeSimulation } = require('@cloud-copilot/iam-simulate')
+const { runSimulation, runUnsafeSimulation, anonymousPrincipal } = require('@cloud-copilot/iam-simulate')
 
 // iam-simulate 0.1.173 matches variable context keys only when the variable follows a
 // '/' (aws:PrincipalTag/x), so it drops kms:EncryptionContext:<key>, which KMS documents
@@ -42,15 +42,17 @@ async function main() {
     let allowed = 0
     let denied = 0
     for (const c of role.cases) {
-      // A trust case is asked by another principal: the role's own policies do not apply.
+      // A trust or outsider case is asked by another principal: the role's own policies do
+      // not apply, unless the case says that principal's account allows it the same
+      // (own_policies). "anonymous" is an unsigned request.
       const simulation = {
         request: {
-          principal: c.principal || role.principal,
+          principal: c.principal === 'anonymous' ? anonymousPrincipal : c.principal || role.principal,
           action: c.action,
           resource: { resource: c.resource, accountId: c.resource_account },
           contextVariables: c.context,
         },
-        identityPolicies: c.principal ? [] : role.identity_policies,
+        identityPolicies: c.principal && !c.own_policies ? [] : role.identity_policies,
         serviceControlPolicies: [],
         resourceControlPolicies: [],
       }

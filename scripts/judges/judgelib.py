@@ -67,7 +67,8 @@ def json_files(directory):
     d = Path(directory)
     if not d.is_dir():
         die(f"{d} is not a directory")
-    files = sorted(d.glob("*.json"))
+    # access.json is pipewright's access model (every grant, for `iam diff`), not a role file.
+    files = sorted(f for f in d.glob("*.json") if f.name != "access.json")
     if not files:
         die(f"no *.json files in {d}")
     return files

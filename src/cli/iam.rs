@@ -16,13 +16,15 @@ use crate::spec;
 
 #[derive(Subcommand, Debug)]
 pub enum IamCommand {
-    /// Compare the policies the spec produces with a base, semantically: roles,
-    /// actions, resources (wildcard-aware), conditions, trust principals and
-    /// boundaries; each change classed broadening, narrowing or neutral, with the
-    /// flow and spec line that caused it.
+    /// Compare every grant the spec produces with a base, semantically: role identity
+    /// and trust policies and boundaries, bucket, key, topic and queue policies, Lambda
+    /// permissions, API method authorization and usage plans, QuickSight permissions.
+    /// Each change is classed broadening, narrowing or neutral, its principal labelled
+    /// (PUBLIC, OTHER ACCOUNT, service, ...), with the flow and spec line behind it.
+    /// The base is the spec at git HEAD unless --base or --base-dir says otherwise.
     #[command(after_help = "Examples:
-  pipewright iam diff                               # against the committed policies/
-  pipewright iam diff --base origin/main --format markdown
+  pipewright iam diff                               # against the spec at git HEAD
+  pipewright iam diff --base origin/main --format markdown --fail-on broadening
   pipewright iam diff --base-dir policies --fail-on any --env prod
 
 Exit status: 0 compared (no failing change), 1 a change that --fail-on names (or an invalid
@@ -66,10 +68,12 @@ pub struct IamDiffArgs {
     /// The spec file.
     #[arg(default_value = "pipeline.yaml")]
     pub spec: PathBuf,
-    /// Compare with the spec at this git revision (synthesised in memory).
+    /// Compare with the spec at this git revision, synthesised in memory (default: HEAD,
+    /// the committed spec).
     #[arg(long, value_name = "GIT-REF", conflicts_with = "base_dir")]
     pub base: Option<String>,
-    /// Compare with role files in DIR/<env>/ (default: policies).
+    /// Compare with the files synth wrote to DIR/<env>/ instead (role files and
+    /// access.json; e.g. the committed `policies`).
     #[arg(long, value_name = "DIR")]
     pub base_dir: Option<PathBuf>,
     /// Exit 1 when there is a change of this class.
@@ -130,40 +134,44 @@ enum Base {
 }
 
 fn load_base(a: &IamDiffArgs) -> Result<Base, String> {
-    match &a.base {
-        Some(rev) => {
-            review::check_rev(rev)?;
-            let files = review::GitFiles { rev: rev.clone() };
-            let checked = spec::check(&a.spec, &files).map_err(|e| format!("base {rev}: {e}"))?;
-            match checked.validated() {
-                Some(v) => Ok(Base::Rev {
-                    rev: rev.clone(),
-                    spec: Some(Box::new(v)),
-                }),
-                None => {
-                    eprint!(
-                        "{}",
-                        diag::render_human(&checked.diagnostics, &checked.sources, false)
-                    );
-                    Err(format!(
-                        "base {rev}: {} is invalid at that revision",
-                        a.spec.display()
-                    ))
-                }
-            }
+    if let Some(dir) = &a.base_dir {
+        if !dir.is_dir() {
+            return Err(format!("base directory {} does not exist", dir.display()));
         }
+        return Ok(Base::Dir(dir.clone()));
+    }
+    let rev = a.base.clone().unwrap_or_else(|| "HEAD".to_owned());
+    review::check_rev(&rev).map_err(|e| {
+        if a.base.is_none() {
+            format!("{e}: the default base is the spec at git HEAD; give --base GIT-REF or --base-dir DIR")
+        } else {
+            e
+        }
+    })?;
+    let files = review::GitFiles { rev: rev.clone() };
+    // A spec the revision does not have yet: every grant is new.
+    if let Err(e) = spec::Files::read(&files, &a.spec) {
+        eprintln!(
+            "note: {} is not in {rev} ({e}); every grant is compared with nothing",
+            a.spec.display()
+        );
+        return Ok(Base::Rev { rev, spec: None });
+    }
+    let checked = spec::check(&a.spec, &files).map_err(|e| format!("base {rev}: {e}"))?;
+    match checked.validated() {
+        Some(v) => Ok(Base::Rev {
+            rev,
+            spec: Some(Box::new(v)),
+        }),
         None => {
-            let dir = a
-                .base_dir
-                .clone()
-                .unwrap_or_else(|| PathBuf::from("policies"));
-            if !dir.is_dir() {
-                return Err(format!(
-                    "base directory {} does not exist (give --base-dir DIR or --base GIT-REF)",
-                    dir.display()
-                ));
-            }
-            Ok(Base::Dir(dir))
+            eprint!(
+                "{}",
+                diag::render_human(&checked.diagnostics, &checked.sources, false)
+            );
+            Err(format!(
+                "base {rev}: {} is invalid at that revision",
+                a.spec.display()
+            ))
         }
     }
 }
@@ -281,7 +289,16 @@ pub(super) fn diff(cli: &Cli, a: &IamDiffArgs) -> io::Result<u8> {
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&reports)?)?,
     }
     let broadening: usize = reports.iter().map(|r| r.count(Class::Broadening)).sum();
-    let any: usize = reports.iter().map(|r| r.changes.len()).sum();
+    let any: usize = reports.iter().map(Report::total).sum();
+    // A gate that could not compare everything fails closed.
+    let unchecked = reports.iter().filter(|r| r.not_compared.is_some()).count();
+    if unchecked > 0 && a.fail_on.is_some() {
+        eprintln!(
+            "error: {unchecked} environment(s) could not be compared in full (no {}): regenerate the base with `pipewright synth`, or use --base GIT-REF",
+            review::access::FILE
+        );
+        return Ok(1);
+    }
     Ok(match a.fail_on {
         Some(FailOn::Broadening) if broadening > 0 => 1,
         Some(FailOn::Any) if any > 0 => 1,

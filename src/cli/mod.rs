@@ -315,7 +315,9 @@ pub fn emit_plan(
         eprint!("{}", diag::render_human(d, &sm, color_stderr()));
         1u8
     };
-    let out = crate::emit::synth(plan).map_err(|d| report(&d))?;
+    let mut out = crate::emit::synth(plan).map_err(|d| report(&d))?;
+    // The access model beside the role files: every grant, for reviews (`iam diff`).
+    crate::review::access::add_to(&mut out, plan);
     // What the region lacks fails here as in `check` (PW0231), not later in CloudFormation.
     let missing = crate::emit::availability::unavailable(plan, &out);
     if !missing.is_empty() {

@@ -6,6 +6,7 @@ pub mod availability;
 pub mod cfn;
 pub mod contract;
 pub mod iam;
+pub mod resource_policy;
 pub mod scripts;
 pub mod stacks;
 

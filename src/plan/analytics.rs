@@ -10,7 +10,7 @@ use crate::spec::validate::INDEX_DATASET;
 
 use super::cx::LowerCx;
 use super::names::Rule;
-use super::{Access, BucketId, QuickSightDataset, StackId, prefix};
+use super::{Access, BucketId, Origin, QuickSightDataset, StackId, prefix};
 
 /// The analytics of a plan.
 pub(super) struct AnalyticsPart {
@@ -55,11 +55,16 @@ impl LowerCx<'_> {
         let at = &["analytics", "quicksight"];
         let purpose = "QuickSight's Athena data source";
         self.role("quicksight", "quicksight", purpose, StackId::Analytics, at);
-        let mut by_dataset: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for pr in &qs.principals {
+        let mut by_dataset: BTreeMap<String, BTreeMap<String, Origin>> = BTreeMap::new();
+        for (i, pr) in qs.principals.iter().enumerate() {
             let arn = self.quicksight_arn(&pr.principal);
+            let origin = self.origin(&["analytics", "quicksight", "principals", &i.to_string()]);
             for d in &pr.datasets {
-                by_dataset.entry(d.clone()).or_default().push(arn.clone());
+                by_dataset
+                    .entry(d.clone())
+                    .or_default()
+                    .entry(arn.clone())
+                    .or_insert_with(|| origin.clone());
             }
         }
         let qo = self.origin(at);
@@ -81,7 +86,7 @@ impl LowerCx<'_> {
             "store and read Athena query results",
         );
         let mut datasets = Vec::new();
-        for (d, mut principals) in by_dataset {
+        for (d, origins) in by_dataset {
             let (bucket_prefix, table) = if d == INDEX_DATASET {
                 (prefix::INDEX_EXPORT.to_owned(), "index_export".to_owned())
             } else {
@@ -97,12 +102,11 @@ impl LowerCx<'_> {
                 qo.clone(),
                 format!("read the `{d}` dataset for dashboards"),
             );
-            principals.sort();
-            principals.dedup();
             datasets.push(QuickSightDataset {
                 id: format!("{}-{d}", self.base),
                 dataset: table,
-                principals,
+                principals: origins.keys().cloned().collect(),
+                origins,
             });
         }
         let tables = datasets.iter().map(|q| q.dataset.clone()).collect();

@@ -62,6 +62,16 @@ impl LowerCx<'_> {
         } = parts;
         let (spec, env) = (self.spec, self.env);
         let key_admins = self.key_admins();
+        let origins = crate::plan::GRANT_SETTINGS
+            .iter()
+            .map(|path| {
+                let keys: Vec<&str> = match *path {
+                    "environments" => vec!["environments", self.env_name],
+                    p => p.split('.').collect(),
+                };
+                (path.to_string(), self.origin(&keys))
+            })
+            .collect();
         Ok(Plan {
             pipeline: spec.name.clone(),
             env: self.env_name.to_owned(),
@@ -117,6 +127,7 @@ impl LowerCx<'_> {
             roles: self.roles,
             flows,
             stacks: self.stacks,
+            origins,
         })
     }
 }

@@ -314,6 +314,9 @@ pub struct QuickSightDataset {
     pub id: String,
     pub dataset: String,
     pub principals: Vec<String>,
+    /// Principal → the spec entry (`analytics.quicksight.principals.N`) that names it
+    /// for this data set (the first, when several do).
+    pub origins: BTreeMap<String, Origin>,
 }
 
 /// Everything one environment of the pipeline is made of.
@@ -382,7 +385,21 @@ pub struct Plan {
     pub roles: BTreeMap<String, RolePlan>,
     pub flows: Vec<Flow>,
     pub stacks: BTreeMap<StackId, String>,
+    /// Where the settings that grant access without a flow come from (key admins, the
+    /// boundary, the TLS-only and service statements of the stacks' resource policies),
+    /// by dotted spec path; `review::access` cites them.
+    pub origins: BTreeMap<String, Origin>,
 }
+
+/// The settings whose spec lines [`Plan::origins`] records.
+pub const GRANT_SETTINGS: &[&str] = &[
+    "security.kms",
+    "security.permissions_boundary",
+    "storage",
+    "ingest",
+    "analytics.quicksight",
+    "environments",
+];
 
 #[derive(Debug, Clone, Serialize)]
 pub struct NetworkPlan {

@@ -6,17 +6,18 @@
 //! files, or files at a git ref through [`GitFiles`]). Not the command line
 //! (`crate::cli::iam`), which depends on this module, never the reverse.
 
+pub mod access;
 pub mod bindings;
 pub mod cases;
 pub mod diff;
 pub mod explain;
 pub mod norm;
+mod render;
 pub mod subject;
 #[cfg(feature = "aws")]
 pub mod verify;
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -26,6 +27,7 @@ use serde::Serialize;
 use crate::plan::Plan;
 use diff::{Change, Class, Side};
 use norm::NormRole;
+pub use render::{render_human, render_markdown};
 
 /// Why a statement exists: the flow, and the spec line that declared it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -50,6 +52,9 @@ pub struct Roles {
     causes: BTreeMap<String, BTreeMap<String, Vec<Cause>>>,
     /// Role name → the spec line that made the role.
     role_origin: BTreeMap<String, Cause>,
+    /// Every grant of the side (`policies/<env>/access.json`, or built from the plan);
+    /// none when a base folder predates it.
+    pub model: Option<access::Model>,
 }
 
 fn at(spec_file: &str, line: Option<usize>) -> String {
@@ -64,6 +69,7 @@ impl Roles {
     pub fn none(label: String) -> Roles {
         Roles {
             label,
+            model: Some(access::Model::default()),
             ..Roles::default()
         }
     }
@@ -73,6 +79,7 @@ impl Roles {
     pub fn from_plan(plan: &Plan, spec_file: &str, label: &str) -> Roles {
         let mut out = Roles {
             label: label.to_owned(),
+            model: Some(access::model(plan)),
             ..Roles::default()
         };
         for (id, r) in crate::emit::iam::roles(plan) {
@@ -109,7 +116,8 @@ impl Roles {
         out
     }
 
-    /// The role files (`*.json`) of a directory such as `policies/dev`.
+    /// The role files (`*.json`) of a directory such as `policies/dev`, and its access
+    /// model (`access.json`) when it has one.
     pub fn from_dir(dir: &Path) -> Result<Roles, String> {
         let entries =
             std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
@@ -119,11 +127,22 @@ impl Roles {
             .filter(|p| p.extension().is_some_and(|x| x == "json"))
             .collect();
         files.sort();
+        let mut model = None;
+        if let Some(i) = files
+            .iter()
+            .position(|f| f.file_name().is_some_and(|n| n == access::FILE))
+        {
+            let f = files.remove(i);
+            let text = std::fs::read_to_string(&f)
+                .map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+            model = Some(access::Model::from_json(&text, &f.display().to_string())?);
+        }
         if files.is_empty() {
             return Err(format!("{} has no role files (*.json)", dir.display()));
         }
         let mut out = Roles {
             label: dir.display().to_string(),
+            model,
             ..Roles::default()
         };
         for f in files {
@@ -189,7 +208,14 @@ pub struct Report {
     pub environment: String,
     pub base: String,
     pub new: String,
+    /// Changes inside the roles (identity and trust policies, boundaries).
     pub changes: Vec<Reported>,
+    /// Changes of every other grant: resource and key policies, Lambda permissions, API
+    /// authorization, QuickSight permissions.
+    pub access: Vec<access::diff::Change>,
+    /// Why the other grants could not be compared (a base without `access.json`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_compared: Option<String>,
 }
 
 impl Report {
@@ -198,6 +224,12 @@ impl Report {
             .iter()
             .filter(|c| c.change.class == class)
             .count()
+            + self.access.iter().filter(|c| c.class == class).count()
+    }
+
+    /// Every change, of either kind.
+    pub fn total(&self) -> usize {
+        self.changes.len() + self.access.len()
     }
 }
 
@@ -213,120 +245,35 @@ pub fn compare(env: &str, base: &Roles, new: &Roles) -> Report {
             Reported { change, causes }
         })
         .collect();
+    let (access, not_compared) = match (&base.model, &new.model) {
+        (Some(b), Some(n)) => {
+            let account = if n.account.is_empty() {
+                &b.account
+            } else {
+                &n.account
+            };
+            (
+                access::diff::diff(b, n, account, &access::diff::role_kinds),
+                None,
+            )
+        }
+        (None, _) => (
+            Vec::new(),
+            Some(format!("{} has no {}", base.label, access::FILE)),
+        ),
+        (_, None) => (
+            Vec::new(),
+            Some(format!("{} has no {}", new.label, access::FILE)),
+        ),
+    };
     Report {
         environment: env.to_owned(),
         base: base.label.clone(),
         new: new.label.clone(),
         changes,
+        access,
+        not_compared,
     }
-}
-
-fn cause_text(causes: &[Cause]) -> String {
-    if causes.is_empty() {
-        return "-".into();
-    }
-    causes
-        .iter()
-        .map(|c| {
-            if c.path.is_empty() {
-                format!("{} ({})", c.flow, c.at)
-            } else {
-                format!("{} ({}, {})", c.flow, c.at, c.path)
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-fn what(c: &Change) -> String {
-    if c.actions.is_empty() {
-        c.detail.clone()
-    } else {
-        format!("{} {}", c.actions.join(", "), c.detail)
-    }
-}
-
-/// Text for people.
-pub fn render_human(reports: &[Report]) -> String {
-    let mut s = String::new();
-    for r in reports {
-        let _ = writeln!(s, "iam diff {}: {} → {}", r.environment, r.base, r.new);
-        if r.changes.is_empty() {
-            let _ = writeln!(s, "  no change");
-            continue;
-        }
-        let mut role = "";
-        for c in &r.changes {
-            if c.change.role != role {
-                role = &c.change.role;
-                let _ = writeln!(s, "  role {role}");
-            }
-            let _ = writeln!(
-                s,
-                "    {:<10} {:<24} {}\n               caused by {}",
-                c.change.class.as_str(),
-                c.change.kind.as_str(),
-                what(&c.change),
-                cause_text(&c.causes)
-            );
-        }
-        let _ = writeln!(
-            s,
-            "  {} broadening, {} narrowing, {} neutral",
-            r.count(Class::Broadening),
-            r.count(Class::Narrowing),
-            r.count(Class::Neutral)
-        );
-    }
-    s
-}
-
-fn md(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
-}
-
-/// A table to paste into a pull request.
-pub fn render_markdown(reports: &[Report]) -> String {
-    let mut s = String::new();
-    for r in reports {
-        let _ = writeln!(
-            s,
-            "### IAM changes in `{}` ({} → {})\n",
-            r.environment,
-            md(&r.base),
-            md(&r.new)
-        );
-        if r.changes.is_empty() {
-            let _ = writeln!(s, "No change.\n");
-            continue;
-        }
-        let _ = writeln!(
-            s,
-            "**{} broadening**, {} narrowing, {} neutral.\n",
-            r.count(Class::Broadening),
-            r.count(Class::Narrowing),
-            r.count(Class::Neutral)
-        );
-        let _ = writeln!(s, "| role | class | change | what | caused by |");
-        let _ = writeln!(s, "|---|---|---|---|---|");
-        for c in &r.changes {
-            let class = match c.change.class {
-                Class::Broadening => "**broadening**",
-                Class::Narrowing => "narrowing",
-                Class::Neutral => "neutral",
-            };
-            let _ = writeln!(
-                s,
-                "| `{}` | {class} | {} | `{}` | {} |",
-                c.change.role,
-                c.change.kind.as_str(),
-                md(&what(&c.change)),
-                md(&cause_text(&c.causes))
-            );
-        }
-        s.push('\n');
-    }
-    s
 }
 
 /// Reads files as they were at a git revision (`git show REV:path`), for

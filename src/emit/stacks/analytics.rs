@@ -63,6 +63,27 @@ fn workgroup(cx: &Ctx<'_>, t: &mut Template) {
     );
 }
 
+/// What every QuickSight principal of a data set may do with the Athena data source.
+pub const DATA_SOURCE_ACTIONS: &[&str] = &[
+    "quicksight:DescribeDataSource",
+    "quicksight:DescribeDataSourcePermissions",
+    "quicksight:PassDataSource",
+];
+
+/// What a data set's QuickSight principals may do with it.
+pub const DATA_SET_ACTIONS: &[&str] = &[
+    "quicksight:DescribeDataSet",
+    "quicksight:DescribeDataSetPermissions",
+    "quicksight:DescribeIngestion",
+    "quicksight:ListIngestions",
+    "quicksight:PassDataSet",
+];
+
+/// The Athena data source's id.
+pub fn data_source_id(p: &Plan) -> String {
+    format!("{}-{}-athena", p.pipeline, p.env)
+}
+
 /// QuickSight permissions: each principal may use the resource with `actions`.
 fn permissions<'a>(principals: impl IntoIterator<Item = &'a String>, actions: &[&str]) -> Expr {
     Expr::list(principals.into_iter().map(|pr| {
@@ -77,7 +98,7 @@ fn permissions<'a>(principals: impl IntoIterator<Item = &'a String>, actions: &[
 /// every principal of any data set.
 fn data_source(cx: &Ctx<'_>, t: &mut Template, role: &str) {
     let p = cx.plan;
-    let source_id = format!("{}-{}-athena", p.pipeline, p.env);
+    let source_id = data_source_id(p);
     let mut all_principals: Vec<String> = p
         .quicksight
         .iter()
@@ -105,14 +126,7 @@ fn data_source(cx: &Ctx<'_>, t: &mut Template, role: &str) {
             .p("SslProperties", obj([("DisableSsl", false.into())]))
             .p(
                 "Permissions",
-                permissions(
-                    &all_principals,
-                    &[
-                        "quicksight:DescribeDataSource",
-                        "quicksight:DescribeDataSourcePermissions",
-                        "quicksight:PassDataSource",
-                    ],
-                ),
+                permissions(&all_principals, DATA_SOURCE_ACTIONS),
             )
             .p("Tags", cx.tags()),
     );
@@ -187,19 +201,7 @@ fn data_set(cx: &Ctx<'_>, t: &mut Template, d: &QuickSightDataset) {
                 "PhysicalTableMap",
                 Expr::Map(BTreeMap::from([(logical_id(&[&d.dataset]), physical)])),
             )
-            .p(
-                "Permissions",
-                permissions(
-                    &d.principals,
-                    &[
-                        "quicksight:DescribeDataSet",
-                        "quicksight:DescribeDataSetPermissions",
-                        "quicksight:DescribeIngestion",
-                        "quicksight:ListIngestions",
-                        "quicksight:PassDataSet",
-                    ],
-                ),
-            )
+            .p("Permissions", permissions(&d.principals, DATA_SET_ACTIONS))
             .p("Tags", cx.tags()),
     );
 }

@@ -2,10 +2,9 @@
 //! artifacts bucket and its key, the access-log bucket, and under PCI-DSS the role
 //! replicating the artifacts. Not the buckets' shape (`buckets`).
 
-use serde_json::json;
-
 use super::Ctx;
 use crate::emit::cfn::{Expr, Resource, Template};
+use crate::emit::resource_policy::KeyId;
 use crate::plan::{BucketId, StackId};
 
 /// The artifacts (Lambda zips, Glue scripts, large templates) and access-log buckets.
@@ -29,15 +28,11 @@ pub(super) fn template(cx: &Ctx<'_>) -> Template {
     t.add(
         "ArtifactsKey",
         cx.key(
-            &format!("{}-{}: Lambda zips, Glue scripts and templates", p.pipeline, p.env),
-            vec![json!({
-                "Sid": "UseThroughS3InThisAccount",
-                "Effect": "Allow",
-                "Principal": {"AWS": format!("arn:{}:iam::{}:root", p.partition, p.account)},
-                "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
-                "Resource": "*",
-                "Condition": {"StringEquals": {"kms:ViaService": crate::aws::via_service("s3", &p.region), "kms:CallerAccount": p.account}},
-            })],
+            &format!(
+                "{}-{}: Lambda zips, Glue scripts and templates",
+                p.pipeline, p.env
+            ),
+            KeyId::Artifacts,
         )
         .retain(true),
     );
@@ -62,7 +57,7 @@ pub(super) fn template(cx: &Ctx<'_>) -> Template {
     );
     t.add(
         "ArtifactsBucketPolicy",
-        cx.bucket_policy("ArtifactsBucket", BucketId::Artifacts, Vec::new()),
+        cx.bucket_policy("ArtifactsBucket", BucketId::Artifacts),
     );
     cx.export(
         &mut t,

@@ -5,8 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Value, json};
-
 use super::replica::RETURN_REPLICATION;
 use super::{Ctx, KMS_KEY_ARN};
 use crate::emit::cfn::{Expr, Parameter, Resource, Template, logical_id, obj};
@@ -228,28 +226,15 @@ impl Ctx<'_> {
             .retain(self.plan.retain && !matches!(id, BucketId::Artifacts | BucketId::ArtifactsReplica))
     }
 
-    /// TLS-only policy plus any extra statements.
-    pub(super) fn bucket_policy(
-        &self,
-        bucket_lid: &str,
-        id: BucketId,
-        extra: Vec<Value>,
-    ) -> Resource {
-        let arn = bucket_arn(self.plan, id);
-        let mut statements = vec![json!({
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": {"AWS": "*"},
-            "Action": "s3:*",
-            "Resource": [arn, format!("{arn}/*")],
-            "Condition": {"Bool": {"aws:SecureTransport": false}},
-        })];
-        statements.extend(extra);
+    /// The bucket's policy (`resource_policy::bucket_policy`: TLS only, log delivery,
+    /// outside readers).
+    pub(super) fn bucket_policy(&self, bucket_lid: &str, id: BucketId) -> Resource {
+        let statements = crate::emit::resource_policy::bucket_policy(self.plan, id);
         Resource::new("AWS::S3::BucketPolicy")
             .p("Bucket", Expr::r(bucket_lid))
             .p(
                 "PolicyDocument",
-                Expr::Json(json!({"Version": "2012-10-17", "Statement": statements})),
+                Expr::Json(crate::emit::resource_policy::document(&statements)),
             )
     }
 
@@ -257,26 +242,10 @@ impl Ctx<'_> {
     /// admitting S3 log delivery from this account. It logs to itself under its own name
     /// (expired with the rest), so every bucket has access logging.
     pub(super) fn log_bucket(&self, t: &mut Template, lid: &str, id: BucketId) {
-        let p = self.plan;
         t.add(
             lid,
             self.bucket(id, None, Some(Expr::s(self.bucket_name(id)))),
         );
-        let arn = bucket_arn(p, id);
-        t.add(
-            &format!("{lid}Policy"),
-            self.bucket_policy(
-                lid,
-                id,
-                vec![json!({
-                    "Sid": "AllowServerAccessLogs",
-                    "Effect": "Allow",
-                    "Principal": {"Service": crate::aws::principal("logging.s3", &p.region)},
-                    "Action": "s3:PutObject",
-                    "Resource": format!("{arn}/*"),
-                    "Condition": {"StringEquals": {"aws:SourceAccount": p.account}},
-                })],
-            ),
-        );
+        t.add(&format!("{lid}Policy"), self.bucket_policy(lid, id));
     }
 }

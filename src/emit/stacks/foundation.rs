@@ -3,96 +3,10 @@
 //! services, and outside readers through S3) and the alarm topic. Not the artifacts or
 //! replica keys (`bootstrap`, `replica`).
 
-use serde_json::{Value, json};
-
 use super::Ctx;
-use crate::emit::cfn::{Expr, Resource, Template, obj};
+use crate::emit::cfn::{Expr, Resource, Template};
+use crate::emit::resource_policy::{self, KeyId};
 use crate::plan::StackId;
-
-/// The data key's policy statements after key administration.
-fn key_statements(cx: &Ctx<'_>) -> Vec<Value> {
-    let p = cx.plan;
-    let root = format!("arn:{}:iam::{}:root", p.partition, p.account);
-    let roles: Vec<String> = p
-        .roles
-        .values()
-        .map(|r| r.arn_pattern(p.partition, &p.account))
-        .collect();
-    let deploy_via: Vec<String> = ["dynamodb", "lambda", "sns", "sqs"]
-        .iter()
-        .map(|s| crate::aws::via_service(s, &p.region))
-        .collect();
-    let mut statements = vec![
-        json!({
-            "Sid": "UseByPipelineRoles",
-            "Effect": "Allow",
-            "Principal": {"AWS": root},
-            "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
-            "Resource": "*",
-            "Condition": {"ArnLike": {"aws:PrincipalArn": roles}},
-        }),
-        json!({
-            "Sid": "UseByCloudWatchLogs",
-            "Effect": "Allow",
-            "Principal": {"Service": crate::aws::principal("logs", &p.region)},
-            "Action": ["kms:Decrypt*", "kms:Describe*", "kms:Encrypt*", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
-            "Resource": "*",
-            "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": format!("arn:{}:logs:{}:{}:log-group:*", p.partition, p.region, p.account)}},
-        }),
-        json!({
-            "Sid": "UseByCloudWatchAlarms",
-            "Effect": "Allow",
-            "Principal": {"Service": crate::aws::principal("cloudwatch", &p.region)},
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-            "Resource": "*",
-            "Condition": {"StringEquals": {"aws:SourceAccount": p.account}},
-        }),
-        json!({
-            "Sid": "GrantsForAwsServices",
-            "Effect": "Allow",
-            "Principal": {"AWS": root},
-            "Action": ["kms:CreateGrant", "kms:DescribeKey"],
-            "Resource": "*",
-            "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
-        }),
-        // Deployers (through CloudFormation) encrypt Lambda environment variables and
-        // create tables and queues with the key; only through these services.
-        json!({
-            "Sid": "DeployThroughServices",
-            "Effect": "Allow",
-            "Principal": {"AWS": root},
-            "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*"],
-            "Resource": "*",
-            "Condition": {
-                "StringEquals": {
-                    "kms:CallerAccount": p.account,
-                    "kms:ViaService": deploy_via,
-                }
-            },
-        }),
-    ];
-    let readers: Vec<String> = p
-        .flows
-        .iter()
-        .filter_map(|f| match &f.principal {
-            crate::plan::Principal::External(a) => Some(a.clone()),
-            _ => None,
-        })
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    if !readers.is_empty() {
-        statements.push(json!({
-            "Sid": "DecryptForReaders",
-            "Effect": "Allow",
-            "Principal": {"AWS": readers},
-            "Action": "kms:Decrypt",
-            "Resource": "*",
-            "Condition": {"StringEquals": {"kms:ViaService": crate::aws::via_service("s3", &p.region)}},
-        }));
-    }
-    statements
-}
 
 /// The data key and its alias.
 fn data_key(cx: &Ctx<'_>, t: &mut Template) {
@@ -101,7 +15,7 @@ fn data_key(cx: &Ctx<'_>, t: &mut Template) {
         "DataKey",
         cx.key(
             &format!("{}-{}: pipeline data", p.pipeline, p.env),
-            key_statements(cx),
+            KeyId::Data,
         ),
     );
     t.add(
@@ -129,45 +43,7 @@ fn alarm_topic(cx: &Ctx<'_>, t: &mut Template) {
             .p("Topics", Expr::list([Expr::r("AlarmTopic")]))
             .p(
                 "PolicyDocument",
-                obj([
-                    ("Version", "2012-10-17".into()),
-                    (
-                        "Statement",
-                        Expr::list([
-                            obj([
-                                ("Sid", "AlarmsPublish".into()),
-                                ("Effect", "Allow".into()),
-                                (
-                                    "Principal",
-                                    obj([(
-                                        "Service",
-                                        Expr::s(crate::aws::principal("cloudwatch", &p.region)),
-                                    )]),
-                                ),
-                                ("Action", "sns:Publish".into()),
-                                ("Resource", Expr::r("AlarmTopic")),
-                                (
-                                    "Condition",
-                                    obj([(
-                                        "StringEquals",
-                                        obj([("aws:SourceAccount", Expr::s(&p.account))]),
-                                    )]),
-                                ),
-                            ]),
-                            obj([
-                                ("Sid", "DenyInsecureTransport".into()),
-                                ("Effect", "Deny".into()),
-                                ("Principal", obj([("AWS", "*".into())])),
-                                ("Action", "sns:Publish".into()),
-                                ("Resource", Expr::r("AlarmTopic")),
-                                (
-                                    "Condition",
-                                    obj([("Bool", obj([("aws:SecureTransport", false.into())]))]),
-                                ),
-                            ]),
-                        ]),
-                    ),
-                ]),
+                Expr::Json(resource_policy::document(&resource_policy::topic_policy(p))),
             ),
     );
     if let Some(email) = &p.alarm_email {

@@ -21,12 +21,14 @@ mod storage;
 
 use std::collections::BTreeMap;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::cfn::{Expr, Resource, Template, logical_id, obj};
 use super::iam::{self, RoleIam};
+use super::resource_policy::KeyId;
 use crate::plan::{BucketId, Plan, StackId};
 
+pub use analytics::{DATA_SET_ACTIONS, DATA_SOURCE_ACTIONS, data_source_id};
 pub use ingest::{API_CACHE_CLUSTER_SIZE, INGEST_ALARMS};
 pub use network::{INTERFACE_ENDPOINTS, PREFIX_LIST_PARAMETERS};
 
@@ -293,19 +295,9 @@ impl Ctx<'_> {
             .retain(self.plan.retain)
     }
 
-    fn key(&self, description: &str, statements: Vec<Value>) -> Resource {
-        let mut all = vec![json!({
-            "Sid": "KeyAdministration",
-            "Effect": "Allow",
-            "Principal": {"AWS": self.plan.key_admins},
-            "Action": [
-                "kms:CancelKeyDeletion", "kms:Create*", "kms:Delete*", "kms:Describe*", "kms:Disable*",
-                "kms:Enable*", "kms:Get*", "kms:List*", "kms:Put*", "kms:Revoke*", "kms:ScheduleKeyDeletion",
-                "kms:TagResource", "kms:UntagResource", "kms:Update*"
-            ],
-            "Resource": "*",
-        })];
-        all.extend(statements);
+    /// A KMS key with its policy (`resource_policy::key_policy`).
+    fn key(&self, description: &str, key: KeyId) -> Resource {
+        let policy = super::resource_policy::key_policy(self.plan, key);
         Resource::new("AWS::KMS::Key")
             .p("Description", Expr::s(description))
             .p("EnableKeyRotation", true)
@@ -319,7 +311,7 @@ impl Ctx<'_> {
             )
             .p(
                 "KeyPolicy",
-                Expr::Json(json!({"Version": "2012-10-17", "Statement": all})),
+                Expr::Json(super::resource_policy::document(&policy)),
             )
             .p("Tags", self.tags())
             .retain(self.plan.retain)

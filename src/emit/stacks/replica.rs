@@ -3,10 +3,9 @@
 //! replicating back to the source region once its keys exist. Not the source buckets'
 //! replication rules (`buckets`), nor the replication roles of the source stacks.
 
-use serde_json::json;
-
 use super::{Ctx, KMS_KEY_ARN};
 use crate::emit::cfn::{Expr, Parameter, Resource, Template};
+use crate::emit::resource_policy::KeyId;
 use crate::plan::{BucketId, StackId};
 
 /// The replica stack's condition: the sources' keys were given, so the replicas
@@ -53,35 +52,11 @@ pub(super) fn template(cx: &Ctx<'_>) -> Template {
     ));
     cx.stack_meta(&mut t, StackId::Replica);
     return_key_parameters(&mut t);
-    let role_arns = |ids: &[&str]| -> Vec<String> {
-        ids.iter()
-            .filter_map(|id| p.roles.get(*id))
-            .map(|r| r.arn_pattern(p.partition, &p.account))
-            .collect()
-    };
-    let root = format!("arn:{}:iam::{}:root", p.partition, p.account);
     t.add(
         "ReplicaKey",
         cx.key(
             &format!("{}-{}: replicated data in {rr}", p.pipeline, p.env),
-            vec![
-                json!({
-                    "Sid": "UseByReplicationRole",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": root},
-                    "Action": ["kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
-                    "Resource": "*",
-                    "Condition": {"ArnLike": {"aws:PrincipalArn": role_arns(&["bootstrap-replication", "replication"])}},
-                }),
-                json!({
-                    "Sid": "ReadByReturnRole",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": root},
-                    "Action": ["kms:Decrypt", "kms:DescribeKey"],
-                    "Resource": "*",
-                    "Condition": {"ArnLike": {"aws:PrincipalArn": role_arns(&["replica-return"])}},
-                }),
-            ],
+            KeyId::Replica,
         ),
     );
     if p.roles.contains_key("replica-return") {
@@ -117,10 +92,7 @@ pub(super) fn template(cx: &Ctx<'_>) -> Template {
             )
             .depends("ReplicaLogsBucketPolicy"),
         );
-        t.add(
-            &format!("{lid}Policy"),
-            cx.bucket_policy(lid, id, Vec::new()),
-        );
+        t.add(&format!("{lid}Policy"), cx.bucket_policy(lid, id));
     }
     t.output(
         "ReplicaKeyArn",

@@ -2,56 +2,18 @@
 //! policy statements of outside readers) and the metadata index table. Not the buckets'
 //! shape (`buckets`), nor who may use them (IAM, from flows).
 
-use std::collections::BTreeMap;
-
 use pipewright_ingest_config::index as ix;
-use serde_json::{Value, json};
 
 use super::Ctx;
-use crate::emit::cfn::{Expr, Resource, Template, logical_id, obj};
-use crate::emit::iam::bucket_arn;
+use crate::emit::cfn::{Expr, Resource, Template, obj};
 use crate::plan::{BucketId, StackId};
 use crate::spec::model::Lookup;
-
-/// Bucket policy statements admitting the principals outside the pipeline
-/// (`security.readers`) to read their prefixes, by bucket.
-fn reader_statements(cx: &Ctx<'_>) -> BTreeMap<BucketId, Vec<Value>> {
-    let p = cx.plan;
-    let mut readers: BTreeMap<BucketId, Vec<Value>> = BTreeMap::new();
-    for f in &p.flows {
-        if let (
-            crate::plan::Principal::External(who),
-            crate::plan::Access::ReadObjects { bucket, prefix },
-        ) = (&f.principal, &f.access)
-        {
-            let arn = bucket_arn(p, *bucket);
-            let sid = logical_id(&["reader", &f.id]);
-            readers.entry(*bucket).or_default().push(json!({
-                "Sid": sid,
-                "Effect": "Allow",
-                "Principal": {"AWS": who},
-                "Action": "s3:GetObject",
-                "Resource": format!("{arn}/{prefix}*"),
-            }));
-            readers.entry(*bucket).or_default().push(json!({
-                "Sid": format!("{sid}List"),
-                "Effect": "Allow",
-                "Principal": {"AWS": who},
-                "Action": "s3:ListBucket",
-                "Resource": arn,
-                "Condition": {"StringLike": {"s3:prefix": [prefix.trim_end_matches('/'), format!("{prefix}*")]}},
-            }));
-        }
-    }
-    readers
-}
 
 /// The data buckets the plan has, their policies, and their names exported.
 fn data_buckets(cx: &Ctx<'_>, t: &mut Template) {
     let p = cx.plan;
     let key = || cx.import(StackId::Foundation, "DataKeyArn");
     let logs = || Expr::s(cx.bucket_name(BucketId::Logs));
-    let mut readers = reader_statements(cx);
     for (id, lid) in [
         (BucketId::Raw, "RawBucket"),
         (BucketId::Curated, "CuratedBucket"),
@@ -62,10 +24,7 @@ fn data_buckets(cx: &Ctx<'_>, t: &mut Template) {
         }
         let b = cx.bucket(id, Some(key()), Some(logs()));
         t.add(lid, b);
-        t.add(
-            &format!("{lid}Policy"),
-            cx.bucket_policy(lid, id, readers.remove(&id).unwrap_or_default()),
-        );
+        t.add(&format!("{lid}Policy"), cx.bucket_policy(lid, id));
         cx.export(
             t,
             StackId::Storage,

@@ -17,6 +17,7 @@
 mod ctx;
 pub mod needs;
 mod neighbours;
+pub mod outsiders;
 #[cfg(test)]
 mod tests;
 mod trust;
@@ -26,7 +27,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::plan::{Plan, Principal};
+use crate::plan::Plan;
 use ctx::{Ctx, Need};
 
 use super::norm::glob;
@@ -58,6 +59,10 @@ pub struct Case {
     /// another account); the role's own policies do not apply to it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub principal: Option<String>,
+    /// With `principal`: that principal's own identity policies are the group's (an
+    /// outside principal whose account allows it everything), not none.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub own_policies: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -147,20 +152,9 @@ pub fn build_with(plan: &Plan, bound: &BTreeMap<String, String>) -> Result<Cases
     let cx = Ctx { plan, bindings: b };
     let mut resource_policies = subject::resource_policies(plan, &cx.bindings)?;
     let subject = subject::roles(plan, &cx.bindings);
-    let skipped = plan
-        .flows
-        .iter()
-        .filter_map(|f| {
-            let Principal::External(p) = &f.principal else {
-                return None;
-            };
-            Some(format!(
-                "{}: external principal {p} (its own account's policies are unknown)",
-                f.id
-            ))
-        })
-        .collect();
-    let mut roles = Vec::new();
+    // Outside readers are judged too (`outsiders`): nothing is skipped today.
+    let skipped = Vec::new();
+    let mut roles = outsiders::cases(&cx, &resource_policies);
     for id in plan.roles.keys() {
         roles.push(role_cases(&cx, id, &subject[id], &mut resource_policies));
     }
@@ -212,6 +206,7 @@ fn role_cases(
             .clone()
             .filter(|p| resource_policies.contains_key(p)),
         principal: None,
+        own_policies: false,
     };
     let mut cases: BTreeSet<Case> = BTreeSet::new();
     for (flow, n) in &all_needs {

@@ -29,6 +29,7 @@ pub(super) fn trust_cases(
         context: BTreeMap::from([("aws:SourceAccount".to_owned(), source.to_owned())]),
         resource_policy: Some(role_arn.to_owned()),
         principal: Some(principal),
+        own_policies: false,
     };
     out.insert(case(
         Expect::Allowed,

@@ -50,23 +50,9 @@ fn dead_letter_queue(cx: &Ctx<'_>, t: &mut Template) {
             .p("Queues", Expr::list([Expr::r("DeadLetterQueue")]))
             .p(
                 "PolicyDocument",
-                obj([
-                    ("Version", "2012-10-17".into()),
-                    (
-                        "Statement",
-                        Expr::list([obj([
-                            ("Sid", "DenyInsecureTransport".into()),
-                            ("Effect", "Deny".into()),
-                            ("Principal", obj([("AWS", "*".into())])),
-                            ("Action", "sqs:*".into()),
-                            ("Resource", Expr::att("DeadLetterQueue", "Arn")),
-                            (
-                                "Condition",
-                                obj([("Bool", obj([("aws:SecureTransport", false.into())]))]),
-                            ),
-                        ])]),
-                    ),
-                ]),
+                Expr::Json(crate::emit::resource_policy::document(
+                    &crate::emit::resource_policy::queue_policy(p),
+                )),
             ),
     );
 }
