@@ -270,7 +270,10 @@ fn check_posture(what: &str, posture: &Value, e: &Value) {
     if e["priced"] == Value::Bool(false) {
         let err = posture["error"].as_str().unwrap_or_default();
         assert!(err.contains("no price data"), "{what}: {posture}");
-        assert!(e.get("monthly_total").is_none(), "{what}: no money without prices");
+        assert!(
+            e.get("monthly_total").is_none(),
+            "{what}: no money without prices"
+        );
         return;
     }
     let comps = posture["components"].as_array().expect("components");
