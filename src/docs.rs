@@ -346,7 +346,7 @@ fn network_components(rows: &mut Rows, plan: &Plan) {
         for (svc, why) in crate::emit::stacks::INTERFACE_ENDPOINTS {
             rows.add(
                 "VPC interface endpoint",
-                format!("com.amazonaws.{}.{svc}", plan.region),
+                crate::aws::interface_endpoint(svc, &plan.region),
                 (*why).to_owned(),
                 format!("`environments.{}.compliance`", plan.env),
             );

@@ -260,6 +260,27 @@ pub fn prefix_list_name(service: &str, region: &str) -> Option<String> {
     Some(fill(p.prefix_lists.get(service)?, p, service, region))
 }
 
+/// The commercial partition's form, `com.amazonaws.<region>.<service>`, for a region no
+/// partition lists (`check` refuses those, PW0209: this only keeps emit total).
+fn commercial_form(service: &str, region: &str) -> String {
+    format!("com.amazonaws.{region}.{service}")
+}
+
+/// [`interface_endpoint_service`], total.
+pub fn interface_endpoint(service: &str, region: &str) -> String {
+    interface_endpoint_service(service, region).unwrap_or_else(|| commercial_form(service, region))
+}
+
+/// [`gateway_endpoint_service`], total.
+pub fn gateway_endpoint(service: &str, region: &str) -> String {
+    gateway_endpoint_service(service, region).unwrap_or_else(|| commercial_form(service, region))
+}
+
+/// [`prefix_list_name`], total.
+pub fn prefix_list(service: &str, region: &str) -> String {
+    prefix_list_name(service, region).unwrap_or_else(|| commercial_form(service, region))
+}
+
 /// The host of a REST API's default endpoint; `api_id` may be a placeholder
 /// (`${IngestApi}`): `${IngestApi}.execute-api.cn-north-1.amazonaws.com.cn`.
 pub fn execute_api_host(api_id: &str, region: &str) -> Option<String> {

@@ -207,8 +207,7 @@ pub fn param_sources(stacks: &[StackUnit]) -> Result<Vec<BTreeMap<String, ParamS
 
 /// The name of the AWS-managed prefix list of a service in a region.
 pub fn prefix_list_name(region: &str, service: &str) -> String {
-    crate::aws::prefix_list_name(service, region)
-        .unwrap_or_else(|| format!("com.amazonaws.{region}.{service}"))
+    crate::aws::prefix_list(service, region)
 }
 
 /// The prefix lists the stacks' parameters need: (region, service) pairs.

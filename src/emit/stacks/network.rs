@@ -42,8 +42,7 @@ fn prefix_list_parameters(cx: &Ctx<'_>, t: &mut Template) {
                 ty: "String",
                 description: format!(
                     "id of the AWS-managed prefix list {} (looked up by `pipewright deploy`)",
-                    crate::aws::prefix_list_name(svc, &p.region)
-                        .unwrap_or_else(|| format!("com.amazonaws.{}.{svc}", p.region))
+                    crate::aws::prefix_list(svc, &p.region)
                 ),
                 allowed_pattern: Some("^pl-[0-9a-f]{8,17}$".into()),
                 default: None,
@@ -200,10 +199,7 @@ fn gateway_endpoints(cx: &Ctx<'_>, t: &mut Template, route_tables: &[Expr]) {
                 .p("VpcEndpointType", "Gateway")
                 .p(
                     "ServiceName",
-                    Expr::s(
-                        crate::aws::gateway_endpoint_service(svc, &p.region)
-                            .unwrap_or_else(|| format!("com.amazonaws.{}.{svc}", p.region)),
-                    ),
+                    Expr::s(crate::aws::gateway_endpoint(svc, &p.region)),
                 )
                 .p("RouteTableIds", Expr::List(route_tables.to_vec())),
         );
@@ -255,10 +251,7 @@ fn interface_endpoints(cx: &Ctx<'_>, t: &mut Template, n: &NetworkPlan) {
                 .p("VpcEndpointType", "Interface")
                 .p(
                     "ServiceName",
-                    Expr::s(
-                        crate::aws::interface_endpoint_service(svc, &p.region)
-                            .unwrap_or_else(|| format!("com.amazonaws.{}.{svc}", p.region)),
-                    ),
+                    Expr::s(crate::aws::interface_endpoint(svc, &p.region)),
                 )
                 .p("PrivateDnsEnabled", true)
                 .p(
