@@ -110,6 +110,9 @@ pub fn clients_through(
     attempt: Duration,
 ) -> Clients {
     let partition = aws_sdk_s3::config::retry::RetryPartition::new(unique("partition"));
+    // A call queued in the fault connector (its pool, or moto's one transaction at a
+    // time) sends no bytes meanwhile; that is not a stalled stream.
+    let stalls = aws_sdk_s3::config::StalledStreamProtectionConfig::disabled();
     let t = aws_sdk_s3::config::timeout::TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(2))
         .operation_attempt_timeout(attempt)
@@ -123,6 +126,7 @@ pub fn clients_through(
         .retry_config(retry())
         .timeout_config(t.clone())
         .http_client(http.clone())
+        .stalled_stream_protection(stalls.clone())
         .retry_partition(partition.clone())
         .build();
     let ddb = aws_sdk_dynamodb::Config::builder()
@@ -133,6 +137,7 @@ pub fn clients_through(
         .retry_config(retry())
         .timeout_config(t.clone())
         .http_client(http.clone())
+        .stalled_stream_protection(stalls.clone())
         .retry_partition(partition.clone())
         .build();
     let glue = aws_sdk_glue::Config::builder()
@@ -143,6 +148,7 @@ pub fn clients_through(
         .retry_config(retry())
         .timeout_config(t)
         .http_client(http)
+        .stalled_stream_protection(stalls.clone())
         .retry_partition(partition)
         .build();
     Clients {
