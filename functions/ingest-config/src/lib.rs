@@ -240,6 +240,10 @@ pub mod index {
         /// Epoch seconds until which an unanswered idempotency record (a claim) holds
         /// its key for the request that put it.
         pub const LEASE_UNTIL: &str = "lease_until";
+        /// On idempotency records and claims: the SHA-256 (hex) of the accepted
+        /// content the key names (`Processed::content` in the function), so that a key
+        /// reused for other events is refused instead of replayed.
+        pub const CONTENT: &str = "content_sha256";
         pub const STATUS: &str = "status";
     }
 

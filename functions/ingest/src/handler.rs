@@ -8,24 +8,24 @@ use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::{HeaderMap, HeaderValue, Method};
 use aws_sdk_dynamodb::error::DisplayErrorContext;
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use aws_sdk_glue::operation::start_job_run::StartJobRunError;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
-use pipewright_ingest_config::index::attr;
 use pipewright_ingest_config::layout;
 use serde_json::{Value, json};
 use tracing::{Instrument, error, info, info_span, warn};
 
 use crate::batch::{self, Options, Processed};
 use crate::body;
+use crate::claim::{Claim, Commit, Table};
 use crate::emf;
 use crate::idempotency;
-use crate::items::{self, Item, Stored};
+use crate::items::{self, Held, Stored};
 use crate::setup::{MAX_TRANSACTION_ITEMS, Setup, Source};
 use crate::timefmt::Received;
+
+/// What a 207 to a request with an `Idempotency-Key` says about corrected events.
+pub const RESEND_HINT: &str = "this Idempotency-Key now names the accepted events; send the rejected events, corrected, with a new key";
 
 /// Header on a response replayed from the idempotency record.
 pub const REPLAYED_HEADER: &str = "Idempotent-Replayed";
@@ -184,6 +184,15 @@ fn header<'a>(req: &'a ApiGatewayProxyRequest, name: &str) -> Option<&'a str> {
         .and_then(|v| v.to_str().ok())
 }
 
+/// A header's bytes as they came, visible ASCII or not (a key that is not must be
+/// refused with its reason, not ignored).
+fn header_bytes<'a>(req: &'a ApiGatewayProxyRequest, name: &str) -> Option<&'a [u8]> {
+    req.headers
+        .get(name)
+        .or_else(|| req.multi_value_headers.get(name))
+        .map(HeaderValue::as_bytes)
+}
+
 /// A JSON response.
 pub fn response(
     status: u16,
@@ -211,17 +220,18 @@ fn unavailable(request_id: &str, what: &str, err: &str) -> Early {
     ))
 }
 
-/// The status and JSON body of a processed request.
+/// The status and JSON body of a processed request. `idempotency_key`: the key and
+/// whether the client sent it (a 207 then says how to resend corrected events).
 pub fn outcome(
     request_id: &str,
-    idempotency_key: Option<&str>,
+    idempotency_key: Option<(&str, bool)>,
     p: &Processed,
     raw_key: Option<&str>,
     rejected_key: Option<&str>,
 ) -> (u16, String) {
     let mut body = serde_json::Map::new();
     body.insert("request_id".into(), json!(request_id));
-    if let Some(k) = idempotency_key {
+    if let Some((k, _)) = idempotency_key {
         body.insert("idempotency_key".into(), json!(k));
     }
     body.insert("accepted".into(), json!(p.accepted.lines));
@@ -241,6 +251,9 @@ pub fn outcome(
     } else if p.failures.is_empty() {
         200
     } else {
+        if let Some((_, true)) = idempotency_key {
+            body.insert("resend".into(), json!(RESEND_HINT));
+        }
         207
     };
     if !p.failures.is_empty() {
@@ -263,7 +276,8 @@ pub fn outcome(
 }
 
 /// The request's steps, in order: route, decode and validate, claim the idempotency
-/// key, store the objects, index them (and start the jobs it triggers), answer.
+/// key, store the objects, index them (and start the jobs it triggers), answer. The
+/// protocol and what each failure leaves behind: functions/ingest/README.md.
 async fn handle_in_span(
     req: &ApiGatewayProxyRequest,
     clients: &Clients,
@@ -281,18 +295,37 @@ async fn handle_in_span(
         processed,
         bytes_received,
     } = r.decode(req, ctx)?;
-    let idem_key =
-        header_key.or_else(|| processed.event_ids.as_deref().map(idempotency::derived_key));
-    let claimed = r.claim_key(ctx, idem_key.as_deref(), &processed).await?;
-    let keys = r.store(ctx, &processed, claimed).await?;
+    let from_header = header_key.is_some();
+    let idem_key = header_key.or_else(|| {
+        processed
+            .event_ids
+            .as_ref()
+            .and(processed.content.as_ref())
+            .map(idempotency::derived_key)
+    });
+    let held = r.claim_key(ctx, idem_key.as_deref(), &processed).await?;
+    // A retry that took a claim over stores under the first attempt's keys and date.
+    let received = match &held {
+        Some(h) => Received::from_millis(h.received_millis),
+        None => ctx.received.clone(),
+    };
+    let keys = match &held {
+        Some(h) => Keys {
+            raw: Some(h.object_key.clone()),
+            rejected: h.rejected_key.clone(),
+        },
+        None => r.fresh_keys(ctx.request_id, &received, &processed),
+    };
+    r.store(ctx, &processed, &keys, held.as_ref()).await?;
     let (status, body) = outcome(
         ctx.request_id,
-        idem_key.as_deref(),
+        idem_key.as_deref().map(|k| (k, from_header)),
         &processed,
         keys.raw.as_deref(),
         keys.rejected.as_deref(),
     );
     if let Some(object_key) = &keys.raw {
+        let content = processed.content.as_ref().map(|c| idempotency::hex(c));
         let st = Stored {
             source: &source.name,
             schema_version: &source.config.schema_version,
@@ -300,10 +333,11 @@ async fn handle_in_span(
             rejected_key: keys.rejected.as_deref(),
             request_id: ctx.request_id,
             idempotency_key: idem_key.as_deref(),
-            received: ctx.received,
+            content: content.as_deref(),
+            received: &received,
             processed: &processed,
         };
-        r.index(ctx, &st, claimed, status, &body).await?;
+        r.index(ctx, &st, held.as_ref(), status, &body).await?;
         start_jobs(clients, source).await;
     }
     Ok(r.answer(ctx, &processed, bytes_received, &keys, status, body))
@@ -371,7 +405,7 @@ impl Routed<'_> {
             .map_err(|e| ctx.refuse(e.status(), name, &e.to_string(), &[]))?;
         let gzip = body::is_gzip(header(req, "content-encoding"))
             .map_err(|e| ctx.refuse(e.status(), name, &e.to_string(), &[]))?;
-        let header_key = header(req, "idempotency-key")
+        let header_key = header_bytes(req, "idempotency-key")
             .map(idempotency::header_key)
             .transpose()
             .map_err(|e| ctx.refuse(400, name, &e, &[]))?;
@@ -402,39 +436,79 @@ impl Routed<'_> {
         })
     }
 
+    /// The object keys of a request that holds no claim (or is about to claim): named
+    /// by this request's id under its receive time's partition.
+    fn fresh_keys(&self, request_id: &str, received: &Received, processed: &Processed) -> Keys {
+        let (name, p) = (&self.source.name, self.setup.config.partitioning);
+        Keys {
+            raw: (processed.accepted.lines > 0)
+                .then(|| layout::raw_key(name, p, &received.date, received.hour, request_id)),
+            rejected: (processed.rejected.lines > 0)
+                .then(|| layout::rejected_key(name, p, &received.date, received.hour, request_id)),
+        }
+    }
+
+    fn table(&self) -> Table<'_> {
+        Table {
+            client: &self.clients.dynamodb,
+            setup: self.setup,
+            source: &self.source.name,
+        }
+    }
+
     /// A request that will be indexed claims its key before it writes anything, so of
-    /// concurrent requests with one key only the claimant writes an object; while
-    /// another request holds the key it waits (`CLAIM_WAITS_MS`). One that stores
-    /// rejected events only has no record to claim: it just replays a stored one.
-    /// Returns the key this request holds.
-    async fn claim_key<'k>(
+    /// concurrent requests with one key only the claimant writes; while another
+    /// attempt holds the key it waits (`CLAIM_WAITS_MS`). One that stores rejected
+    /// events only has no record to claim: it just replays a stored one. Returns the
+    /// claim this request holds: its own, or one taken over with the first attempt's
+    /// object keys and receive time.
+    async fn claim_key(
         &self,
         ctx: &mut Ctx<'_>,
-        idem_key: Option<&'k str>,
+        idem_key: Option<&str>,
         processed: &Processed,
-    ) -> Result<Option<&'k str>, Early> {
-        let (clients, setup, source) = (self.clients, self.setup, &self.source.name);
-        let (request_id, received) = (ctx.request_id, ctx.received);
-        let Some(k) = idem_key else {
-            return Ok(None);
-        };
-        if processed.accepted.lines == 0 {
-            return match lookup(clients, setup, source, k).await {
+    ) -> Result<Option<Held>, Early> {
+        let source = &self.source.name;
+        let (Some(k), Some(content)) = (idem_key, processed.content.as_ref()) else {
+            let Some(k) = idem_key else {
+                return Ok(None);
+            };
+            return match self.table().lookup(k).await {
                 Ok(Some((status, body))) => Err(ctx.replay(source, status, body)),
                 Ok(None) => Ok(None),
-                Err(e) => Err(unavailable(request_id, "idempotency lookup", &e)),
+                Err(e) => Err(unavailable(ctx.request_id, "idempotency lookup", &e)),
             };
-        }
+        };
+        let keys = self.fresh_keys(ctx.request_id, ctx.received, processed);
+        let fresh = Held {
+            key: k.to_string(),
+            holder: ctx.request_id.to_string(),
+            content: idempotency::hex(content),
+            object_key: keys
+                .raw
+                .expect("a request with accepted events has a raw key"),
+            rejected_key: keys.rejected,
+            received_millis: ctx.received.epoch_millis,
+            lease_until: ctx.received.epoch_secs() + items::CLAIM_LEASE_SECS,
+        };
         let mut waits = CLAIM_WAITS_MS.iter();
         loop {
-            match claim(clients, setup, source, k, request_id, received).await {
-                Claim::Won => return Ok(Some(k)),
+            match self.table().claim(&fresh, ctx.received.epoch_secs()).await {
+                Claim::Won(held) => return Ok(Some(held)),
                 Claim::Answered(status, body) => return Err(ctx.replay(source, status, body)),
+                Claim::Mismatch => {
+                    return Err(ctx.refuse(
+                        422,
+                        self.name(),
+                        "this Idempotency-Key was first used for other events; a key names one batch: send these events with a new key",
+                        &[],
+                    ));
+                }
                 Claim::Busy => match waits.next() {
                     Some(ms) => {
                         info!(
                             wait_ms = ms,
-                            "another request holds this idempotency key; waiting"
+                            "another attempt holds this idempotency key; waiting"
                         );
                         tokio::time::sleep(std::time::Duration::from_millis(*ms)).await;
                     }
@@ -447,88 +521,65 @@ impl Routed<'_> {
                         ));
                     }
                 },
-                Claim::Failed(e) => return Err(unavailable(request_id, "idempotency claim", &e)),
+                Claim::Failed(e) => {
+                    return Err(unavailable(ctx.request_id, "idempotency claim", &e));
+                }
             }
         }
     }
 
-    /// Writes the accepted and the rejected events' objects side by side; on failure
-    /// gives the claim up.
+    /// Writes the accepted and the rejected events' objects side by side; under a
+    /// claim only where no object is yet (`If-None-Match: *`: an earlier attempt's
+    /// object with the same content stays, and is the one indexed). On failure gives
+    /// the claim up.
     async fn store(
         &self,
         ctx: &Ctx<'_>,
         processed: &Processed,
-        claimed: Option<&str>,
-    ) -> Result<Keys, Early> {
+        keys: &Keys,
+        held: Option<&Held>,
+    ) -> Result<(), Early> {
         let (clients, setup, source) = (self.clients, self.setup, self.source);
-        let (request_id, received) = (ctx.request_id, ctx.received);
-        let p = setup.config.partitioning;
-        let keys = Keys {
-            raw: (processed.accepted.lines > 0).then(|| {
-                layout::raw_key(&source.name, p, &received.date, received.hour, request_id)
-            }),
-            rejected: (processed.rejected.lines > 0).then(|| {
-                layout::rejected_key(&source.name, p, &received.date, received.hour, request_id)
-            }),
-        };
-        let put_raw = async {
-            match &keys.raw {
-                Some(k) => {
-                    put_object(
-                        clients,
-                        setup,
-                        source,
-                        k,
-                        &processed.accepted.gz,
-                        request_id,
-                    )
-                    .await
+        let request_id = ctx.request_id;
+        let once = held.is_some();
+        let put = |key: Option<&String>, gz: &bytes::Bytes| {
+            let gz = gz.clone();
+            let key = key.cloned();
+            async move {
+                match key {
+                    Some(k) => put_object(clients, setup, source, &k, gz, request_id, once).await,
+                    None => Ok(()),
                 }
-                None => Ok(()),
             }
         };
-        let put_rejected = async {
-            match &keys.rejected {
-                Some(k) => {
-                    put_object(
-                        clients,
-                        setup,
-                        source,
-                        k,
-                        &processed.rejected.gz,
-                        request_id,
-                    )
-                    .await
-                }
-                None => Ok(()),
-            }
-        };
-        let (a, b) = tokio::join!(put_raw, put_rejected);
+        let (a, b) = tokio::join!(
+            put(keys.raw.as_ref(), &processed.accepted.gz),
+            put(keys.rejected.as_ref(), &processed.rejected.gz)
+        );
         if let Err(e) = a.and(b) {
-            if let Some(k) = claimed {
-                release(clients, setup, &source.name, k, request_id, received).await;
+            if let Some(h) = held {
+                self.table().release(h).await;
             }
             return Err(unavailable(request_id, "s3 put", &e));
         }
-        Ok(keys)
+        Ok(())
     }
 
     /// One transaction: the object's item, its device pointers and, when the request
     /// holds a claim, the idempotency record with this answer. On failure gives the
-    /// claim up; a claim lost meanwhile replays the answer of the request that took it.
+    /// claim up; a key answered meanwhile replays that answer.
     async fn index(
         &self,
         ctx: &mut Ctx<'_>,
         st: &Stored<'_>,
-        claimed: Option<&str>,
+        held: Option<&Held>,
         status: u16,
         body: &str,
     ) -> Result<(), Early> {
-        let (clients, setup, source) = (self.clients, self.setup, &self.source.name);
-        let (request_id, received) = (ctx.request_id, ctx.received);
+        let (setup, source) = (self.setup, &self.source.name);
         let processed = st.processed;
         let mut writes = vec![items::object_item(&setup.config, st)];
-        let room = MAX_TRANSACTION_ITEMS - 1 - usize::from(st.idempotency_key.is_some());
+        let room = MAX_TRANSACTION_ITEMS - 1 - usize::from(held.is_some());
         let devices = items::device_items(&setup.config, st, room);
         if setup.config.lookups.by_device && devices.len() < processed.device_ids.len() {
             warn!(
@@ -538,15 +589,16 @@ impl Routed<'_> {
             );
         }
         writes.extend(devices);
-        let record = claimed.map(|k| items::idempotency_item(&setup.config, st, k, status, body));
-        match commit(clients, setup, source, claimed, writes, record, request_id).await {
+        let record = held.map(|h| items::idempotency_item(&setup.config, st, &h.key, status, body));
+        let table = self.table();
+        match table.commit(held, writes, record, ctx.request_id).await {
             Commit::Done => Ok(()),
-            Commit::LostClaim(status, body) => Err(ctx.replay(source, status, body)),
+            Commit::Answered(status, body) => Err(ctx.replay(source, status, body)),
             Commit::Failed(e) => {
-                if let Some(k) = claimed {
-                    release(clients, setup, source, k, request_id, received).await;
+                if let Some(h) = held {
+                    table.release(h).await;
                 }
-                Err(unavailable(request_id, "index transaction", &e))
+                Err(unavailable(ctx.request_id, "index transaction", &e))
             }
         }
     }
@@ -589,132 +641,28 @@ impl Routed<'_> {
     }
 }
 
-/// How claiming an idempotency key went.
-enum Claim {
-    /// This request holds the key: it writes, then turns the claim into the record.
-    Won,
-    /// The key's first request has finished: its answer.
-    Answered(u16, String),
-    /// Another request holds the key and has not finished.
-    Busy,
-    Failed(String),
-}
-
-/// Pauses between claim attempts while another request holds the key (about 4.6 s in
+/// Pauses between claim attempts while another attempt holds the key (about 4.6 s in
 /// all, well under API Gateway's 29 s).
 const CLAIM_WAITS_MS: [u64; 8] = [25, 50, 100, 200, 400, 800, 1000, 2000];
 
-/// One conditional PutItem of the claim: it succeeds when the key has no record, or
-/// only a claim whose lease has run out or was released.
-async fn claim(
-    clients: &Clients,
-    setup: &Setup,
-    source: &str,
-    key: &str,
-    request_id: &str,
-    received: &Received,
-) -> Claim {
-    let lease_until = received.epoch_secs() + items::CLAIM_LEASE_SECS;
-    let item = items::claim_item(
-        &setup.config,
-        source,
-        key,
-        request_id,
-        received,
-        lease_until,
-    );
-    let result = clients
-        .dynamodb
-        .put_item()
-        .table_name(&setup.names.index_table)
-        .set_item(Some(item))
-        .condition_expression(
-            "attribute_not_exists(#pk) OR (attribute_not_exists(#response) AND #lease < :now)",
-        )
-        .expression_attribute_names("#pk", pipewright_ingest_config::index::PK)
-        .expression_attribute_names("#response", attr::RESPONSE)
-        .expression_attribute_names("#lease", attr::LEASE_UNTIL)
-        .expression_attribute_values(":now", AttributeValue::N(received.epoch_secs().to_string()))
-        .send()
-        .await;
-    match result {
-        Ok(_) => Claim::Won,
-        Err(e)
-            if matches!(
-                e.as_service_error(),
-                Some(PutItemError::ConditionalCheckFailedException(_))
-            ) =>
-        {
-            match lookup(clients, setup, source, key).await {
-                Ok(Some((status, body))) => Claim::Answered(status, body),
-                Ok(None) => Claim::Busy,
-                Err(e) => Claim::Failed(e),
-            }
-        }
-        Err(e) => Claim::Failed(DisplayErrorContext(e).to_string()),
-    }
-}
-
-/// Gives up this request's claim (after a failure, so the device's retry need not wait
-/// for the lease): the claim is rewritten with a lease in the past, only while it is
-/// still this request's. Best effort: if it fails, the lease runs out.
-async fn release(
-    clients: &Clients,
-    setup: &Setup,
-    source: &str,
-    key: &str,
-    request_id: &str,
-    received: &Received,
-) {
-    let item = items::claim_item(&setup.config, source, key, request_id, received, 0);
-    let result = clients
-        .dynamodb
-        .put_item()
-        .table_name(&setup.names.index_table)
-        .set_item(Some(item))
-        .condition_expression("#rid = :rid AND attribute_not_exists(#response)")
-        .expression_attribute_names("#rid", attr::REQUEST_ID)
-        .expression_attribute_names("#response", attr::RESPONSE)
-        .expression_attribute_values(":rid", AttributeValue::S(request_id.to_string()))
-        .send()
-        .await;
-    if let Err(e) = result {
-        warn!(error = %DisplayErrorContext(&e), "could not release the idempotency claim; it expires with its lease");
-    }
-}
-
-async fn lookup(
-    clients: &Clients,
-    setup: &Setup,
-    source: &str,
-    key: &str,
-) -> Result<Option<(u16, String)>, String> {
-    let out = clients
-        .dynamodb
-        .get_item()
-        .table_name(&setup.names.index_table)
-        .set_key(Some(items::idempotency_key_item(source, key)))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(|e| DisplayErrorContext(e).to_string())?;
-    Ok(out.item().and_then(items::stored_response))
-}
-
+/// One object put. `once`: only if the key has no object yet; an object already there
+/// (412) was written by an earlier attempt of the same idempotency key, whose claim
+/// fixed this key for the same accepted content, so it counts as stored.
 async fn put_object(
     clients: &Clients,
     setup: &Setup,
     source: &Source,
     key: &str,
-    gz: &bytes::Bytes,
+    gz: bytes::Bytes,
     request_id: &str,
+    once: bool,
 ) -> Result<(), String> {
     let mut put = clients
         .s3
         .put_object()
         .bucket(&setup.names.raw_bucket)
         .key(key)
-        .body(ByteStream::from(gz.clone()))
+        .body(ByteStream::from(gz))
         .content_type("application/x-ndjson")
         .content_encoding("gzip")
         .server_side_encryption(ServerSideEncryption::AwsKms)
@@ -723,110 +671,20 @@ async fn put_object(
     if let Some(k) = &setup.names.kms_key_arn {
         put = put.ssekms_key_id(k).bucket_key_enabled(true);
     }
-    put.send()
-        .await
-        .map(|_| ())
-        .map_err(|e| DisplayErrorContext(e).to_string())
-}
-
-enum Commit {
-    Done,
-    /// The claim was taken over (its lease ran out) and the new holder has answered.
-    LostClaim(u16, String),
-    Failed(String),
-}
-
-fn conditional_put(
-    table: &str,
-    item: Item,
-    condition: &str,
-    names: &[(&str, &str)],
-    values: &[(&str, &str)],
-) -> Result<TransactWriteItem, String> {
-    let mut put = Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .condition_expression(condition);
-    for (k, v) in names {
-        put = put.expression_attribute_names(*k, *v);
+    if once {
+        put = put.if_none_match("*");
     }
-    for (k, v) in values {
-        put = put.expression_attribute_values(*k, AttributeValue::S((*v).to_string()));
-    }
-    let put = put.build().map_err(|e| e.to_string())?;
-    Ok(TransactWriteItem::builder().put(put).build())
-}
-
-/// One transaction: the new items (which must not exist yet) and, when the request
-/// holds a claim, the idempotency record replacing it (only while the claim is still
-/// this request's).
-async fn commit(
-    clients: &Clients,
-    setup: &Setup,
-    source: &str,
-    claimed: Option<&str>,
-    writes: Vec<Item>,
-    record: Option<Item>,
-    request_id: &str,
-) -> Commit {
-    let table = &setup.names.index_table;
-    let mut actions = Vec::with_capacity(writes.len() + 1);
-    for item in writes {
-        match conditional_put(
-            table,
-            item,
-            "attribute_not_exists(#pk)",
-            &[("#pk", pipewright_ingest_config::index::PK)],
-            &[],
-        ) {
-            Ok(a) => actions.push(a),
-            Err(e) => return Commit::Failed(e),
+    match put.send().await {
+        Ok(_) => Ok(()),
+        Err(e) if once && e.raw_response().map(|r| r.status().as_u16()) == Some(412) => {
+            info!(
+                object_key = key,
+                "object already stored by an earlier attempt"
+            );
+            Ok(())
         }
+        Err(e) => Err(DisplayErrorContext(e).to_string()),
     }
-    if let Some(item) = record {
-        match conditional_put(
-            table,
-            item,
-            "#rid = :rid AND attribute_not_exists(#response)",
-            &[("#rid", attr::REQUEST_ID), ("#response", attr::RESPONSE)],
-            &[(":rid", request_id)],
-        ) {
-            Ok(a) => actions.push(a),
-            Err(e) => return Commit::Failed(e),
-        }
-    }
-    // The token makes the SDK's own retries of this call idempotent (10 minutes).
-    let token: String = request_id.chars().take(36).collect();
-    let result = clients
-        .dynamodb
-        .transact_write_items()
-        .set_transact_items(Some(actions))
-        .client_request_token(token)
-        .send()
-        .await;
-    let err = match result {
-        Ok(_) => return Commit::Done,
-        Err(e) => e,
-    };
-    let condition_failed = match err.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
-            c.cancellation_reasons().is_empty()
-                || c.cancellation_reasons()
-                    .iter()
-                    .any(|r| r.code() == Some("ConditionalCheckFailed"))
-        }
-        _ => false,
-    };
-    if let (true, Some(key)) = (condition_failed, claimed) {
-        // This request's lease ran out and another request took the key over and
-        // answered: answer as it did.
-        match lookup(clients, setup, source, key).await {
-            Ok(Some((status, body))) => return Commit::LostClaim(status, body),
-            Ok(None) => {}
-            Err(e) => return Commit::Failed(e),
-        }
-    }
-    Commit::Failed(DisplayErrorContext(err).to_string())
 }
 
 async fn start_jobs(clients: &Clients, source: &Source) {
@@ -898,12 +756,13 @@ mod tests {
         );
         let (s, b) = v(outcome(
             "r",
-            Some("k"),
+            Some(("k", true)),
             &processed(2, 1),
             Some("raw/k"),
             Some("rej/k"),
         ));
         assert_eq!(s, 207);
+        assert_eq!(b["resend"], RESEND_HINT);
         assert_eq!(b["failures"][0]["index"], 0);
         assert_eq!(b["idempotency_key"], "k");
         let (s, b) = v(outcome("r", None, &processed(0, 3), None, Some("rej/k")));

@@ -1,83 +1,84 @@
-//! Idempotency keys: the client's `Idempotency-Key` header, or a key derived from the
-//! device-supplied event ids.
-
-use sha2::{Digest, Sha256};
+//! Idempotency keys: the client's `Idempotency-Key` header, or a key derived from
+//! the ids of the accepted events when each of them carries one.
 
 /// Longest accepted `Idempotency-Key`.
 pub const MAX_KEY_LEN: usize = 255;
 
-/// Prefix of keys derived from event ids.
-pub const DERIVED_PREFIX: &str = "ids-sha256:";
+/// Prefix of keys derived from the accepted events' ids. (Before issue 18 the derived
+/// key covered the ids of every event, rejected ones included, under `ids-sha256:`.)
+pub const DERIVED_PREFIX: &str = "accepted-ids-sha256:";
 
-/// Checks a client-supplied key: 1–255 visible ASCII characters.
-pub fn header_key(value: &str) -> Result<String, String> {
-    let v = value.trim();
-    if v.is_empty() || v.len() > MAX_KEY_LEN || !v.bytes().all(|b| b.is_ascii_graphic()) {
+/// Checks a client-supplied key as it arrived (bytes): 1–255 visible ASCII characters
+/// after trimming spaces and tabs at either end. The error says what is wrong and where.
+pub fn header_key(value: &[u8]) -> Result<String, String> {
+    let v = value.trim_ascii();
+    if v.is_empty() {
+        return Err(
+            "Idempotency-Key is empty; send 1–255 visible ASCII characters or leave the header out"
+                .into(),
+        );
+    }
+    if let Some(pos) = v.iter().position(|b| !b.is_ascii_graphic()) {
+        let b = v[pos];
+        let what = if b == b' ' {
+            "a space".to_string()
+        } else if b.is_ascii() {
+            format!("the control byte 0x{b:02x}")
+        } else {
+            format!("the non-ASCII byte 0x{b:02x}")
+        };
         return Err(format!(
-            "Idempotency-Key must be 1–{MAX_KEY_LEN} visible ASCII characters without spaces"
+            "Idempotency-Key has {what} at byte {pos}; it must be 1–{MAX_KEY_LEN} visible ASCII characters (0x21–0x7e)"
         ));
     }
-    Ok(v.to_string())
+    if v.len() > MAX_KEY_LEN {
+        return Err(format!(
+            "Idempotency-Key is {} bytes long; the most is {MAX_KEY_LEN}",
+            v.len()
+        ));
+    }
+    Ok(String::from_utf8(v.to_vec()).expect("visible ASCII is UTF-8"))
 }
 
-/// A key for a batch from its event ids: independent of the order of the events
-/// (a retry may be re-batched in another order), different for different id sets.
-pub fn derived_key(ids: &[String]) -> String {
-    let mut sorted: Vec<&str> = ids.iter().map(String::as_str).collect();
-    sorted.sort_unstable();
-    let mut h = Sha256::new();
-    for id in sorted {
-        // Length-prefixed, so ids containing separators cannot collide.
-        h.update((id.len() as u64).to_le_bytes());
-        h.update(id.as_bytes());
-    }
-    let digest = h.finalize();
-    let mut out = String::with_capacity(DERIVED_PREFIX.len() + 64);
-    out.push_str(DERIVED_PREFIX);
-    for b in digest.iter() {
+/// Lowercase hex of a digest.
+pub fn hex(digest: &[u8]) -> String {
+    let mut out = String::with_capacity(digest.len() * 2);
+    for b in digest {
         out.push_str(&format!("{b:02x}"));
     }
     out
+}
+
+/// The key of a request without `Idempotency-Key` whose accepted events all carry an
+/// id: their identity ([`crate::batch::Processed::content`], the SHA-256 of their
+/// sorted ids). A retry of the same events, in any order, has the same key; a
+/// corrected resend (a rejected event fixed, so now accepted) has another, so it is
+/// stored rather than replayed.
+pub fn derived_key(content: &[u8; 32]) -> String {
+    format!("{DERIVED_PREFIX}{}", hex(content))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn ids(v: &[&str]) -> Vec<String> {
-        v.iter().map(|s| s.to_string()).collect()
+    #[test]
+    fn header_keys_are_checked_with_a_reason() {
+        assert_eq!(header_key(b" abc-123 ").unwrap(), "abc-123");
+        let err = |v: &[u8]| header_key(v).unwrap_err();
+        assert!(err(b"").contains("empty"));
+        assert!(err(b"a b").contains("a space at byte 1"), "{}", err(b"a b"));
+        let e = err("ключ".as_bytes());
+        assert!(e.contains("non-ASCII byte 0xd0 at byte 0"), "{e}");
+        assert!(err(b"k\x01").contains("control byte 0x01"));
+        assert!(err(&[b'k'; 256]).contains("256 bytes long"));
+        assert!(header_key(&[b'k'; 255]).is_ok());
     }
 
     #[test]
-    fn header_keys_are_checked() {
-        assert_eq!(header_key(" abc-123 ").unwrap(), "abc-123");
-        assert!(header_key("").is_err());
-        assert!(header_key("a b").is_err());
-        assert!(header_key("ключ").is_err());
-        assert!(header_key(&"k".repeat(256)).is_err());
-        assert!(header_key(&"k".repeat(255)).is_ok());
-    }
-
-    #[test]
-    fn derived_keys_ignore_order_but_not_content() {
-        let k = derived_key(&ids(&["a", "b", "c"]));
-        assert!(
-            k.starts_with(DERIVED_PREFIX) && k.len() == DERIVED_PREFIX.len() + 64,
-            "{k}"
-        );
-        assert_eq!(k, derived_key(&ids(&["c", "a", "b"])));
-        assert_ne!(k, derived_key(&ids(&["a", "b"])));
-        assert_ne!(k, derived_key(&ids(&["a", "b", "c", "c"])));
-        // Separators inside ids do not collide.
-        assert_ne!(derived_key(&ids(&["a\nb"])), derived_key(&ids(&["a", "b"])));
-    }
-
-    #[test]
-    fn derived_key_is_stable() {
-        // A change here breaks idempotency across a deployment.
-        assert_eq!(
-            derived_key(&ids(&["x"])),
-            "ids-sha256:f91b14e7bbea4c5bfa0e1a704017716659f4910e557b869f226a69652d2a6f12"
-        );
+    fn derived_keys_name_the_content() {
+        let k = derived_key(&[0xab; 32]);
+        assert_eq!(k, format!("accepted-ids-sha256:{}", "ab".repeat(32)));
+        assert_ne!(k, derived_key(&[0xac; 32]));
     }
 }

@@ -36,6 +36,8 @@ pub struct Stored<'a> {
     pub rejected_key: Option<&'a str>,
     pub request_id: &'a str,
     pub idempotency_key: Option<&'a str>,
+    /// The accepted content (hex SHA-256) the idempotency key names.
+    pub content: Option<&'a str>,
     pub received: &'a Received,
     pub processed: &'a Processed,
 }
@@ -154,6 +156,12 @@ pub fn idempotency_item(
     item.insert(attr::IDEMPOTENCY_KEY.into(), s(key));
     item.insert(attr::STATUS.into(), n(status));
     item.insert(attr::RESPONSE.into(), s(body));
+    if let Some(c) = st.content {
+        item.insert(attr::CONTENT.into(), s(c));
+    }
+    if let Some(k) = st.rejected_key {
+        item.insert(attr::REJECTED_KEY.into(), s(k));
+    }
     item.insert(attr::REQUEST_ID.into(), s(st.request_id));
     item.insert(attr::OBJECT_KEY.into(), s(st.object_key));
     item.insert(attr::RECEIVED_AT.into(), s(&st.received.rfc3339));
@@ -169,29 +177,100 @@ pub fn idempotency_item(
 /// timeout), so a claim is only taken over from a request that is no longer running.
 pub const CLAIM_LEASE_SECS: i64 = 60;
 
-/// A claim on an idempotency key: the record's key with the claiming request and its
-/// lease, without a response. The first request to put it (conditionally) is the one
-/// that writes; [`idempotency_item`] later replaces it with the first answer.
-pub fn claim_item(
-    config: &IngestConfig,
-    source: &str,
-    key: &str,
-    request_id: &str,
-    received: &Received,
-    lease_until: i64,
-) -> Item {
-    let mut item = idempotency_key_item(source, key);
+/// A claim on an idempotency key: who holds it and until when, and what the key's
+/// request stores where. The object keys and the receive time are fixed by the first
+/// attempt and kept by every attempt that takes the claim over, so a retry writes the
+/// same objects (never a second copy) and indexes them under the same date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    pub key: String,
+    /// Request id of the attempt holding the claim.
+    pub holder: String,
+    /// Hex SHA-256 of the accepted content.
+    pub content: String,
+    pub object_key: String,
+    pub rejected_key: Option<String>,
+    /// When the key's first attempt was received (ms since the epoch).
+    pub received_millis: i64,
+    /// Epoch seconds until which the holder may write; 0 once released.
+    pub lease_until: i64,
+}
+
+/// The claim's item: the record's key without a response. The first request to put
+/// it (conditionally) writes; [`idempotency_item`] later replaces it with the answer.
+pub fn claim_item(config: &IngestConfig, source: &str, h: &Held) -> Item {
+    let received = Received::from_millis(h.received_millis);
+    let mut item = idempotency_key_item(source, &h.key);
     item.insert(attr::KIND.into(), s(kind::IDEMPOTENCY));
     item.insert(attr::SOURCE.into(), s(source));
-    item.insert(attr::IDEMPOTENCY_KEY.into(), s(key));
-    item.insert(attr::REQUEST_ID.into(), s(request_id));
-    item.insert(attr::LEASE_UNTIL.into(), n(lease_until));
+    item.insert(attr::IDEMPOTENCY_KEY.into(), s(&h.key));
+    item.insert(attr::REQUEST_ID.into(), s(&h.holder));
+    item.insert(attr::CONTENT.into(), s(&h.content));
+    item.insert(attr::OBJECT_KEY.into(), s(&h.object_key));
+    if let Some(k) = &h.rejected_key {
+        item.insert(attr::REJECTED_KEY.into(), s(k));
+    }
+    item.insert(attr::LEASE_UNTIL.into(), n(h.lease_until));
     item.insert(attr::RECEIVED_AT.into(), s(&received.rfc3339));
     item.insert(
         index::TTL.into(),
         n(received.epoch_secs() + i64::from(config.idempotency_ttl_days) * 86_400),
     );
     item
+}
+
+/// What an idempotency item holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    /// The key's request was stored and answered; `content` is `None` on records
+    /// written before contents were recorded.
+    Answered {
+        status: u16,
+        body: String,
+        content: Option<String>,
+    },
+    /// A request holds (or held) the key and has not answered.
+    Claimed(Held),
+}
+
+/// Reads an idempotency item; `None` when it is not one this function wrote.
+pub fn record_of(item: &Item) -> Option<Record> {
+    let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+    let num = |k: &str| {
+        item.get(k)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse::<i64>().ok())
+    };
+    if let Some((status, body)) = stored_response(item) {
+        return Some(Record::Answered {
+            status,
+            body,
+            content: text(attr::CONTENT),
+        });
+    }
+    Some(Record::Claimed(Held {
+        key: text(attr::IDEMPOTENCY_KEY)?,
+        holder: text(attr::REQUEST_ID)?,
+        content: text(attr::CONTENT)?,
+        object_key: text(attr::OBJECT_KEY)?,
+        rejected_key: text(attr::REJECTED_KEY),
+        received_millis: crate::timefmt::parse_rfc3339(&text(attr::RECEIVED_AT)?)?,
+        lease_until: num(attr::LEASE_UNTIL)?,
+    }))
+}
+
+/// A claim written before claims recorded their content and object keys (issue 18):
+/// its holder and lease, with the rest from `fresh`, so that it can still be taken over
+/// once its lease runs out.
+pub fn legacy_claim(item: &Item, fresh: &Held) -> Option<Held> {
+    if item.contains_key(attr::RESPONSE) || item.contains_key(attr::CONTENT) {
+        return None;
+    }
+    Some(Held {
+        holder: item.get(attr::REQUEST_ID)?.as_s().ok()?.clone(),
+        lease_until: item.get(attr::LEASE_UNTIL)?.as_n().ok()?.parse().ok()?,
+        ..fresh.clone()
+    })
 }
 
 /// The stored first response of an idempotency record: (status, body).
@@ -254,6 +333,7 @@ mod tests {
             rejected_key: Some("rejected/pos/k.ndjson.gz"),
             request_id: "r1",
             idempotency_key: Some("key"),
+            content: Some("c0ffee"),
             received: &received,
             processed: &p,
         };
@@ -296,13 +376,31 @@ mod tests {
         assert_eq!(idem.get("expires_at"), Some(&n(1_795_773_250 + 3 * 86_400)));
         assert_eq!(stored_response(&idem), Some((207, "{\"a\":1}".to_string())));
 
-        let claim = claim_item(&config(all, None), "pos", "key", "r1", &received, 42);
+        assert_eq!(
+            record_of(&idem),
+            Some(Record::Answered {
+                status: 207,
+                body: "{\"a\":1}".into(),
+                content: Some("c0ffee".into())
+            })
+        );
+        let held = Held {
+            key: "key".into(),
+            holder: "r1".into(),
+            content: "c0ffee".into(),
+            object_key: "raw/pos/k.ndjson.gz".into(),
+            rejected_key: None,
+            received_millis: received.epoch_millis,
+            lease_until: 42,
+        };
+        let claim = claim_item(&config(all, None), "pos", &held);
         assert_eq!(claim.get("pk"), idem.get("pk"));
         assert_eq!(claim.get("sk"), idem.get("sk"));
         assert_eq!(claim.get("request_id"), Some(&s("r1")));
         assert_eq!(claim.get("lease_until"), Some(&n(42)));
         assert_eq!(claim.get("expires_at"), idem.get("expires_at"));
-        // A claim is not an answer.
+        // A claim is not an answer, and reads back as itself.
         assert_eq!(stored_response(&claim), None);
+        assert_eq!(record_of(&claim), Some(Record::Claimed(held)));
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod batch;
 pub mod body;
+pub mod claim;
 pub mod emf;
 pub mod handler;
 pub mod idempotency;
@@ -14,6 +15,7 @@ pub mod items;
 pub mod local;
 pub mod logging;
 pub mod setup;
+pub mod strict;
 pub mod tape;
 pub mod timefmt;
 

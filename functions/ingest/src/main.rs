@@ -2,6 +2,10 @@
 //! the handler under the Lambda runtime, or as a local HTTP server with `--local ADDR`
 //! (or `PIPEWRIGHT_LOCAL_ADDR`).
 
+// The handler's future nests the claim, store and index steps' futures; computing the
+// runtime's future's layout takes more than the default 128 query levels under clippy.
+#![recursion_limit = "256"]
+
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;

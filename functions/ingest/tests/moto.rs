@@ -101,8 +101,19 @@ async fn a_single_event_is_stored_indexed_and_reads_back() {
     assert_eq!(s(&item, "source_date"), "pos#2026-11-27");
     assert_eq!(s(&item, "source_schema"), "pos#1.2.0");
     assert_eq!(n(&item, "expires_at"), 1_795_773_248 + 30 * 86_400);
-    // The key was derived from the event id.
-    assert!(s(&item, "idempotency_key").starts_with("ids-sha256:"));
+    // The key was derived from the accepted events' ids: SHA-256 over the sorted ids,
+    // each after its length as a little-endian u64.
+    {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(11u64.to_le_bytes());
+        h.update(b"sale-000001");
+        let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            s(&item, "idempotency_key"),
+            format!("accepted-ids-sha256:{hex}")
+        );
+    }
 
     // The GSIs answer from the attributes written.
     let q = env
@@ -540,19 +551,25 @@ async fn two_concurrent_handler_calls_with_one_key_leave_one_object_and_one_item
 
 #[tokio::test]
 async fn a_held_claim_gets_409_and_an_expired_one_is_taken_over() {
-    use pipewright_ingest::items::claim_item;
+    use pipewright_ingest::items::{Held, claim_item};
     use pipewright_ingest::timefmt::Received;
     let env = Env::new("claims").await;
     let received = Received::at(now());
+    // Claims as written before they recorded their content and object keys.
     let put_claim = |key: &str, lease_until: i64| {
-        let item = claim_item(
-            &env.setup.config,
-            "pos",
-            key,
-            "other-request",
-            &received,
+        let held = Held {
+            key: key.into(),
+            holder: "other-request".into(),
+            content: String::new(),
+            object_key: String::new(),
+            rejected_key: None,
+            received_millis: received.epoch_millis,
             lease_until,
-        );
+        };
+        let mut item = claim_item(&env.setup.config, "pos", &held);
+        for k in ["content_sha256", "object_key"] {
+            item.remove(k);
+        }
         env.clients
             .dynamodb
             .put_item()
@@ -861,4 +878,108 @@ async fn local_mode_serves_the_same_handler_over_http() {
     assert!(out.starts_with("HTTP/1.1 404"), "{out}");
     server.abort();
     let _ = table;
+}
+
+#[tokio::test]
+async fn a_corrected_resend_without_a_key_is_stored_not_replayed() {
+    let env = Env::new("corrected").await;
+    let a = sale(1);
+    let mut b = sale(2);
+    b["total"] = json!(-1);
+    let first = env.send(json_request(&json!([a, b]), &[])).await;
+    assert_eq!(first.status, 207, "{}", first.text);
+    // The same (still invalid) batch again: the same accepted content, a replay.
+    let again = env.send(json_request(&json!([a, b]), &[])).await;
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.text, first.text);
+    // B corrected: other accepted content, another key, stored.
+    let fixed = env
+        .send(json_request(&json!([sale(1), sale(2)]), &[]))
+        .await;
+    assert_eq!(fixed.status, 200, "{}", fixed.text);
+    assert_eq!(fixed.header("idempotent-replayed"), None);
+    assert_ne!(fixed.json["idempotency_key"], first.json["idempotency_key"]);
+    assert_stored(&env, &fixed, &[sale(1), sale(2)]).await;
+    // raw/ holds A twice (once per request that carried it) and B once.
+    let raw = objects(&env.clients.s3, &env.bucket, "raw/").await;
+    assert_eq!(raw.len(), 2);
+}
+
+#[tokio::test]
+async fn a_key_reused_for_other_events_gets_422_and_a_207_says_how_to_resend() {
+    let env = Env::new("reused").await;
+    let h = [("idempotency-key", "batch-7")];
+    let mut bad = sale(2);
+    bad["currency"] = json!("euro");
+    let first = env.send(json_request(&json!([sale(1), bad]), &h)).await;
+    assert_eq!(first.status, 207, "{}", first.text);
+    assert!(
+        first.json["resend"].as_str().unwrap().contains("new key"),
+        "{}",
+        first.text
+    );
+    let reused = env.send(json_request(&json!([sale(1), sale(2)]), &h)).await;
+    assert_eq!(reused.status, 422, "{}", reused.text);
+    assert!(reused.json["error"].as_str().unwrap().contains("new key"));
+    // Nothing more was stored.
+    assert_eq!(objects(&env.clients.s3, &env.bucket, "raw/").await.len(), 1);
+    let all = items(&env.clients.dynamodb, &env.table).await;
+    assert_eq!(of_kind(&all, "object").len(), 1);
+}
+
+#[tokio::test]
+async fn a_key_that_is_not_visible_ascii_gets_400_with_the_reason() {
+    use aws_lambda_events::http::HeaderValue;
+    let env = Env::new("badkey").await;
+    for (bytes, reason) in [
+        ("ключ".as_bytes(), "non-ASCII byte 0xd0 at byte 0"),
+        (b"a b".as_slice(), "a space at byte 1"),
+        (b"   ".as_slice(), "empty"),
+    ] {
+        let mut req = json_request(&sale(1), &[]);
+        req.headers.insert(
+            "idempotency-key",
+            HeaderValue::from_bytes(bytes).expect("header bytes"),
+        );
+        let r = env.send(req).await;
+        assert_eq!(r.status, 400, "{}", r.text);
+        assert!(
+            r.json["error"].as_str().unwrap().contains(reason),
+            "{}",
+            r.text
+        );
+    }
+    assert!(objects(&env.clients.s3, &env.bucket, "").await.is_empty());
+}
+
+#[tokio::test]
+async fn duplicate_keys_and_bytes_that_are_not_utf8_are_rejected_and_kept_exactly() {
+    let env = Env::new("exact").await;
+    let dup = r#"{"event_id":"d","store_id":"s","terminal_id":"t","occurred_at":"2026-11-27T08:00:00Z","currency":"EUR","total":1,"total":2,"items":[{"sku":"a","qty":1,"unit_price":1}]}"#;
+    let not_utf8: &[u8] = b"{\"event_id\":\"\xff\"}";
+    let mut body = format!("{}\n{dup}\n", sale(1)).into_bytes();
+    body.extend_from_slice(not_utf8);
+    let mut req = request(
+        ROUTE,
+        &b64(&body),
+        &[("content-type", "application/x-ndjson")],
+    );
+    req.is_base64_encoded = true;
+    let r = env.send(req).await;
+    assert_eq!(r.status, 207, "{}", r.text);
+    assert_eq!(r.json["accepted"], 1);
+    assert_eq!(
+        r.json["failures"][0]["errors"][0],
+        "/total: the key appears more than once in its object"
+    );
+    let rejected = objects(&env.clients.s3, &env.bucket, "rejected/").await;
+    let lines: Vec<Value> = gunzip(&rejected[0].1)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    let kept = base64::engine::general_purpose::STANDARD
+        .decode(lines[1]["event_base64"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(kept, not_utf8, "the bytes that arrived, exactly");
 }

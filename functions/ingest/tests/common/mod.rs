@@ -5,6 +5,9 @@
 
 #![allow(dead_code)]
 
+pub mod fault;
+pub mod rig;
+
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::net::TcpStream;
@@ -95,6 +98,64 @@ pub fn glue(endpoint: &str) -> aws_sdk_glue::Client {
         .timeout_config(timeouts())
         .build();
     aws_sdk_glue::Client::from_conf(c)
+}
+
+/// Clients whose requests go through `http` (a fault-injecting client), with
+/// `attempt` as the SDK's per-attempt timeout, and a retry partition of their own: the
+/// SDK's retry quota (a token bucket per partition, process-wide) is then not drained
+/// by another test's faults.
+pub fn clients_through(
+    endpoint: &str,
+    http: aws_sdk_s3::config::SharedHttpClient,
+    attempt: Duration,
+) -> Clients {
+    let partition = aws_sdk_s3::config::retry::RetryPartition::new(unique("partition"));
+    // A call queued in the fault connector (its pool, or moto's one transaction at a
+    // time) sends no bytes meanwhile; that is not a stalled stream.
+    let stalls = aws_sdk_s3::config::StalledStreamProtectionConfig::disabled();
+    let t = aws_sdk_s3::config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .operation_attempt_timeout(attempt)
+        .build();
+    let s3 = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new(REGION))
+        .credentials_provider(creds())
+        .endpoint_url(endpoint)
+        .force_path_style(true)
+        .retry_config(retry())
+        .timeout_config(t.clone())
+        .http_client(http.clone())
+        .stalled_stream_protection(stalls.clone())
+        .retry_partition(partition.clone())
+        .build();
+    let ddb = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(aws_sdk_dynamodb::config::Region::new(REGION))
+        .credentials_provider(creds())
+        .endpoint_url(endpoint)
+        .retry_config(retry())
+        .timeout_config(t.clone())
+        .http_client(http.clone())
+        .stalled_stream_protection(stalls.clone())
+        .retry_partition(partition.clone())
+        .build();
+    let glue = aws_sdk_glue::Config::builder()
+        .behavior_version(aws_sdk_glue::config::BehaviorVersion::latest())
+        .region(aws_sdk_glue::config::Region::new(REGION))
+        .credentials_provider(creds())
+        .endpoint_url(endpoint)
+        .retry_config(retry())
+        .timeout_config(t)
+        .http_client(http)
+        .stalled_stream_protection(stalls.clone())
+        .retry_partition(partition)
+        .build();
+    Clients {
+        s3: aws_sdk_s3::Client::from_conf(s3),
+        dynamodb: aws_sdk_dynamodb::Client::from_conf(ddb),
+        glue: aws_sdk_glue::Client::from_conf(glue),
+    }
 }
 
 /// Clients with S3 at one endpoint and DynamoDB (and Glue) at another.
