@@ -352,7 +352,7 @@ fn a_spec_check_accepts_synthesises_in_every_environment() {
     let seed = std::env::var("PROPTEST_RNG_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(2026_12_03);
+        .unwrap_or(20_261_203);
     let mut runner = TestRunner::new(Config {
         cases,
         rng_seed: RngSeed::Fixed(seed),
