@@ -1,6 +1,7 @@
 //! Phase 4, bundle: build the pipeline's Lambda functions with cargo-lambda and
 //! package each as a byte-reproducible zip (sorted entries, fixed timestamps and
-//! modes) named by its SHA-256.
+//! modes) named by its SHA-256. The functions' sources travel inside pipewright
+//! ([`source`]), so bundling works in any folder: they are built in pipewright's cache.
 //!
 //! External tools are values here: [`build_command`] returns the `Command` that
 //! would run (tests inspect it), and [`run_tool`] is the one place a tool runs.
@@ -11,6 +12,8 @@ use std::process::Command;
 
 use crate::plan::Plan;
 use crate::spec::model::Architecture;
+
+pub mod source;
 
 /// The Rust package of the ingest function, and the zip entry of its config.
 pub const INGEST_PACKAGE: &str = "pipewright-ingest";
@@ -61,16 +64,19 @@ pub fn target_triple(arch: Architecture) -> &'static str {
     }
 }
 
-/// `cargo lambda build --profile lambda` for one package and architecture (the
-/// workspace's `lambda` profile: stripped, thin LTO, one codegen unit).
-pub fn build_command(workspace: &Path, package: &str, arch: Architecture) -> Command {
+/// `cargo lambda build --profile lambda --locked` of the function workspace in `dir`
+/// for one architecture (its `lambda` profile: stripped, thin LTO, one codegen unit),
+/// into `dir/target` whatever `CARGO_TARGET_DIR` says.
+pub fn build_command(dir: &Path, package: &str, arch: Architecture) -> Command {
     let mut c = Command::new("cargo");
-    c.current_dir(workspace)
+    c.current_dir(dir)
+        .env("CARGO_TARGET_DIR", dir.join("target"))
         .args([
             "lambda",
             "build",
             "--profile",
             "lambda",
+            "--locked",
             "--package",
             package,
             "--target",
@@ -94,9 +100,8 @@ pub fn run_tool(mut c: Command, what: &str) -> Result<(), BundleError> {
 }
 
 /// Checks cargo-lambda is installed, with the fix when it is not.
-pub fn check_cargo_lambda(workspace: &Path) -> Result<(), BundleError> {
+pub fn check_cargo_lambda() -> Result<(), BundleError> {
     let ok = Command::new("cargo")
-        .current_dir(workspace)
         .args(["lambda", "--version"])
         .output()
         .is_ok_and(|o| o.status.success());
@@ -144,10 +149,11 @@ pub fn reproducible_zip(entries: &[(&str, &[u8], bool)]) -> io::Result<Vec<u8>> 
 }
 
 /// Builds and zips the ingest function of a plan for one architecture into
-/// `out_dir/<env>/lambda/ingest/<arch>/<sha256>.zip`. Writes nothing on failure.
+/// `out_dir/<env>/lambda/ingest/<arch>/<sha256>.zip`, building in the function
+/// workspace under `cache` ([`source::prepare`]). Writes nothing in `out_dir` on failure.
 pub fn bundle_ingest(
     plan: &Plan,
-    workspace: &Path,
+    cache: &Path,
     out_dir: &Path,
     arch: Architecture,
 ) -> Result<Artifact, BundleError> {
@@ -158,13 +164,21 @@ pub fn bundle_ingest(
             target_triple(arch)
         )));
     }
+    let workspace = source::prepare(cache).map_err(|e| {
+        BundleError::Io(io::Error::new(
+            e.kind(),
+            format!(
+                "cannot write the ingest function's sources under {}: {e}",
+                cache.display()
+            ),
+        ))
+    })?;
     run_tool(
-        build_command(workspace, INGEST_PACKAGE, arch),
+        build_command(&workspace, INGEST_PACKAGE, arch),
         "cargo lambda build",
     )?;
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| workspace.join("target"), PathBuf::from);
-    let binary = target_dir
+    let binary = workspace
+        .join("target")
         .join("lambda")
         .join(INGEST_PACKAGE)
         .join("bootstrap");
@@ -223,6 +237,11 @@ mod tests {
     #[test]
     fn build_command_targets_the_architecture() {
         let c = build_command(Path::new("/w"), "pipewright-ingest", Architecture::Arm64);
+        let target = c.get_envs().find(|(k, _)| *k == "CARGO_TARGET_DIR");
+        assert_eq!(
+            target,
+            Some(("CARGO_TARGET_DIR".as_ref(), Some("/w/target".as_ref())))
+        );
         let args: Vec<_> = c
             .get_args()
             .map(|a| a.to_string_lossy().into_owned())
@@ -234,6 +253,7 @@ mod tests {
                 "build",
                 "--profile",
                 "lambda",
+                "--locked",
                 "--package",
                 "pipewright-ingest",
                 "--target",

@@ -1,67 +1,90 @@
-//! `pipewright bundle` for real: builds the ingest function with cargo-lambda twice, from
-//! two copies of the workspace at different paths, each with its own target directory, and
-//! checks the zips are byte for byte the same (so the second build is no cache hit), named by
-//! their hash, hold exactly `bootstrap` and the config synth derives, and that the binary
-//! needs no glibc newer than 2.34 (Amazon Linux 2023). arm64 is compared the same way when
-//! the toolchain can build it, and otherwise reported as skipped with the reason. Building
-//! takes minutes, so the test is ignored by a plain `cargo test`; `.ci/run` runs it with
-//! `--ignored`. With `PIPEWRIGHT_BUNDLE_KEEP=DIR` the x86_64 zip is copied to
-//! `DIR/ingest-dev-x86_64.zip` (`.ci/run` deploys it in `scripts/demo`).
+//! `pipewright bundle` for real, away from pipewright's checkout: in one empty folder,
+//! `init` then `check`, `synth` and `bundle`; in another, which holds only a copy of the
+//! reference spec and its event schemas, `bundle --env dev`. Each has its own cache
+//! (`PIPEWRIGHT_CACHE_DIR`), so each builds the ingest function from the sources
+//! pipewright carries, with cargo-lambda, at its own path; the two `bootstrap`s must be
+//! byte for byte the same (so the second build is no cache hit), each zip named by its
+//! hash, holding exactly `bootstrap` and the config synth derives for its spec, and the
+//! binary needing no glibc newer than 2.34 (Amazon Linux 2023). arm64 is compared the
+//! same way when the toolchain can build it, and otherwise reported as skipped with the
+//! reason. Building takes minutes, so the test is ignored by a plain `cargo test`;
+//! `.ci/run` runs it with `--ignored`. With `PIPEWRIGHT_BUNDLE_KEEP=DIR` the reference
+//! dev x86_64 zip is copied to `DIR/ingest-dev-x86_64.zip` (`.ci/run` deploys it in
+//! `scripts/demo`).
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use pipewright::spec::{self, RealFiles};
 
-/// A copy of the workspace's files (those git lists, committed or not, minus ignored ones)
-/// under `dir`, so that a build there shares no path and no target directory with this one.
-fn checkout(dir: &Path) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let o = Command::new("git")
-        .current_dir(src)
-        .args([
-            "ls-files",
-            "-z",
-            "--cached",
-            "--others",
-            "--exclude-standard",
-        ])
-        .output()
-        .expect("git runs (the test copies the files git lists)");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    for name in o.stdout.split(|b| *b == 0).filter(|n| !n.is_empty()) {
-        let rel = Path::new(std::str::from_utf8(name).unwrap());
-        let from = src.join(rel);
-        if !from.is_file() {
-            continue; // deleted in the work tree, not yet committed
-        }
-        let to = dir.join(rel);
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(&from, &to).unwrap();
-    }
-    dir.to_path_buf()
-}
-
-/// `pipewright bundle --env dev` in `workspace`, with `workspace/target` as the target dir.
-fn bundle(workspace: &Path, out: &Path) -> serde_json::Value {
+/// `pipewright ARGS` in `dir`, with `dir/cache` as pipewright's cache; its stdout.
+fn pw(dir: &Path, args: &[&str]) -> Vec<u8> {
     let o = Command::new(env!("CARGO_BIN_EXE_pipewright"))
-        .current_dir(workspace)
-        .env("CARGO_TARGET_DIR", workspace.join("target"))
+        .current_dir(dir)
+        .env("PIPEWRIGHT_CACHE_DIR", dir.join("cache"))
         // .ci/run lints its test build through clippy-driver; a bundle is compiled by rustc
         // alone (clippy-driver turns MIR optimisations off, so its code would differ).
         .env_remove("RUSTC_WORKSPACE_WRAPPER")
         .env_remove("CLIPPY_ARGS")
-        .args(["bundle", "--env", "dev", "--format", "json", "--out"])
-        .arg(out)
+        .env_remove("CARGO_TARGET_DIR")
+        .args(args)
         .output()
         .expect("pipewright runs");
     assert!(
         o.status.success(),
-        "bundle failed: {}",
+        "pipewright {args:?} in {} failed: {}",
+        dir.display(),
         String::from_utf8_lossy(&o.stderr)
     );
-    serde_json::from_slice(&o.stdout).expect("JSON list of artefacts")
+    o.stdout
+}
+
+/// `bundle` in `dir`: the JSON list of artefacts.
+fn bundle(dir: &Path, env: &str) -> serde_json::Value {
+    let build = dir.join("build");
+    let build = build.to_str().expect("a UTF-8 temporary path");
+    let out = pw(
+        dir,
+        &["bundle", "--env", env, "--format", "json", "--out", build],
+    );
+    serde_json::from_slice(&out).expect("JSON list of artefacts")
+}
+
+/// A folder holding only the reference spec and its event schemas.
+fn reference_copy(dir: &Path) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(dir.join("schemas")).unwrap();
+    std::fs::copy(root.join("pipeline.yaml"), dir.join("pipeline.yaml")).unwrap();
+    for e in std::fs::read_dir(root.join("schemas")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, dir.join("schemas").join(p.file_name().unwrap())).unwrap();
+    }
+}
+
+/// The starter pipeline of `init`, checked and synthesised, then bundled.
+fn init_and_bundle(dir: &Path) -> serde_json::Value {
+    std::fs::create_dir_all(dir).unwrap();
+    pw(dir, &["init"]);
+    pw(dir, &["check", "--deny-warnings"]);
+    pw(dir, &["synth"]);
+    bundle(dir, "dev")
+}
+
+/// One entry of a zip.
+fn entry(artefact: &serde_json::Value, name: &str) -> Vec<u8> {
+    let bytes = zip_bytes(artefact);
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut buf = Vec::new();
+    zip.by_name(name).unwrap().read_to_end(&mut buf).unwrap();
+    buf
+}
+
+/// The ingest config synth derives for `env` of the spec in `dir`.
+fn config_of(dir: &Path, env: &str) -> String {
+    let checked = spec::check(&dir.join("pipeline.yaml"), &RealFiles).unwrap();
+    let plan = pipewright::plan::lower(&checked.validated().unwrap(), env).unwrap();
+    plan.ingest_config.to_canonical_json()
 }
 
 /// The highest `GLIBC_x.y` version an ELF binary needs (from `objdump -T`).
@@ -103,31 +126,32 @@ fn zip_bytes(artefact: &serde_json::Value) -> Vec<u8> {
 
 #[test]
 #[ignore = "builds the ingest function with cargo-lambda twice (minutes); .ci/run runs it"]
-fn ingest_bundle_is_reproducible_and_fits_al2023() {
-    // Two checkouts at paths of different lengths, each with its own target directory, built
-    // at the same time: neither build can reuse anything of the other's.
+fn ingest_bundle_is_reproducible_in_any_folder_and_fits_al2023() {
+    // Two folders at paths of different lengths, neither inside pipewright's checkout, each
+    // with its own cache, built at the same time: neither build can reuse the other's.
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
-    let ws_a = checkout(&a.path().join("pipewright"));
-    let ws_b = checkout(&b.path().join("elsewhere").join("another-checkout"));
+    let starter = a.path().join("fleet-events");
+    let reference = b.path().join("elsewhere").join("transit-payments");
+    reference_copy(&reference);
     let (first, second) = std::thread::scope(|s| {
-        let one = s.spawn(|| bundle(&ws_a, &a.path().join("out")));
-        let two = s.spawn(|| bundle(&ws_b, &b.path().join("out")));
+        let one = s.spawn(|| init_and_bundle(&starter));
+        let two = s.spawn(|| bundle(&reference, "dev"));
         (one.join().unwrap(), two.join().unwrap())
     });
-    let x86 = artefact(&first, "x86_64").expect("an x86_64 artefact");
-    let x86_again = artefact(&second, "x86_64").expect("an x86_64 artefact");
+    let x86 = artefact(&second, "x86_64").expect("an x86_64 artefact");
+    let x86_starter = artefact(&first, "x86_64").expect("an x86_64 artefact");
     assert!(
-        zip_bytes(x86) == zip_bytes(x86_again),
-        "two checkouts built two different x86_64 zips: {} and {}",
+        entry(x86, "bootstrap") == entry(x86_starter, "bootstrap"),
+        "two folders built two different x86_64 bootstraps: {} and {}",
         x86["path"],
-        x86_again["path"]
+        x86_starter["path"]
     );
     match (artefact(&first, "arm64"), artefact(&second, "arm64")) {
         (Some(arm), Some(arm_again)) => {
             assert!(
-                zip_bytes(arm) == zip_bytes(arm_again),
-                "two checkouts built two different arm64 zips"
+                entry(arm, "bootstrap") == entry(arm_again, "bootstrap"),
+                "two folders built two different arm64 bootstraps"
             );
             eprintln!("arm64: built twice, identical ({})", arm["sha256"]);
         }
@@ -158,41 +182,35 @@ fn ingest_bundle_is_reproducible_and_fits_al2023() {
         std::fs::write(keep.join("ingest-dev-x86_64.zip"), zip_bytes(x86)).unwrap();
     }
 
-    let path = Path::new(x86["path"].as_str().unwrap());
-    let bytes = std::fs::read(path).unwrap();
-    let sha = pipewright::emit::sha256_hex(&bytes);
-    assert_eq!(x86["sha256"], sha);
-    assert_eq!(
-        path.file_name().unwrap().to_string_lossy(),
-        format!("{sha}.zip")
-    );
-    assert_eq!(x86["s3_key"], format!("lambda/ingest/{sha}.zip"));
-
-    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
-    let names: Vec<String> = (0..zip.len())
-        .map(|i| zip.by_index(i).unwrap().name().unwrap().into_owned())
-        .collect();
-    assert_eq!(names, ["bootstrap", "pipewright-ingest.json"]);
-    let mut config = String::new();
-    zip.by_name("pipewright-ingest.json")
-        .unwrap()
-        .read_to_string(&mut config)
-        .unwrap();
-    let checked = spec::check(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("pipeline.yaml"),
-        &RealFiles,
-    )
-    .unwrap();
-    let plan = pipewright::plan::lower(&checked.validated().unwrap(), "dev").unwrap();
-    assert_eq!(config, plan.ingest_config.to_canonical_json());
+    for (art, dir) in [(x86, &reference), (x86_starter, &starter)] {
+        let path = Path::new(art["path"].as_str().unwrap());
+        assert!(
+            path.starts_with(dir),
+            "{} is outside {}",
+            path.display(),
+            dir.display()
+        );
+        let bytes = std::fs::read(path).unwrap();
+        let sha = pipewright::emit::sha256_hex(&bytes);
+        assert_eq!(art["sha256"], sha);
+        assert_eq!(
+            path.file_name().unwrap().to_string_lossy(),
+            format!("{sha}.zip")
+        );
+        assert_eq!(art["s3_key"], format!("lambda/ingest/{sha}.zip"));
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let mut names: Vec<String> = (0..zip.len())
+            .map(|i| zip.by_index(i).unwrap().name().unwrap().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["bootstrap", "pipewright-ingest.json"]);
+        let config = String::from_utf8(entry(art, "pipewright-ingest.json")).unwrap();
+        assert_eq!(config, config_of(dir, "dev"));
+    }
 
     let dir = tempfile::tempdir().unwrap();
     let exe = dir.path().join("bootstrap");
-    let mut f = zip.by_name("bootstrap").unwrap();
-    assert_eq!(f.unix_mode().unwrap() & 0o777, 0o755);
-    let mut buf = Vec::new();
-    f.read_to_end(&mut buf).unwrap();
-    std::fs::write(&exe, buf).unwrap();
+    std::fs::write(&exe, entry(x86, "bootstrap")).unwrap();
     let (major, minor) = max_glibc(&exe);
     assert!(
         (major, minor) <= (2, 34),

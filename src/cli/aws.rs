@@ -191,7 +191,6 @@ fn options(cli: &Cli, a: &AwsArgs) -> io::Result<Options> {
         yes: false,
         outputs_file: None,
         lambda_zip: a.lambda_zip.clone(),
-        workspace: std::env::current_dir()?,
         build_dir: a.build_dir.clone(),
         timeout: std::time::Duration::from_secs(a.timeout_minutes * 60),
         moto_compat: a.moto_compat,

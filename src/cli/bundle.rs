@@ -25,11 +25,17 @@ pub(super) fn bundle(cli: &Cli, a: &BundleArgs) -> io::Result<u8> {
         Ok(v) => v,
         Err(code) => return Ok(code),
     };
-    let workspace = std::env::current_dir()?;
-    if let Err(e) = b::check_cargo_lambda(&workspace) {
+    if let Err(e) = b::check_cargo_lambda() {
         eprintln!("error: {e}");
         return Ok(2);
     }
+    let cache = match b::source::cache_root() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(2);
+        }
+    };
     let mut artifacts = Vec::new();
     let mut notes = Vec::new();
     for env in envs_of(&v, cli.env.as_deref()) {
@@ -48,7 +54,7 @@ pub(super) fn bundle(cli: &Cli, a: &BundleArgs) -> io::Result<u8> {
                 ));
                 pb
             });
-            let r = b::bundle_ingest(&plan, &workspace, &a.out, arch);
+            let r = b::bundle_ingest(&plan, &cache, &a.out, arch);
             if let Some(pb) = bar {
                 pb.finish_and_clear();
             }

@@ -96,8 +96,9 @@ pub(super) fn ingest_zip(plan: &Plan, o: &Options) -> Result<Upload, String> {
     let path = match &o.lambda_zip {
         Some(p) => p.clone(),
         None => {
-            crate::bundle::check_cargo_lambda(&o.workspace).map_err(|e| e.to_string())?;
-            crate::bundle::bundle_ingest(plan, &o.workspace, &o.build_dir, plan.architecture)
+            crate::bundle::check_cargo_lambda().map_err(|e| e.to_string())?;
+            let cache = crate::bundle::source::cache_root()?;
+            crate::bundle::bundle_ingest(plan, &cache, &o.build_dir, plan.architecture)
                 .map_err(|e| e.to_string())?
                 .path
         }

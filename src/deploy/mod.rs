@@ -55,7 +55,6 @@ pub struct Options {
     pub outputs_file: Option<PathBuf>,
     /// A prebuilt ingest zip; otherwise the function is bundled with cargo-lambda.
     pub lambda_zip: Option<PathBuf>,
-    pub workspace: PathBuf,
     pub build_dir: PathBuf,
     pub poll: Duration,
     pub timeout: Duration,

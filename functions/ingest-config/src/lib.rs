@@ -10,6 +10,16 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// This crate's own files. pipewright writes the ingest function's workspace (which
+/// builds this crate too) from what it carries, so that `pipewright bundle` works in
+/// any folder (pipewright's src/bundle/source.rs).
+pub mod source {
+    /// `Cargo.toml` (as packaged, when this crate comes from a registry).
+    pub const MANIFEST: &str = include_str!("../Cargo.toml");
+    /// `src/lib.rs`, this file.
+    pub const LIB: &str = include_str!("lib.rs");
+}
+
 /// Version of [`IngestConfig`]. Bump on any incompatible change; the function
 /// refuses a config whose version it does not know.
 pub const CONFIG_VERSION: u32 = 1;

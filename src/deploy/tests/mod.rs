@@ -120,7 +120,6 @@ fn engine_for(env: &str, cfn: Client, method: Method) -> Engine {
         yes: true,
         outputs_file: None,
         lambda_zip: None,
-        workspace: root.to_path_buf(),
         build_dir: root.join("build"),
         poll: Duration::ZERO,
         timeout: Duration::from_secs(5),
