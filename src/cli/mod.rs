@@ -17,6 +17,7 @@ mod bundle;
 mod check;
 mod explain;
 mod iam;
+mod init;
 mod reference;
 mod synth;
 
@@ -27,6 +28,7 @@ pub use check::CheckArgs;
 #[cfg(feature = "aws")]
 pub use iam::IamVerifyArgs;
 pub use iam::{FailOn, IamCasesArgs, IamCommand, IamDiffArgs, IamExplainArgs};
+pub use init::InitArgs;
 pub use reference::{ExplainArgs, SchemaArgs, schema_text};
 pub use synth::SynthArgs;
 
@@ -71,6 +73,15 @@ pub enum Format {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Start a pipeline repository: a starter `pipeline.yaml` (with the schema line for
+    /// editors), its event schema, `pipeline.schema.json`, a `.gitignore` and a GitHub
+    /// Actions workflow. Writes nothing if any of them exists.
+    #[command(after_help = "Examples:
+  pipewright init                                   # here; the pipeline is named after the folder
+  pipewright init fleet-events --account 123456789012 --region eu-west-2
+
+Exit status: 0 written, 1 a starter file already exists, 2 options that fail `check`, or an I/O error.")]
+    Init(InitArgs),
     /// Validate a spec: shape, references, names, limits and event schemas, all
     /// errors at once.
     #[command(after_help = "Examples:
@@ -205,6 +216,7 @@ fn run(cli: Cli) -> io::Result<u8> {
         return Ok(2);
     }
     match &cli.command {
+        Command::Init(a) => init::init(a),
         Command::Check(a) => check::check(&cli, a),
         Command::Synth(a) => synth::synth(&cli, a),
         Command::Bundle(a) => bundle::bundle(&cli, a),
