@@ -65,6 +65,13 @@ struct Found {
     others: usize,
     log_groups: usize,
     retention: BTreeSet<i64>,
+    vpc: Option<String>,
+    subnets: Vec<String>,
+    interface: Vec<String>,
+    gateway: BTreeSet<String>,
+    internet: usize,
+    unversioned: Vec<String>,
+    no_pitr: usize,
 }
 
 struct Tpls<'a>(&'a [(String, Value)]);
@@ -136,6 +143,9 @@ fn read(tpls: &[(String, Value)]) -> Found {
                 "AWS::S3::Bucket" => bucket(&t, i, r, &mut f),
                 "AWS::DynamoDB::Table" => {
                     f.table_retained |= retained;
+                    if p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] != true {
+                        f.no_pitr += 1;
+                    }
                     other(&p["SSESpecification"]["KMSMasterKeyId"], &mut f);
                 }
                 "AWS::SQS::Queue" | "AWS::SNS::Topic" => other(&p["KmsMasterKeyId"], &mut f),
@@ -144,6 +154,22 @@ fn read(tpls: &[(String, Value)]) -> Found {
                     f.retention.insert(p["RetentionInDays"].as_i64().unwrap());
                     other(&p["KmsKeyId"], &mut f);
                 }
+                "AWS::EC2::VPC" => f.vpc = p["CidrBlock"].as_str().map(str::to_owned),
+                "AWS::EC2::Subnet" => f.subnets.push(p["CidrBlock"].as_str().unwrap().into()),
+                "AWS::EC2::VPCEndpoint" => {
+                    // `com.amazonaws.<region>.<service>` (or a partition's own prefix).
+                    let name = p["ServiceName"].as_str().unwrap();
+                    let region = name.split('.').find(|x| x.contains('-')).unwrap();
+                    let svc = name.split_once(&format!("{region}.")).unwrap().1.to_owned();
+                    if p["VpcEndpointType"] == "Gateway" {
+                        f.gateway.insert(svc);
+                    } else {
+                        f.interface.push(svc);
+                    }
+                }
+                "AWS::EC2::InternetGateway"
+                | "AWS::EC2::NatGateway"
+                | "AWS::EC2::EgressOnlyInternetGateway" => f.internet += 1,
                 _ => {}
             }
         }
@@ -167,6 +193,9 @@ fn bucket(t: &Tpls, i: usize, r: &Value, f: &mut Found) {
     } else if let Some(d) = rc["Rules"][0]["Destination"]["Bucket"].as_str() {
         let to = d.rsplit(":::").next().unwrap().to_owned();
         f.pairs.insert((name.clone(), to));
+    }
+    if p["VersioningConfiguration"]["Status"] != "Enabled" {
+        f.unversioned.push(name.clone());
     }
     if r["DeletionPolicy"] == "Retain" {
         f.retained_buckets.insert(name);
@@ -285,6 +314,44 @@ fn check(plan: &Plan, md: &str, f: &Found) {
     assert_eq!(buckets, f.retained_buckets, "{at}: retained buckets");
     assert_eq!(keys, f.retained_keys, "{at}: retained keys");
     assert_eq!(kept.contains("the index table"), f.table_retained, "{at}");
+    // Roll back: versioned buckets, the table's point-in-time recovery.
+    if md.contains("buckets are versioned and the table has point-in-time recovery") {
+        assert!(f.unversioned.is_empty() && f.no_pitr == 0, "{at}: {f:?}");
+    }
+    network(&at, md, f);
+}
+
+/// `- Network: VPC <cidr>, private subnets <a>, <b>, no route to the internet; interface
+/// endpoints: <services> (S3 and DynamoDB through gateway endpoints).`
+fn network(at: &str, md: &str, f: &Found) {
+    let Some(n) = md.lines().find_map(|l| l.strip_prefix("- Network: VPC ")) else {
+        assert!(f.vpc.is_none(), "{at}: a VPC the docs do not mention");
+        return;
+    };
+    let (cidr, rest) = n.split_once(", private subnets ").unwrap();
+    assert_eq!(Some(cidr), f.vpc.as_deref(), "{at}");
+    let (subnets, rest) = rest.split_once(", no route to the internet; ").unwrap();
+    assert_eq!(subnets.split(", ").collect::<Vec<_>>(), f.subnets, "{at}");
+    assert_eq!(f.internet, 0, "{at}: no route to the internet");
+    let (ifaces, rest) = rest
+        .strip_prefix("interface endpoints: ")
+        .unwrap()
+        .split_once(" (")
+        .unwrap();
+    let mut said: Vec<&str> = ifaces.split(", ").collect();
+    let mut have: Vec<&str> = f.interface.iter().map(String::as_str).collect();
+    said.sort();
+    have.sort();
+    assert_eq!(said, have, "{at}: interface endpoints");
+    assert!(
+        rest.starts_with("S3 and DynamoDB through gateway endpoints"),
+        "{at}"
+    );
+    assert_eq!(
+        f.gateway,
+        BTreeSet::from(["s3".to_owned(), "dynamodb".to_owned()]),
+        "{at}"
+    );
 }
 
 #[test]
