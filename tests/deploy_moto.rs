@@ -361,34 +361,7 @@ async fn deploy_redeploy_change_and_destroy_the_reference_spec() {
     );
     assert_eq!(r.code, 1, "no terminal and no --yes: refused\n{}", r.stderr);
     assert!(r.stderr.contains("--yes"), "{}", r.stderr);
-    // moto 5.2.5 neither deletes nor detaches an AWS::IAM::ManagedPolicy on stack
-    // deletion, so deleting the role it is attached to fails (DeleteConflict) where AWS
-    // would delete the policy first. Detach them here, outside the tool under test.
-    // CloudFormation named the roles: each is found by its path.
-    for role in plan.roles.values() {
-        let Some(found) = pipewright::review::verify::find_role(&iam, &role.path())
-            .await
-            .unwrap()
-        else {
-            continue;
-        };
-        let Ok(att) = iam
-            .list_attached_role_policies()
-            .role_name(&found.name)
-            .send()
-            .await
-        else {
-            continue;
-        };
-        for p in att.attached_policies() {
-            iam.detach_role_policy()
-                .role_name(&found.name)
-                .policy_arn(p.policy_arn().unwrap())
-                .send()
-                .await
-                .unwrap();
-        }
-    }
+    detach_managed_policies(&plan, &iam).await;
     let r = pipewright(
         &[
             "destroy",

@@ -4,7 +4,6 @@
 
 use std::path::PathBuf;
 
-use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
 
 use super::Options;
@@ -65,10 +64,7 @@ pub(super) async fn upload(
             return Err(format!(
                 "checking s3://{bucket}/{}: {}",
                 u.key,
-                e.message().map_or_else(
-                    || aws_sdk_s3::error::DisplayErrorContext(&e).to_string(),
-                    str::to_string
-                )
+                super::errors::sdk_error_text(&e, "the S3 endpoint")
             ));
         }
     }
@@ -84,7 +80,7 @@ pub(super) async fn upload(
                 "uploading {} to s3://{bucket}/{}: {}",
                 u.what,
                 u.key,
-                aws_sdk_s3::error::DisplayErrorContext(&e)
+                super::errors::sdk_error_text(&e, "the S3 endpoint")
             )
         })?;
     rep.upload(&u.key, &u.what, u.bytes.len(), false);

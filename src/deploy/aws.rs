@@ -7,11 +7,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError;
+use std::time::Duration;
 
 use super::cfn::Cfn;
 use super::engine::Engine;
 use super::report::Reporter;
-use super::{Options, logic};
+use super::{Options, errors, logic};
 use crate::plan::Plan;
 
 /// AWS clients, one CloudFormation client per region.
@@ -92,12 +95,25 @@ pub(super) async fn check_account(
     o: &Options,
     rep: &Reporter,
 ) -> Result<(), String> {
-    let id = aws.sts.get_caller_identity().send().await.map_err(|e| {
-        format!(
-            "cannot tell which AWS account the credentials belong to (sts:GetCallerIdentity): {}",
-            aws_sdk_sts::error::DisplayErrorContext(&e)
+    // The first call of a run: a few seconds at most, so that a wrong or unreachable
+    // endpoint fails now rather than after the adaptive retries of the other calls.
+    let id = aws
+        .sts
+        .get_caller_identity()
+        .customize()
+        .config_override(
+            aws_sdk_sts::config::Builder::default()
+                .retry_config(RetryConfig::standard().with_max_attempts(2))
+                .timeout_config(
+                    TimeoutConfig::builder()
+                        .connect_timeout(Duration::from_secs(5))
+                        .operation_timeout(Duration::from_secs(30))
+                        .build(),
+                ),
         )
-    })?;
+        .send()
+        .await
+        .map_err(|e| identity_error(&e, aws.endpoint.as_deref(), &plan.region))?;
     let caller = id.account().unwrap_or_default();
     match logic::account_check(&plan.account, caller, id.arn().unwrap_or("?"), &plan.env) {
         Ok(()) => Ok(()),
@@ -106,6 +122,32 @@ pub(super) async fn check_account(
             Ok(())
         }
         Err(m) => Err(m),
+    }
+}
+
+/// What went wrong asking STS whose credentials these are, and what to do about it.
+fn identity_error<R: std::fmt::Debug>(
+    e: &aws_sdk_sts::error::SdkError<GetCallerIdentityError, R>,
+    endpoint: Option<&str>,
+    region: &str,
+) -> String {
+    let what = "cannot tell which AWS account the credentials belong to (sts:GetCallerIdentity)";
+    match endpoint {
+        Some(url) if errors::unreachable(e) => format!(
+            "{what}: {}. The endpoint comes from --endpoint-url or AWS_ENDPOINT_URL: start the \
+             emulator it names, correct the URL, or unset it to use AWS",
+            errors::sdk_error_text(e, url)
+        ),
+        None if errors::unreachable(e) => format!(
+            "{what}: {}. Check the network (and HTTPS_PROXY behind a proxy), and that {region} \
+             is the environment's region",
+            errors::sdk_error_text(e, &format!("the STS endpoint of {region}"))
+        ),
+        _ => format!(
+            "{what}: {}. Give credentials of the environment's account (AWS_PROFILE or --profile, \
+             AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a role assumed by CI)",
+            errors::sdk_error_text(e, "STS")
+        ),
     }
 }
 
@@ -133,7 +175,7 @@ impl Engine {
                 .map_err(|e| {
                     format!(
                         "looking up the prefix list {name} (ec2:DescribeManagedPrefixLists): {}",
-                        aws_sdk_ec2::error::DisplayErrorContext(&e)
+                        errors::sdk_error_text(&e, "the EC2 endpoint")
                     )
                 })?;
             let id = found

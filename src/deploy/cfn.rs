@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use aws_sdk_cloudformation::Client;
-use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter};
+use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, StackEvent};
 
 use super::logic::{self, Change, Event};
 
@@ -17,10 +17,21 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    match (e.code(), e.message()) {
-        (Some(c), Some(m)) => format!("{c}: {m}"),
-        (None, Some(m)) => m.to_string(),
-        _ => DisplayErrorContext(e).to_string(),
+    super::errors::sdk_error_text(e, "the CloudFormation endpoint")
+}
+
+/// One of DescribeStackEvents' events as plain data.
+pub fn event_of(e: &StackEvent) -> Event {
+    Event {
+        id: e.event_id().unwrap_or_default().to_string(),
+        time_ms: e.timestamp().and_then(|t| t.to_millis().ok()).unwrap_or(0),
+        logical_id: e.logical_resource_id().unwrap_or_default().to_string(),
+        resource_type: e.resource_type().unwrap_or_default().to_string(),
+        status: e
+            .resource_status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        reason: e.resource_status_reason().map(str::to_string),
     }
 }
 
@@ -165,17 +176,7 @@ impl Cfn {
                 if Some(id) == after {
                     break 'pages;
                 }
-                out.push(Event {
-                    id: id.to_string(),
-                    time_ms: e.timestamp().and_then(|t| t.to_millis().ok()).unwrap_or(0),
-                    logical_id: e.logical_resource_id().unwrap_or_default().to_string(),
-                    resource_type: e.resource_type().unwrap_or_default().to_string(),
-                    status: e
-                        .resource_status()
-                        .map(|s| s.as_str().to_string())
-                        .unwrap_or_default(),
-                    reason: e.resource_status_reason().map(str::to_string),
-                });
+                out.push(event_of(e));
             }
             token = r.next_token().map(str::to_string);
             if token.is_none() || after.is_none() {

@@ -110,7 +110,8 @@ impl Engine {
             self.rep.done(&u.name, &Outcome::Absent, &BTreeMap::new());
             return Ok((Outcome::Absent, Vec::new()));
         };
-        self.rep.start(&u.name, u.resources.len() as u64);
+        self.rep
+            .start(&u.name, u.resources.len() as u64, "deleting");
         if !logic::is_settled(&state.status) {
             self.rep.note(
                 &u.name,

@@ -123,8 +123,8 @@ impl Engine {
 }
 
 /// Reads the stacks (rewritten under `--moto-compat`), their parameter sources and
-/// dependencies; bundles the ingest zip when `need_zip` and a stack takes it; connects
-/// and checks the account.
+/// dependencies; connects and checks the account; then, only when the credentials are
+/// the environment's, bundles the ingest zip when `need_zip` and a stack takes it.
 pub(super) async fn build_engine(
     plan: Plan,
     out: &Output,
@@ -152,6 +152,9 @@ pub(super) async fn build_engine(
     }
     let params = logic::param_sources(&units)?;
     let deps = logic::dependencies(&units, &params);
+    let bucket = artifacts_bucket(&plan)?;
+    let aws = connect(&plan, &o).await;
+    check_account(&aws, &plan, &o, &rep).await?;
     let zip = if need_zip
         && params
             .iter()
@@ -168,9 +171,6 @@ pub(super) async fn build_engine(
     } else {
         None
     };
-    let bucket = artifacts_bucket(&plan)?;
-    let aws = connect(&plan, &o).await;
-    check_account(&aws, &plan, &o, &rep).await?;
     let code_key = zip.as_ref().map(|z| z.key.clone());
     let mut uploads: Vec<Upload> = zip.into_iter().collect();
     uploads.extend(script_uploads(&plan, out));

@@ -7,6 +7,7 @@
 //! - `engine`: the state of one run (stacks, parameters, clients, outputs so far);
 //!   `aws`: the clients, the account check, prefix-list lookups; `units`: the stacks
 //!   read from synth's output; `artifacts`: uploads to the artifacts bucket.
+//! - `errors`: SDK errors in words (service code and message, unreachable endpoints).
 //! - `stack` deploys one stack, directly or (`change_set`) through a change set.
 //! - the commands: `order` (`deploy`), `destroy`, `diff`; `report` renders progress.
 
@@ -17,6 +18,7 @@ mod change_set;
 mod destroy;
 mod diff;
 mod engine;
+pub mod errors;
 pub mod logic;
 mod order;
 mod report;

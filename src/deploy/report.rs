@@ -1,5 +1,6 @@
 //! Progress and results: one indicatif line per stack on a terminal, plain lines
-//! otherwise, or one JSON object per event (`--format json`) on stdout.
+//! otherwise (one per stack event, [`event_line`]), or one JSON object per event
+//! (`--format json`) on stdout.
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
@@ -16,6 +17,24 @@ use super::logic::{Change, Event};
 pub enum Style {
     Human,
     Json,
+}
+
+/// One stack event as one log line: its time (UTC, RFC 3339), the stack, the resource's
+/// logical id and type, the status and, when CloudFormation gives one, the reason.
+pub fn event_line(stack: &str, e: &Event) -> String {
+    use aws_sdk_cloudformation::primitives::{DateTime, DateTimeFormat};
+    let time = DateTime::from_millis(e.time_ms)
+        .fmt(DateTimeFormat::DateTime)
+        .unwrap_or_else(|_| e.time_ms.to_string());
+    let mut line = format!(
+        "{time} {stack} {} {} {}",
+        e.logical_id, e.resource_type, e.status
+    );
+    if let Some(r) = e.reason.as_deref().filter(|r| !r.trim().is_empty()) {
+        line.push_str(": ");
+        line.extend(r.chars().map(|c| if c.is_control() { ' ' } else { c }));
+    }
+    line
 }
 
 pub struct Reporter {
@@ -77,7 +96,8 @@ impl Reporter {
         }
     }
 
-    pub fn start(&self, stack: &str, total: u64) {
+    /// A stack's operation begins: `deploying` or `deleting` its `total` resources.
+    pub fn start(&self, stack: &str, total: u64, verb: &str) {
         match (&self.style, &self.multi) {
             (Style::Json, _) => {
                 self.line(json!({"event": "stack-start", "stack": stack, "resources": total}))
@@ -103,7 +123,7 @@ impl Reporter {
                     .lock()
                     .expect("lock")
                     .insert(stack.to_string(), (ProgressBar::hidden(), Instant::now()));
-                eprintln!("{stack}: deploying ({total} resources)");
+                eprintln!("{stack}: {verb} ({total} resources)");
             }
         }
     }
@@ -114,6 +134,8 @@ impl Reporter {
                 "event": "resource", "stack": stack, "logical_id": e.logical_id,
                 "type": e.resource_type, "status": e.status, "reason": e.reason,
             })),
+            // Without a terminal (a CI log), one line per event, as `cdk deploy` prints.
+            Style::Human if self.multi.is_none() => eprintln!("{}", event_line(stack, e)),
             Style::Human => {
                 if let Some((pb, _)) = self.bars.lock().expect("lock").get(stack) {
                     pb.set_position(done);
@@ -350,5 +372,51 @@ impl Reporter {
                 let _ = writeln!(o, "  {l}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_cloudformation::primitives::DateTime;
+    use aws_sdk_cloudformation::types::{ResourceStatus, StackEvent};
+
+    /// DescribeStackEvents' values, as the SDK gives them, through `cfn::event_of` into
+    /// the line a CI log shows. 1796321415 is 2026-12-03T18:10:15Z (`date -u -d @1796321415`).
+    #[test]
+    fn a_resource_event_is_one_line_with_time_stack_resource_status_and_reason() {
+        let ev = StackEvent::builder()
+            .stack_id("arn:aws:cloudformation:eu-west-2:111111111111:stack/tp-dev-storage/1")
+            .event_id("e1")
+            .stack_name("tp-dev-storage")
+            .timestamp(DateTime::from_secs(1_796_321_415))
+            .logical_resource_id("RawBucket")
+            .resource_type("AWS::S3::Bucket")
+            .resource_status(ResourceStatus::CreateFailed)
+            .resource_status_reason("Resource handler returned message:\n\"bucket exists\"")
+            .build();
+        let line = event_line("tp-dev-storage", &super::super::cfn::event_of(&ev));
+        assert_eq!(
+            line,
+            "2026-12-03T18:10:15Z tp-dev-storage RawBucket AWS::S3::Bucket CREATE_FAILED: \
+             Resource handler returned message: \"bucket exists\""
+        );
+        assert_eq!(line.lines().count(), 1);
+    }
+
+    #[test]
+    fn a_stack_event_without_a_reason_ends_at_its_status() {
+        let ev = StackEvent::builder()
+            .event_id("e2")
+            .timestamp(DateTime::from_millis(1_796_321_415_250))
+            .logical_resource_id("tp-dev-storage")
+            .resource_type("AWS::CloudFormation::Stack")
+            .resource_status(ResourceStatus::UpdateComplete)
+            .build();
+        assert_eq!(
+            event_line("tp-dev-storage", &super::super::cfn::event_of(&ev)),
+            "2026-12-03T18:10:15.25Z tp-dev-storage tp-dev-storage AWS::CloudFormation::Stack \
+             UPDATE_COMPLETE"
+        );
     }
 }

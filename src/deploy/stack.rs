@@ -32,7 +32,8 @@ impl Engine {
     /// Deploys stack `i` and records its outputs.
     pub(super) async fn deploy_one(&self, i: usize) -> Outcome {
         let name = self.units[i].name.clone();
-        self.rep.start(&name, self.units[i].resources.len() as u64);
+        self.rep
+            .start(&name, self.units[i].resources.len() as u64, "deploying");
         let r = self.deploy_inner(i).await;
         self.shared.lock().expect("lock").in_flight.remove(&name);
         let outcome = match r {

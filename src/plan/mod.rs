@@ -517,6 +517,16 @@ impl Plan {
         &self.buckets[&id]
     }
 
+    /// The alias of the artifacts key (bootstrap stack), `alias/<pipeline>-<env>-artifacts`.
+    pub fn artifacts_key_alias(&self) -> String {
+        format!("alias/{}-{}-artifacts", self.pipeline, self.env)
+    }
+
+    /// The alias of the replica region's key (replica stack), the data key's plus `-replica`.
+    pub fn replica_key_alias(&self) -> String {
+        format!("{}-replica", self.key_alias)
+    }
+
     pub fn pci(&self) -> bool {
         self.compliance.contains(&Compliance::PciDss)
     }

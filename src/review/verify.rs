@@ -74,7 +74,7 @@ pub async fn find_role(iam: &Client, path: &str) -> Result<Option<FoundRole>, St
         .map_err(|e| {
             format!(
                 "ListRoles under {path}: {}",
-                aws_sdk_iam::error::DisplayErrorContext(&e)
+                crate::deploy::errors::sdk_error_text(&e, "the IAM endpoint")
             )
         })?;
     // The prefix also lists roles under deeper paths (`/<name>/more/`): not ours.
@@ -115,7 +115,7 @@ pub async fn deployed_role(iam: &Client, name: &str) -> Result<Option<Value>, St
             }
             return Err(format!(
                 "GetRole {name}: {}",
-                aws_sdk_iam::error::DisplayErrorContext(&e)
+                crate::deploy::errors::sdk_error_text(&e, "the IAM endpoint")
             ));
         }
     };
@@ -136,7 +136,7 @@ pub async fn deployed_role(iam: &Client, name: &str) -> Result<Option<Value>, St
         .map_err(|e| {
             format!(
                 "ListAttachedRolePolicies {name}: {}",
-                aws_sdk_iam::error::DisplayErrorContext(&e)
+                crate::deploy::errors::sdk_error_text(&e, "the IAM endpoint")
             )
         })?;
     for a in attached {
@@ -407,7 +407,7 @@ pub async fn simulate(iam: &Client, cases: &Cases) -> Result<Vec<Simulated>, Str
                     "SimulatePrincipalPolicy {} {}: {}",
                     role.role,
                     c.action,
-                    aws_sdk_iam::error::DisplayErrorContext(&e)
+                    crate::deploy::errors::sdk_error_text(&e, "the IAM endpoint")
                 )
             })?;
             let decision = resp

@@ -142,3 +142,34 @@ pub fn events_of(stdout: &str) -> Vec<Value> {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect()
 }
+
+/// moto 5.2.5 neither deletes nor detaches an AWS::IAM::ManagedPolicy on stack
+/// deletion, so deleting the role it is attached to fails (DeleteConflict) where AWS
+/// would delete the policy first. Tests detach them, outside the tool under test, before
+/// `destroy`. CloudFormation named the roles: each is found by its path.
+pub async fn detach_managed_policies(plan: &Plan, iam: &aws_sdk_iam::Client) {
+    for role in plan.roles.values() {
+        let Some(found) = pipewright::review::verify::find_role(iam, &role.path())
+            .await
+            .unwrap()
+        else {
+            continue;
+        };
+        let Ok(att) = iam
+            .list_attached_role_policies()
+            .role_name(&found.name)
+            .send()
+            .await
+        else {
+            continue;
+        };
+        for p in att.attached_policies() {
+            iam.detach_role_policy()
+                .role_name(&found.name)
+                .policy_arn(p.policy_arn().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+}

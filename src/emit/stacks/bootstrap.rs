@@ -39,10 +39,7 @@ pub(super) fn template(cx: &Ctx<'_>) -> Template {
     t.add(
         "ArtifactsKeyAlias",
         Resource::new("AWS::KMS::Alias")
-            .p(
-                "AliasName",
-                Expr::s(format!("alias/{}-{}-artifacts", p.pipeline, p.env)),
-            )
+            .p("AliasName", Expr::s(p.artifacts_key_alias()))
             .p("TargetKeyId", Expr::r("ArtifactsKey")),
     );
     cx.log_bucket(&mut t, "LogsBucket", BucketId::Logs);

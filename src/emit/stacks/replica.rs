@@ -70,7 +70,7 @@ pub(super) fn template(cx: &Ctx<'_>) -> Template {
     t.add(
         "ReplicaKeyAlias",
         Resource::new("AWS::KMS::Alias")
-            .p("AliasName", Expr::s(format!("{}-replica", p.key_alias)))
+            .p("AliasName", Expr::s(p.replica_key_alias()))
             .p("TargetKeyId", Expr::r("ReplicaKey")),
     );
     cx.log_bucket(&mut t, "ReplicaLogsBucket", BucketId::LogsReplica);

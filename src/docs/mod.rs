@@ -18,7 +18,11 @@ use crate::cost;
 use crate::emit::{Drift, iam};
 use crate::plan::{Access, BucketId, Plan, Principal, Trigger};
 
-const TEMPLATE: &str = include_str!("../templates/docs/architecture.md.hbs");
+mod facts;
+
+pub use facts::log_groups;
+
+const TEMPLATE: &str = include_str!("../../templates/docs/architecture.md.hbs");
 
 /// Markdown escaping for values placed in text and table cells: no line breaks,
 /// no cell separators, no HTML.
@@ -247,11 +251,34 @@ fn storage_components(rows: &mut Rows, plan: &Plan) {
         "KMS key",
         plan.key_alias.clone(),
         format!(
-            "encrypts buckets, table, queue, topic and logs; rotated every {} days",
+            "the data key: encrypts the raw, curated and results buckets, the table, queue, topic and log groups; rotated every {} days",
             plan.key_rotation_days
         ),
         "`security.kms`".into(),
     );
+    rows.add(
+        "KMS key",
+        plan.artifacts_key_alias(),
+        format!(
+            "encrypts the artifacts bucket (Lambda bundles, Glue scripts); rotated every {} days",
+            plan.key_rotation_days
+        ),
+        "`security.kms`".into(),
+    );
+    if let (true, Some(rr)) = (
+        plan.stacks.contains_key(&crate::plan::StackId::Replica),
+        &plan.replica_region,
+    ) {
+        rows.add(
+            "KMS key",
+            format!("{} ({rr})", plan.replica_key_alias()),
+            format!(
+                "encrypts the replica buckets in {rr}; rotated every {} days",
+                plan.key_rotation_days
+            ),
+            format!("`environments.{}.replica_region`", plan.env),
+        );
+    }
 }
 
 /// Glue jobs, the crawler and Athena.
@@ -518,6 +545,7 @@ pub fn context(plan: &Plan, svg: bool) -> Value {
         "api_name": plan.api_name,
         "stage": plan.stage,
         "judges": Vec::<Value>::new(),
+        "facts": facts::facts(plan),
     })
 }
 
