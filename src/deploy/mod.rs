@@ -8,7 +8,8 @@
 //!   `aws`: the clients, the account check, prefix-list lookups; `units`: the stacks
 //!   read from synth's output; `artifacts`: uploads to the artifacts bucket.
 //! - `stack` deploys one stack, directly or (`change_set`) through a change set.
-//! - the commands: `order` (`deploy`), `destroy`, `diff`; `report` renders progress.
+//! - the commands: `order` (`deploy`), `destroy`, `diff`, `outputs`; `report` renders
+//!   progress.
 
 mod artifacts;
 mod aws;
@@ -19,6 +20,7 @@ mod diff;
 mod engine;
 pub mod logic;
 mod order;
+mod outputs;
 mod report;
 mod stack;
 mod units;
@@ -31,6 +33,7 @@ use logic::Approval;
 pub use destroy::destroy;
 pub use diff::diff;
 pub use order::deploy;
+pub use outputs::outputs;
 pub use report::{Reporter, Style};
 pub use units::{moto_compat, units};
 
