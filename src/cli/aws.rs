@@ -205,7 +205,11 @@ pub(super) fn outputs(cli: &Cli, a: &OutputsArgs) -> io::Result<u8> {
         Err(code) => return Ok(code),
     };
     let env = plan.env.clone();
-    let doc = match deploy::outputs(plan, &out, options(&a.aws)?) {
+    // stdout holds only the table or the one JSON document: the engine's notes (moto
+    // compat, the account) go to stderr as text.
+    let mut o = options(&a.aws)?;
+    o.style = Style::Human;
+    let doc = match deploy::outputs(plan, &out, o) {
         Ok(d) => d,
         Err((code, m)) => {
             eprintln!("error: {m}");
