@@ -67,6 +67,25 @@ fn a_format_a_command_does_not_have_is_a_usage_error() {
     assert_eq!(code(&pipewright(&["schema", "--format", "json"])), 2);
 }
 
+/// Flags a command would ignore are not accepted: deploy alone bundles, diff runs no
+/// stacks side by side.
+#[cfg(feature = "aws")]
+#[test]
+fn aws_commands_take_only_flags_they_honour() {
+    for args in [
+        &["destroy", "--env", "dev", "--lambda-zip", "x.zip"][..],
+        &["destroy", "--env", "dev", "--build-dir", "b"],
+        &["destroy", "--env", "dev", "--method", "direct"],
+        &["diff", "--env", "dev", "--lambda-zip", "x.zip"],
+        &["diff", "--env", "dev", "--concurrency", "3"],
+        &["outputs", "--env", "dev", "--timeout-minutes", "3"],
+    ] {
+        let o = pipewright(args);
+        assert_eq!(code(&o), 2, "{args:?}");
+        assert!(text(&o.stderr).contains("unexpected argument"), "{args:?}");
+    }
+}
+
 #[test]
 fn help_shows_each_commands_formats_and_default() {
     let help = |args: &[&str]| {

@@ -69,7 +69,7 @@ pub struct Cli {
 pub enum Format {
     /// Text for people (diagnostics on stderr, rustc style).
     Human,
-    /// One JSON document on stdout, for CI and editors.
+    /// JSON on stdout, for CI and editors (deploy and destroy: one object per event).
     Json,
 }
 
