@@ -50,6 +50,15 @@ async fn deploy_redeploy_change_and_destroy_the_reference_spec() {
         pipewright(&args, dir.path())
     };
 
+    // 0. Nothing deployed yet: `outputs` lists every stack as not deployed and exits 1.
+    let r = outputs_run(&spec, dir.path(), "json");
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let before: Value = serde_json::from_str(&r.stdout).unwrap();
+    for stack in plan.stacks.values() {
+        assert!(before["stacks"][stack]["status"].is_null(), "{before}");
+    }
+    assert!(r.stderr.contains("not deployed"), "{}", r.stderr);
+
     // 1. First deploy: every stack created.
     let r = deploy(&spec, &["--format", "json"]);
     assert_eq!(r.code, 0, "deploy failed:\n{}\n{}", r.stdout, r.stderr);
@@ -77,6 +86,7 @@ async fn deploy_redeploy_change_and_destroy_the_reference_spec() {
     assert_eq!(uploads.len(), 1 + plan.transforms.len(), "{uploads:?}");
 
     let conf = sdk().await;
+    outputs_match_cloudformation(&spec, dir.path(), &plan, &conf).await;
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&conf)
             .force_path_style(true)
@@ -322,8 +332,6 @@ async fn deploy_redeploy_change_and_destroy_the_reference_spec() {
             spec.to_str().unwrap(),
             "--env",
             "dev",
-            "--lambda-zip",
-            zip.to_str().unwrap(),
             "--moto-compat",
             "--format",
             "json",
@@ -701,4 +709,79 @@ async fn credentials_of_another_account_deploy_nothing() {
             .all(|s| !s.stack_name().unwrap_or_default().starts_with(&name)),
         "nothing was created"
     );
+}
+
+/// `pipewright outputs SPEC --env dev` (moto's account is not the spec's: --moto-compat).
+fn outputs_run(spec: &Path, dir: &Path, format: &str) -> Run {
+    pipewright(
+        &[
+            "outputs",
+            spec.to_str().unwrap(),
+            "--env",
+            "dev",
+            "--moto-compat",
+            "--format",
+            format,
+        ],
+        dir,
+    )
+}
+
+/// `outputs` (JSON and the table) against CloudFormation's own answer for each stack.
+async fn outputs_match_cloudformation(
+    spec: &Path,
+    dir: &Path,
+    plan: &pipewright::plan::Plan,
+    conf: &aws_config::SdkConfig,
+) {
+    let r = outputs_run(spec, dir, "json");
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let got: Value = serde_json::from_str(&r.stdout).unwrap();
+    let table = outputs_run(spec, dir, "human");
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    let cfn = aws_sdk_cloudformation::Client::new(conf);
+    let mut seen = 0;
+    for stack in plan.stacks.values() {
+        let d = cfn
+            .describe_stacks()
+            .stack_name(stack)
+            .send()
+            .await
+            .unwrap();
+        let s = &d.stacks()[0];
+        let want: serde_json::Map<String, Value> = s
+            .outputs()
+            .iter()
+            .map(|o| {
+                (
+                    o.output_key().unwrap().to_owned(),
+                    Value::from(o.output_value().unwrap()),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got["stacks"][stack]["outputs"],
+            Value::Object(want.clone()),
+            "{stack}"
+        );
+        assert_eq!(
+            got["stacks"][stack]["status"],
+            s.stack_status().unwrap().as_str(),
+            "{stack}"
+        );
+        for (k, v) in &want {
+            seen += 1;
+            let line = table
+                .stdout
+                .lines()
+                .find(|l| {
+                    let mut w = l.split_whitespace();
+                    w.next() == Some(stack.as_str()) && w.next() == Some(k.as_str())
+                })
+                .unwrap_or_else(|| panic!("no row for {stack} {k}:\n{}", table.stdout));
+            assert!(line.ends_with(v.as_str().unwrap()), "{line}");
+        }
+    }
+    assert!(seen > 0, "moto gave no outputs at all: {got}");
+    assert_eq!(got["environment"], "dev");
 }

@@ -433,7 +433,16 @@ fn explain_names_flows_lines_and_resources() {
     let root = PathBuf::from(ROOT);
     let o = pipewright(
         &root,
-        &["iam", "explain", "ingest", "s3:PutObject", "--env", "dev"],
+        &[
+            "iam",
+            "explain",
+            "--role",
+            "ingest",
+            "--action",
+            "s3:PutObject",
+            "--env",
+            "dev",
+        ],
     );
     assert_eq!(o.status.code(), Some(0));
     let out = String::from_utf8_lossy(&o.stdout);
@@ -453,6 +462,8 @@ fn explain_names_flows_lines_and_resources() {
         &[
             "iam",
             "explain",
+            "pipeline.yaml",
+            "--role",
             "transit-payments-prod-ingest",
             "--env",
             "prod",
@@ -472,7 +483,9 @@ fn explain_names_flows_lines_and_resources() {
         &[
             "iam",
             "explain",
+            "--role",
             "ingest",
+            "--action",
             "s3:DeleteObject",
             "--env",
             "dev",
@@ -480,8 +493,34 @@ fn explain_names_flows_lines_and_resources() {
     );
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("is not granted `s3:DeleteObject`"));
-    let o = pipewright(&root, &["iam", "explain", "nobody", "--env", "dev"]);
+    let o = pipewright(
+        &root,
+        &["iam", "explain", "--role", "nobody", "--env", "dev"],
+    );
     assert_eq!(o.status.code(), Some(2));
-    let o = pipewright(&root, &["iam", "explain", "ingest"]);
+    let o = pipewright(&root, &["iam", "explain", "--role", "ingest"]);
     assert_eq!(o.status.code(), Some(2));
+    // The spec is positional as for every command; the old `--spec` still works, with a
+    // deprecation warning, and a spec that does not exist is an I/O error.
+    let o = pipewright(
+        &root,
+        &[
+            "iam",
+            "explain",
+            "--spec",
+            "pipeline.yaml",
+            "--role",
+            "ingest",
+            "--env",
+            "dev",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("deprecated"));
+    let o = pipewright(
+        &root,
+        &["iam", "explain", "no-such.yaml", "--role", "ingest"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no-such.yaml"));
 }

@@ -236,18 +236,13 @@ async fn drift_is_reported_role_by_role() {
         "placeholders bound from the deployed key ARN"
     );
 
-    // The command: exit 1 with the drift listed.
+    // The command: exit 1 with the drift listed. It finds the emulator through
+    // AWS_ENDPOINT_URL, as every command does.
     let o = Command::new(env!("CARGO_BIN_EXE_pipewright"))
-        .args([
-            "iam",
-            "verify",
-            "--env",
-            "dev",
-            "--no-simulate",
-            "--endpoint-url",
-            &ep,
-        ])
+        .args(["iam", "verify", "--env", "dev", "--no-simulate"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("AWS_ENDPOINT_URL", &ep)
+        .env("AWS_REGION", "eu-west-2")
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_EC2_METADATA_DISABLED", "true")

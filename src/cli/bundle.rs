@@ -16,6 +16,9 @@ pub struct BundleArgs {
     /// Where zips go (not committed).
     #[arg(long, value_name = "DIR", default_value = "build")]
     pub out: PathBuf,
+    /// Output format of the list of zips.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
 }
 
 pub(super) fn bundle(cli: &Cli, a: &BundleArgs) -> io::Result<u8> {
@@ -44,7 +47,7 @@ pub(super) fn bundle(cli: &Cli, a: &BundleArgs) -> io::Result<u8> {
             Err(code) => return Ok(code),
         };
         for arch in [Architecture::X86_64, Architecture::Arm64] {
-            let bar = (cli.format != Format::Json).then(|| {
+            let bar = (a.format == Format::Human && !super::ui::quiet()).then(|| {
                 let pb = indicatif::ProgressBar::new_spinner();
                 pb.enable_steady_tick(std::time::Duration::from_millis(120));
                 pb.set_message(format!(
@@ -74,9 +77,9 @@ pub(super) fn bundle(cli: &Cli, a: &BundleArgs) -> io::Result<u8> {
         }
     }
     let mut out = io::stdout().lock();
-    match cli.format {
+    match a.format {
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&artifacts)?)?,
-        Format::Human | Format::Markdown | Format::Dot | Format::Mermaid => {
+        Format::Human => {
             for art in &artifacts {
                 writeln!(
                     out,

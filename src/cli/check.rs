@@ -4,9 +4,9 @@
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
-use super::{Cli, Format, color_stderr, load};
+use super::{Cli, load};
 use crate::diag::{self, Diagnostic, Diagnostics};
 use crate::spec::evolution::SourceEvolution;
 use crate::spec::model::{Environment, Spec};
@@ -24,6 +24,20 @@ pub struct CheckArgs {
     /// `HEAD~1`, a tag) or a spec file. Breaking changes without a new major version fail.
     #[arg(long, value_name = "GIT-REF|FILE")]
     pub against: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+    pub format: CheckFormat,
+}
+
+/// What `check` prints.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// Diagnostics on stderr (rustc style); verdict and postures on stdout.
+    Human,
+    /// One JSON document on stdout: validity, counts, environments, diagnostics.
+    Json,
+    /// A SARIF 2.1.0 log on stdout, for code-scanning UIs (rule ids are PW codes).
+    Sarif,
 }
 
 /// The base spec of `check --against`: a spec file, else the same spec at a git revision.
@@ -70,11 +84,22 @@ pub(super) fn check(cli: &Cli, a: &CheckArgs) -> io::Result<u8> {
     }
     let failed = checked.diagnostics.has_errors()
         || (a.deny_warnings && checked.diagnostics.warning_count() > 0);
-    match cli.format {
-        Format::Json => render_json(cli, a, &checked, failed, evolution.as_deref())?,
-        Format::Human | Format::Markdown | Format::Dot | Format::Mermaid => {
-            render_human(cli, a, &checked, failed, evolution.as_deref())?;
+    match a.format {
+        CheckFormat::Json => render_json(cli, a, &checked, failed, evolution.as_deref())?,
+        CheckFormat::Sarif => {
+            let log = diag::sarif::log(
+                &checked.diagnostics,
+                &checked.sources,
+                &a.spec,
+                u8::from(failed),
+            );
+            writeln!(
+                io::stdout().lock(),
+                "{}",
+                serde_json::to_string_pretty(&log)?
+            )?;
         }
+        CheckFormat::Human => render_human(cli, a, &checked, failed, evolution.as_deref())?,
     }
     Ok(u8::from(failed))
 }
@@ -193,7 +218,7 @@ fn render_human(
     evolution: Option<&[SourceEvolution]>,
 ) -> io::Result<()> {
     let mut out = io::stdout().lock();
-    let rendered = diag::render_human(&checked.diagnostics, &checked.sources, color_stderr());
+    let rendered = diag::render_human(&checked.diagnostics, &checked.sources, super::ui::color());
     let mut err = io::stderr().lock();
     err.write_all(rendered.as_bytes())?;
     if failed {

@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use super::{Cli, Format, validated};
 use crate::plan::Plan;
@@ -13,6 +13,20 @@ pub struct GraphArgs {
     /// The spec file.
     #[arg(default_value = "pipeline.yaml")]
     pub spec: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+    pub format: GraphFormat,
+}
+
+/// How `graph` draws.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// A Mermaid flowchart.
+    Mermaid,
+    /// Graphviz DOT (`| dot -Tsvg`).
+    Dot,
+    /// The Mermaid flowchart in a fenced block, ready for a pull request or a README.
+    Markdown,
 }
 
 /// Lowers the one environment a command works on; `--env` may be left out only
@@ -40,7 +54,7 @@ pub(super) fn plan_of(cli: &Cli, spec: &std::path::Path) -> Result<Plan, u8> {
     crate::plan::lower(&v, &env).map_err(|d| {
         eprint!(
             "{}",
-            crate::diag::render_human(&d, &crate::diag::SourceMap::default(), false)
+            crate::diag::render_human(&d, &crate::diag::SourceMap::default(), super::ui::color())
         );
         1
     })
@@ -52,15 +66,10 @@ pub(super) fn graph(cli: &Cli, a: &GraphArgs) -> io::Result<u8> {
         Err(code) => return Ok(code),
     };
     let g = crate::graph::build(&plan);
-    let text = match cli.format {
-        Format::Dot => g.dot(),
-        Format::Mermaid | Format::Human => g.mermaid(),
-        // A fenced block, ready to paste into a pull request or a README.
-        Format::Markdown => format!("```mermaid\n{}```\n", g.mermaid()),
-        Format::Json => {
-            eprintln!("error: `graph` draws DOT or Mermaid: --format dot|mermaid");
-            return Ok(2);
-        }
+    let text = match a.format {
+        GraphFormat::Dot => g.dot(),
+        GraphFormat::Mermaid => g.mermaid(),
+        GraphFormat::Markdown => format!("```mermaid\n{}```\n", g.mermaid()),
     };
     io::stdout().lock().write_all(text.as_bytes())?;
     Ok(0)
@@ -83,6 +92,9 @@ pub struct CostArgs {
     /// A price book to use instead of the committed `data/prices.json`.
     #[arg(long, value_name = "FILE")]
     pub prices: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
 }
 
 pub(super) fn cost(cli: &Cli, a: &CostArgs) -> io::Result<u8> {
@@ -143,7 +155,7 @@ pub(super) fn cost(cli: &Cli, a: &CostArgs) -> io::Result<u8> {
         &cost::Assumptions::default(),
     );
     if !missing.is_empty() {
-        return unpriced(cli, &e, &missing, &source);
+        return unpriced(a.format, &e, &missing, &source);
     }
     if e.prices_status != "read" {
         eprintln!(
@@ -157,9 +169,9 @@ pub(super) fn cost(cli: &Cli, a: &CostArgs) -> io::Result<u8> {
         );
     }
     let mut out = io::stdout().lock();
-    match cli.format {
+    match a.format {
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&e)?)?,
-        _ => out.write_all(cost::human(&e).as_bytes())?,
+        Format::Human => out.write_all(cost::human(&e).as_bytes())?,
     }
     Ok(0)
 }
@@ -167,7 +179,7 @@ pub(super) fn cost(cli: &Cli, a: &CostArgs) -> io::Result<u8> {
 /// `cost` for an environment whose region(s) the price book lacks: a note on stderr and
 /// the quantities on stdout; exit 0 (the estimate is what can be known).
 fn unpriced(
-    cli: &Cli,
+    format: Format,
     e: &crate::cost::Estimate,
     missing: &[String],
     source: &str,
@@ -182,13 +194,13 @@ fn unpriced(
         }
     );
     let mut out = io::stdout().lock();
-    match cli.format {
+    match format {
         Format::Json => writeln!(
             out,
             "{}",
             serde_json::to_string_pretty(&crate::cost::quantities_json(e, missing))?
         )?,
-        _ => out.write_all(crate::cost::quantities_human(e, missing).as_bytes())?,
+        Format::Human => out.write_all(crate::cost::quantities_human(e, missing).as_bytes())?,
     }
     Ok(0)
 }
@@ -233,7 +245,11 @@ pub(super) fn docs(cli: &Cli, a: &DocsArgs) -> io::Result<u8> {
             Err(d) => {
                 eprint!(
                     "{}",
-                    crate::diag::render_human(&d, &crate::diag::SourceMap::default(), false)
+                    crate::diag::render_human(
+                        &d,
+                        &crate::diag::SourceMap::default(),
+                        super::ui::color()
+                    )
                 );
                 return Ok(1);
             }
@@ -250,10 +266,10 @@ pub(super) fn docs(cli: &Cli, a: &DocsArgs) -> io::Result<u8> {
         };
         if a.check {
             let skip = if no_svg {
-                eprintln!(
+                super::ui::info(format_args!(
                     "note: Graphviz `dot` is not installed: {} not compared",
                     svg_path.display()
-                );
+                ));
                 vec![svg_path]
             } else {
                 Vec::new()
@@ -269,11 +285,14 @@ pub(super) fn docs(cli: &Cli, a: &DocsArgs) -> io::Result<u8> {
             }
         } else {
             if no_svg {
-                eprintln!(
-                    "note: Graphviz `dot` is not installed: no pipeline.svg (the Mermaid and DOT are written)"
+                super::ui::info(
+                    "note: Graphviz `dot` is not installed: no pipeline.svg (the Mermaid and DOT are written)",
                 );
             }
             crate::docs::write(&files, env, &a.out)?;
+            for p in files.keys() {
+                super::ui::detail(format_args!("wrote {}", a.out.join(p).display()));
+            }
             writeln!(out, "{env} → {}", a.out.join("docs").join(env).display())?;
         }
     }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
 
-use super::{Cli, Format, color_stderr, envs_of, validated};
+use super::{Cli, Format, envs_of, validated};
 use crate::diag;
 use crate::plan::Plan;
 use crate::review::diff::Class;
@@ -33,8 +33,8 @@ spec), 2 usage error, or a missing or malformed base.")]
     /// Why a role has each permission: the flow, the spec line that declared it, and
     /// the resources it covers.
     #[command(after_help = "Examples:
-  pipewright iam explain ingest --env dev
-  pipewright iam explain transit-payments-prod-ingest s3:PutObject --env prod
+  pipewright iam explain --role ingest --env dev
+  pipewright iam explain specs/fleet.yaml --role transit-payments-prod-ingest --action s3:PutObject --env prod
 
 Exit status: 0 explained, 1 the role lacks the action (or an invalid spec), 2 usage error.")]
     Explain(IamExplainArgs),
@@ -79,17 +79,44 @@ pub struct IamDiffArgs {
     /// Exit 1 when there is a change of this class.
     #[arg(long, value_enum, value_name = "CLASS")]
     pub fail_on: Option<FailOn>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Human)]
+    pub format: DiffFormat,
+}
+
+/// What `iam diff` prints.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    /// One row per change, for people.
+    Human,
+    /// A Markdown table, for a pull request comment or a CI job summary.
+    Markdown,
+    /// The reports as JSON.
+    Json,
 }
 
 #[derive(Args, Debug)]
 pub struct IamExplainArgs {
+    /// The spec file.
+    #[arg(default_value = "pipeline.yaml")]
+    pub spec: PathBuf,
     /// The role: its id (`ingest`) or its name (`transit-payments-dev-ingest`).
+    #[arg(long, value_name = "ROLE")]
     pub role: String,
     /// Only the statements granting this action (`s3:PutObject`, `s3:*`).
+    #[arg(long, value_name = "ACTION")]
     pub action: Option<String>,
-    /// The spec file.
-    #[arg(long, default_value = "pipeline.yaml")]
-    pub spec: PathBuf,
+    /// Deprecated: pass the spec as the positional argument, as to every other command.
+    #[arg(
+        long = "spec",
+        value_name = "SPEC",
+        hide = true,
+        conflicts_with = "spec"
+    )]
+    pub spec_flag: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
 }
 
 #[cfg(feature = "aws")]
@@ -101,9 +128,15 @@ pub struct IamVerifyArgs {
     /// Only compare policies; do not call the policy simulator.
     #[arg(long)]
     pub no_simulate: bool,
-    /// Send IAM requests to this endpoint (a local emulator) instead of AWS.
-    #[arg(long, value_name = "URL", env = "PIPEWRIGHT_IAM_ENDPOINT")]
+    /// Send IAM requests to this endpoint (an emulator such as moto) instead of AWS.
+    #[arg(long, value_name = "URL", env = "AWS_ENDPOINT_URL")]
     pub endpoint_url: Option<String>,
+    /// Named profile of the AWS config files.
+    #[arg(long, value_name = "P")]
+    pub profile: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
 }
 
 #[derive(Args, Debug)]
@@ -117,7 +150,7 @@ fn lower(v: &spec::Validated, env: &str, what: &str) -> Result<Plan, u8> {
     crate::plan::lower(v, env).map_err(|d| {
         eprint!(
             "{}",
-            diag::render_human(&d, &diag::SourceMap::default(), color_stderr())
+            diag::render_human(&d, &diag::SourceMap::default(), super::ui::color())
         );
         eprintln!("error: {what}: environment `{env}` does not lower");
         1
@@ -151,10 +184,10 @@ fn load_base(a: &IamDiffArgs) -> Result<Base, String> {
     let files = review::GitFiles { rev: rev.clone() };
     // A spec the revision does not have yet: every grant is new.
     if let Err(e) = spec::Files::read(&files, &a.spec) {
-        eprintln!(
+        super::ui::info(format_args!(
             "note: {} is not in {rev} ({e}); every grant is compared with nothing",
             a.spec.display()
-        );
+        ));
         return Ok(Base::Rev { rev, spec: None });
     }
     let checked = spec::check(&a.spec, &files).map_err(|e| format!("base {rev}: {e}"))?;
@@ -166,7 +199,7 @@ fn load_base(a: &IamDiffArgs) -> Result<Base, String> {
         None => {
             eprint!(
                 "{}",
-                diag::render_human(&checked.diagnostics, &checked.sources, false)
+                diag::render_human(&checked.diagnostics, &checked.sources, super::ui::color())
             );
             Err(format!(
                 "base {rev}: {} is invalid at that revision",
@@ -280,13 +313,10 @@ pub(super) fn diff(cli: &Cli, a: &IamDiffArgs) -> io::Result<u8> {
         }
     }
     let mut out = io::stdout().lock();
-    match cli.format {
-        // `run` refuses dot and mermaid for every command but `graph`.
-        Format::Human | Format::Dot | Format::Mermaid => {
-            out.write_all(review::render_human(&reports).as_bytes())?
-        }
-        Format::Markdown => out.write_all(review::render_markdown(&reports).as_bytes())?,
-        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&reports)?)?,
+    match a.format {
+        DiffFormat::Human => out.write_all(review::render_human(&reports).as_bytes())?,
+        DiffFormat::Markdown => out.write_all(review::render_markdown(&reports).as_bytes())?,
+        DiffFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&reports)?)?,
     }
     let broadening: usize = reports.iter().map(|r| r.count(Class::Broadening)).sum();
     let any: usize = reports.iter().map(Report::total).sum();
@@ -332,8 +362,19 @@ fn one_plan(cli: &Cli, spec: &Path) -> Result<Plan, u8> {
 }
 
 pub(super) fn explain(cli: &Cli, a: &IamExplainArgs) -> io::Result<u8> {
-    let spec_label = a.spec.display().to_string();
-    let plan = match one_plan(cli, &a.spec) {
+    let spec = match &a.spec_flag {
+        Some(s) => {
+            eprintln!(
+                "warning: `iam explain --spec SPEC` is deprecated: pass the spec first, as to every command (`pipewright iam explain {} --role {}`)",
+                s.display(),
+                a.role
+            );
+            s
+        }
+        None => &a.spec,
+    };
+    let spec_label = spec.display().to_string();
+    let plan = match one_plan(cli, spec) {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
@@ -356,9 +397,9 @@ pub(super) fn explain(cli: &Cli, a: &IamExplainArgs) -> io::Result<u8> {
         }
     };
     let mut out = io::stdout().lock();
-    match cli.format {
+    match a.format {
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&e)?)?,
-        _ => out.write_all(review::explain::render(&e).as_bytes())?,
+        Format::Human => out.write_all(review::explain::render(&e).as_bytes())?,
     }
     Ok(0)
 }
@@ -403,8 +444,11 @@ pub(super) fn verify(cli: &Cli, a: &IamVerifyArgs) -> io::Result<u8> {
     let report = rt.block_on(async {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new(plan.region.clone()));
-        if let Some(ep) = &a.endpoint_url {
+        if let Some(ep) = a.endpoint_url.as_deref().filter(|s| !s.is_empty()) {
             loader = loader.endpoint_url(ep);
+        }
+        if let Some(p) = &a.profile {
+            loader = loader.profile_name(p);
         }
         let iam = aws_sdk_iam::Client::new(&loader.load().await);
         review::verify::verify_with(&iam, &plan, !a.no_simulate).await
@@ -417,9 +461,9 @@ pub(super) fn verify(cli: &Cli, a: &IamVerifyArgs) -> io::Result<u8> {
         }
     };
     let mut out = io::stdout().lock();
-    match cli.format {
+    match a.format {
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
-        _ => out.write_all(review::verify::render_verify(&report).as_bytes())?,
+        Format::Human => out.write_all(review::verify::render_verify(&report).as_bytes())?,
     }
     Ok(u8::from(!report.ok()))
 }

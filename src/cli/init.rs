@@ -166,11 +166,7 @@ pub(super) fn init(a: &InitArgs) -> io::Result<u8> {
     if checked.validated().is_none() || checked.diagnostics.warning_count() > 0 {
         eprint!(
             "{}",
-            diag::render_human(
-                &checked.diagnostics,
-                &checked.sources,
-                super::color_stderr()
-            )
+            diag::render_human(&checked.diagnostics, &checked.sources, super::ui::color())
         );
         eprintln!(
             "error: these options make a spec that does not pass `pipewright check`; nothing was written"

@@ -5,7 +5,7 @@
 //! deploy/diff/destroy, `iam`, `explain` for graph/cost/docs, `reference` for
 //! schema/explain CODE). The command line depends on the phases, never the reverse.
 
-use std::io::{self, IsTerminal};
+use std::io;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -20,17 +20,20 @@ mod iam;
 mod init;
 mod reference;
 mod synth;
+pub mod ui;
 
 #[cfg(feature = "aws")]
-pub use aws::{ApprovalArg, AwsArgs, DeployArgs, DestroyArgs, DiffArgs, MethodArg};
+pub use aws::{ApprovalArg, AwsArgs, DeployArgs, DestroyArgs, DiffArgs, MethodArg, OutputsArgs};
 pub use bundle::BundleArgs;
-pub use check::CheckArgs;
+pub use check::{CheckArgs, CheckFormat};
+pub use explain::GraphFormat;
 #[cfg(feature = "aws")]
 pub use iam::IamVerifyArgs;
-pub use iam::{FailOn, IamCasesArgs, IamCommand, IamDiffArgs, IamExplainArgs};
+pub use iam::{DiffFormat, FailOn, IamCasesArgs, IamCommand, IamDiffArgs, IamExplainArgs};
 pub use init::InitArgs;
-pub use reference::{ExplainArgs, SchemaArgs, schema_text};
+pub use reference::{CompletionsArgs, ExplainArgs, ManArgs, SchemaArgs, schema_text};
 pub use synth::SynthArgs;
+pub use ui::ColorChoice;
 
 use crate::diag::{self, Diagnostics};
 use crate::spec::{self, Checked, RealFiles};
@@ -50,25 +53,26 @@ pub struct Cli {
     /// default to every environment where that makes sense.
     #[arg(long, global = true, value_name = "NAME")]
     pub env: Option<String>,
-    /// Output format.
-    #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
+    /// Colour diagnostics and progress: auto (a terminal, and NO_COLOR unset), always, never.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Print only results, warnings and errors: no progress, notes or next steps.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more detail, such as each file written.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// The output format of commands that print either text for people or JSON.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// Text for people (diagnostics on stderr, rustc style).
     Human,
-    /// One JSON document on stdout, for CI and editors.
+    /// JSON on stdout, for CI and editors (deploy and destroy: one object per event).
     Json,
-    /// Graphviz DOT (`graph` only).
-    Dot,
-    /// A Mermaid flowchart (`graph` only; the default there).
-    Mermaid,
-    /// A Markdown table for pull requests (`iam diff`; other commands print human text).
-    Markdown,
 }
 
 #[derive(Subcommand, Debug)]
@@ -142,6 +146,16 @@ Exit status: 0 diff shown, 1 a change set could not be made, 2 usage or I/O erro
 
 Exit status: 0 deleted, 1 a stack could not be deleted or not confirmed, 2 usage or I/O error.")]
     Destroy(DestroyArgs),
+    /// Print the outputs of an environment's deployed stacks (API URL, API key ids,
+    /// bucket and table names), read back from CloudFormation.
+    #[cfg(feature = "aws")]
+    #[command(after_help = "Examples:
+  pipewright outputs --env prod
+  pipewright outputs --env dev --format json > outputs.json
+
+The JSON has the shape of deploy's --outputs-file, with each stack's CloudFormation status.
+Exit status: 0 every stack is deployed, 1 a stack is missing, 2 usage, credential or API error.")]
+    Outputs(OutputsArgs),
     /// Print the JSON Schema of the spec language (for editors: reference it from
     /// the spec with a `# yaml-language-server: $schema=...` line).
     #[command(after_help = "Examples:
@@ -187,6 +201,17 @@ Exit status: 0 written (or up to date), 1 invalid spec or stale files (--check),
     /// permission.
     #[command(subcommand)]
     Iam(IamCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = "Examples:
+  pipewright completions bash > ~/.local/share/bash-completion/completions/pipewright
+  pipewright completions zsh > \"${fpath[1]}/_pipewright\"
+  pipewright completions fish > ~/.config/fish/completions/pipewright.fish")]
+    Completions(CompletionsArgs),
+    /// Write the man page (roff), to stdout or into a folder.
+    #[command(after_help = "Examples:
+  pipewright man | man -l -
+  pipewright man --out-dir /usr/local/share/man/man1     # pipewright.1 and one page per command")]
+    Man(ManArgs),
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -198,6 +223,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    ui::init(ui::Ui::new(cli.color, cli.quiet, cli.verbose));
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
@@ -209,12 +235,6 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> io::Result<u8> {
-    if matches!(cli.format, Format::Dot | Format::Mermaid)
-        && !matches!(cli.command, Command::Graph(_))
-    {
-        eprintln!("error: --format dot and mermaid are for `pipewright graph`; use human or json");
-        return Ok(2);
-    }
     match &cli.command {
         Command::Init(a) => init::init(a),
         Command::Check(a) => check::check(&cli, a),
@@ -226,6 +246,8 @@ fn run(cli: Cli) -> io::Result<u8> {
         Command::Diff(a) => aws::aws_command(&cli, &a.aws, aws::AwsCommand::Diff(a)),
         #[cfg(feature = "aws")]
         Command::Destroy(a) => aws::aws_command(&cli, &a.aws, aws::AwsCommand::Destroy(a)),
+        #[cfg(feature = "aws")]
+        Command::Outputs(a) => aws::outputs(&cli, a),
         Command::Schema(a) => reference::schema(a),
         Command::Explain(a) => reference::explain(a),
         Command::Graph(a) => explain::graph(&cli, a),
@@ -236,11 +258,9 @@ fn run(cli: Cli) -> io::Result<u8> {
         Command::Iam(IamCommand::Cases(a)) => iam::cases(&cli, a),
         #[cfg(feature = "aws")]
         Command::Iam(IamCommand::Verify(a)) => iam::verify(&cli, a),
+        Command::Completions(a) => reference::completions(a),
+        Command::Man(a) => reference::man(a),
     }
-}
-
-pub fn color_stderr() -> bool {
-    io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
 /// Loads and validates a spec; an unreadable spec is an I/O error (exit 2).
@@ -257,7 +277,7 @@ pub fn load(path: &Path) -> Result<Checked, u8> {
 /// Loads a spec and reports its diagnostics; the validated spec, or an exit code.
 pub fn validated(path: &Path, env: Option<&str>) -> Result<spec::Validated, u8> {
     let checked = load(path)?;
-    let rendered = diag::render_human(&checked.diagnostics, &checked.sources, color_stderr());
+    let rendered = diag::render_human(&checked.diagnostics, &checked.sources, ui::color());
     let v = checked.validated();
     if v.is_none() {
         eprint!("{rendered}");
@@ -296,7 +316,7 @@ pub fn emit_env(
 ) -> Result<crate::emit::Output, u8> {
     let report = |d: &Diagnostics| {
         let sm = sources.cloned().unwrap_or_default();
-        eprint!("{}", diag::render_human(d, &sm, color_stderr()));
+        eprint!("{}", diag::render_human(d, &sm, ui::color()));
     };
     let plan = crate::plan::lower(v, env).map_err(|d| {
         report(&d);
@@ -311,7 +331,7 @@ pub fn plan_env(v: &spec::Validated, env: &str) -> Result<crate::plan::Plan, u8>
     crate::plan::lower(v, env).map_err(|d| {
         eprint!(
             "{}",
-            diag::render_human(&d, &diag::SourceMap::default(), color_stderr())
+            diag::render_human(&d, &diag::SourceMap::default(), ui::color())
         );
         1u8
     })
@@ -324,7 +344,7 @@ pub fn emit_plan(
 ) -> Result<crate::emit::Output, u8> {
     let report = |d: &Diagnostics| {
         let sm = sources.cloned().unwrap_or_default();
-        eprint!("{}", diag::render_human(d, &sm, color_stderr()));
+        eprint!("{}", diag::render_human(d, &sm, ui::color()));
         1u8
     };
     let mut out = crate::emit::synth(plan).map_err(|d| report(&d))?;

@@ -1,10 +1,11 @@
-//! `schema` and `explain CODE`: the spec language's JSON Schema and the catalogue of
-//! diagnostic codes. Neither reads a spec.
+//! `schema`, `explain CODE`, `completions` and `man`: the spec language's JSON Schema,
+//! the catalogue of diagnostic codes, and the command line's own reference (shell
+//! completions with clap_complete, man pages with clap_mangen). None reads a spec.
 
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, CommandFactory};
 
 use crate::spec;
 
@@ -21,12 +22,68 @@ pub struct ExplainArgs {
     pub code: Option<String>,
 }
 
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// Write `pipewright.1` and one page per command (`pipewright-check.1`, ...) into
+    /// this folder instead of printing the main page.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+}
+
+pub(super) fn completions(a: &CompletionsArgs) -> io::Result<u8> {
+    let mut cmd = super::Cli::command();
+    let mut text = Vec::new();
+    clap_complete::generate(a.shell, &mut cmd, "pipewright", &mut text);
+    io::stdout().lock().write_all(&text)?;
+    Ok(0)
+}
+
+/// The man page of `cmd` (roff).
+fn man_page(cmd: clap::Command) -> io::Result<Vec<u8>> {
+    let mut page = Vec::new();
+    clap_mangen::Man::new(cmd).render(&mut page)?;
+    Ok(page)
+}
+
+/// `cmd`'s page and those of its visible subcommands, each written atomically.
+fn write_man_pages(cmd: &clap::Command, dir: &std::path::Path) -> io::Result<()> {
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        write_man_pages(sub, dir)?;
+    }
+    let man = clap_mangen::Man::new(cmd.clone());
+    let path = dir.join(man.get_filename());
+    crate::fsio::write_atomic(&path, &man_page(cmd.clone())?)?;
+    super::ui::detail(format_args!("wrote {}", path.display()));
+    Ok(())
+}
+
+pub(super) fn man(a: &ManArgs) -> io::Result<u8> {
+    let mut cmd = super::Cli::command().disable_help_subcommand(true);
+    cmd.build();
+    match &a.out_dir {
+        None => io::stdout().lock().write_all(&man_page(cmd)?)?,
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            write_man_pages(&cmd, dir)?;
+            super::ui::info(format_args!("wrote the man pages into {}", dir.display()));
+        }
+    }
+    Ok(0)
+}
+
 pub(super) fn schema(a: &SchemaArgs) -> io::Result<u8> {
     let text = schema_text();
     match &a.out {
         Some(p) => {
             crate::fsio::write_atomic(p, text.as_bytes())?;
-            eprintln!("wrote {}", p.display());
+            super::ui::info(format_args!("wrote {}", p.display()));
         }
         None => io::stdout().lock().write_all(text.as_bytes())?,
     }

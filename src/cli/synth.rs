@@ -26,6 +26,9 @@ pub struct SynthArgs {
     /// Write nothing; exit 1 and list the files that differ from what the spec produces.
     #[arg(long)]
     pub check: bool,
+    /// Output format of the summary.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
 }
 
 pub(super) fn synth(cli: &Cli, a: &SynthArgs) -> io::Result<u8> {
@@ -53,24 +56,25 @@ pub(super) fn synth(cli: &Cli, a: &SynthArgs) -> io::Result<u8> {
     let mut out = io::stdout().lock();
     for (o, posture) in outputs.iter().zip(&postures) {
         crate::emit::write(o, &a.out)?;
-        match cli.format {
-            Format::Json => {}
-            Format::Human | Format::Markdown | Format::Dot | Format::Mermaid => {
-                write_summary(&mut out, o, a)?;
-                write_posture(&mut out, posture)?;
-            }
+        for p in o.files.keys() {
+            super::ui::detail(format_args!("wrote {}", a.out.join(p).display()));
+        }
+        if a.format == Format::Human {
+            write_summary(&mut out, o, a)?;
+            write_posture(&mut out, posture)?;
         }
     }
-    match cli.format {
+    match a.format {
         Format::Json => writeln!(
             out,
             "{}",
             serde_json::to_string_pretty(&json_summary(&outputs, &postures, a))?
         )?,
-        Format::Human | Format::Markdown | Format::Dot | Format::Mermaid => writeln!(
+        Format::Human if !super::ui::quiet() => writeln!(
             out,
             "\nnext: review policies/<env>/README.md, then `pipewright deploy --env <env>` (or commit stacks/ and policies/ for CI)"
         )?,
+        Format::Human => {}
     }
     Ok(0)
 }

@@ -9,7 +9,8 @@
 //!   read from synth's output; `artifacts`: uploads to the artifacts bucket.
 //! - `errors`: SDK errors in words (service code and message, unreachable endpoints).
 //! - `stack` deploys one stack, directly or (`change_set`) through a change set.
-//! - the commands: `order` (`deploy`), `destroy`, `diff`; `report` renders progress.
+//! - the commands: `order` (`deploy`), `destroy`, `diff`, `outputs`; `report` renders
+//!   progress.
 
 mod artifacts;
 mod aws;
@@ -21,6 +22,7 @@ mod engine;
 pub mod errors;
 pub mod logic;
 mod order;
+mod outputs;
 mod report;
 mod stack;
 mod units;
@@ -33,6 +35,7 @@ use logic::Approval;
 pub use destroy::destroy;
 pub use diff::diff;
 pub use order::deploy;
+pub use outputs::outputs;
 pub use report::{Reporter, Style};
 pub use units::{moto_compat, units};
 
