@@ -34,7 +34,13 @@ impl Drop for Moto {
     }
 }
 
+/// One moto at a time starts in this process: a port is picked (bound to 0 and released)
+/// and held by the new server before the next test picks one, so two tests never pick the
+/// same port and end up sharing one server.
+static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn moto() -> Moto {
+    let _one_at_a_time = STARTING.lock().unwrap_or_else(|e| e.into_inner());
     let server = std::env::var("PIPEWRIGHT_MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -47,12 +53,16 @@ fn moto() -> Moto {
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {server} ({e}): set PIPEWRIGHT_MOTO_SERVER"));
-    let m = Moto(child, port);
+    let mut m = Moto(child, port);
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "moto did not start");
         std::thread::sleep(Duration::from_millis(100));
     }
+    assert!(
+        m.0.try_wait().unwrap().is_none(),
+        "moto exited: port {port} answers, but not from this test's server"
+    );
     m
 }
 

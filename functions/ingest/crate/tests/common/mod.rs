@@ -563,8 +563,14 @@ pub struct PrivateMoto {
     pub endpoint: String,
 }
 
+/// One private moto at a time starts in this process: its port (bound to 0 and released)
+/// is held by the new server before the next test picks one, so two tests never pick the
+/// same port and end up sharing one server.
+static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 impl PrivateMoto {
     pub fn start() -> PrivateMoto {
+        let _one_at_a_time = STARTING.lock().unwrap_or_else(|e| e.into_inner());
         let server = std::env::var("PIPEWRIGHT_MOTO_SERVER").unwrap_or_else(|_| {
             panic!("PIPEWRIGHT_MOTO_SERVER is not set: the path of moto_server, for a private emulator this test stops")
         });
@@ -588,6 +594,11 @@ impl PrivateMoto {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+        let mut child = child;
+        assert!(
+            child.try_wait().expect("moto's status").is_none(),
+            "private moto exited: {addr} answers, but not from this test's server"
+        );
         PrivateMoto {
             child: Some(child),
             endpoint: format!("http://{addr}"),
