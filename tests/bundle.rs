@@ -18,6 +18,8 @@ use std::process::Command;
 
 use pipewright::spec::{self, RealFiles};
 
+mod json_schema_common;
+
 /// `pipewright ARGS` in `dir`, with `dir/cache` as pipewright's cache; its stdout.
 fn pw(dir: &Path, args: &[&str]) -> Vec<u8> {
     let o = Command::new(env!("CARGO_BIN_EXE_pipewright"))
@@ -48,7 +50,9 @@ fn bundle(dir: &Path, env: &str) -> serde_json::Value {
         dir,
         &["bundle", "--env", env, "--format", "json", "--out", build],
     );
-    serde_json::from_slice(&out).expect("JSON list of artefacts")
+    let doc = serde_json::from_slice(&out).expect("JSON list of artefacts");
+    json_schema_common::assert_matches("bundle", &doc);
+    doc
 }
 
 /// A folder holding only the reference spec and its event schemas.

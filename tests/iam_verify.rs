@@ -17,6 +17,8 @@ use pipewright::review::verify::verify_with;
 use pipewright::spec::{self, RealFiles};
 use serde_json::json;
 
+mod json_schema_common;
+
 const REGION: &str = "eu-west-2";
 
 fn plan(env: &str) -> pipewright::plan::Plan {
@@ -248,17 +250,21 @@ async fn drift_is_reported_role_by_role() {
 
     // The command: exit 1 with the drift listed. It finds the emulator through
     // AWS_ENDPOINT_URL, as every command does.
-    let o = Command::new(env!("CARGO_BIN_EXE_pipewright"))
-        .args(["iam", "verify", "--env", "dev", "--no-simulate"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("AWS_ENDPOINT_URL", &ep)
-        .env("AWS_REGION", "eu-west-2")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_PROFILE")
-        .output()
-        .unwrap();
+    let verify = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_pipewright"))
+            .args(["iam", "verify", "--env", "dev", "--no-simulate"])
+            .args(extra)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("AWS_ENDPOINT_URL", &ep)
+            .env("AWS_REGION", "eu-west-2")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_PROFILE")
+            .output()
+            .unwrap()
+    };
+    let o = verify(&[]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(
         o.status.code(),
@@ -274,6 +280,18 @@ async fn drift_is_reported_role_by_role() {
         out.contains("role transit-payments-dev-apigw-logs: as generated"),
         "{out}"
     );
+    // The same as JSON, in the shape docs/schemas/iam-verify.v1.json documents.
+    let o = verify(&["--format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    json_schema_common::assert_matches("iam-verify", &doc);
+    let ingest = doc["drift"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["role"] == "transit-payments-dev-ingest")
+        .unwrap();
+    assert!(!ingest["changes"].as_array().unwrap().is_empty(), "{doc}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

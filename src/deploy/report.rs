@@ -100,7 +100,14 @@ impl Reporter {
     pub fn start(&self, stack: &str, total: u64, verb: &str) {
         match (&self.style, &self.multi) {
             (Style::Json, _) => {
-                self.line(json!({"event": "stack-start", "stack": stack, "resources": total}))
+                let operation = if verb == "deleting" {
+                    "delete"
+                } else {
+                    "deploy"
+                };
+                self.line(json!({
+                    "event": "stack-start", "stack": stack, "resources": total, "operation": operation,
+                }))
             }
             (Style::Human, Some(m)) => {
                 let pb = m.add(ProgressBar::new(total));
@@ -308,7 +315,11 @@ impl Reporter {
     /// Prints `diff`'s document: per stack, then the access (IAM) changes apart.
     pub fn diff(&self, doc: &serde_json::Value) {
         if self.style == Style::Json {
-            self.line(doc.clone());
+            let mut line = json!({"event": "diff"});
+            if let (Some(l), Some(d)) = (line.as_object_mut(), doc.as_object()) {
+                l.extend(d.clone());
+            }
+            self.line(line);
             return;
         }
         let mut o = std::io::stdout().lock();

@@ -11,6 +11,9 @@ use aws_sdk_s3::config::{Credentials, Region};
 use pipewright::plan::Plan;
 use serde_json::Value;
 
+#[path = "../json_schema_common/mod.rs"]
+mod json_schema_common;
+
 pub fn endpoint() -> String {
     match std::env::var("PIPEWRIGHT_MOTO_ENDPOINT") {
         Ok(e) if !e.is_empty() => e,
@@ -67,17 +70,33 @@ pub fn pipewright_cmd() -> Command {
     c
 }
 
+/// Runs pipewright; a JSON output (`--format json`) must match its schema under
+/// `docs/schemas/`.
 pub fn pipewright(args: &[&str], cwd: &Path) -> Run {
     let out = pipewright_cmd()
         .args(args)
         .current_dir(cwd)
         .output()
         .unwrap();
-    Run {
+    let run = Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    if args.windows(2).any(|w| w == ["--format", "json"]) {
+        match args.first().copied() {
+            Some("deploy" | "diff" | "destroy") => {
+                json_schema_common::assert_event_lines(&run.stdout);
+            }
+            Some("outputs") if !run.stdout.trim().is_empty() => {
+                let doc =
+                    serde_json::from_str(&run.stdout).expect("outputs prints one JSON document");
+                json_schema_common::assert_matches("outputs", &doc);
+            }
+            _ => {}
+        }
     }
+    run
 }
 
 pub async fn sdk() -> aws_config::SdkConfig {
