@@ -298,6 +298,10 @@ fn color_follows_the_flag() {
         "global"
     );
     assert_eq!(code(&pipewright(&["check", "--color", "sometimes"])), 2);
+    // clap's own usage errors follow it too.
+    assert!(esc(&pipewright(&["check", "--nope", "--color", "always"])));
+    assert!(esc(&pipewright(&["--color=always", "check", "--nope"])));
+    assert!(!esc(&pipewright(&["check", "--nope", "--color", "never"])));
 }
 
 #[test]

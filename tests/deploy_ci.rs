@@ -190,6 +190,33 @@ async fn a_ci_log_has_a_line_per_stack_event_and_destroy_says_deleting() {
         );
     }
 
+    // Again with -q: nothing changes; no progress or events, the results on stdout.
+    let r = pipewright(
+        &[
+            "deploy",
+            spec_s,
+            "--env",
+            "dev",
+            "--method",
+            "direct",
+            "--moto-compat",
+            "--yes",
+            "--lambda-zip",
+            zip.to_str().unwrap(),
+            "-q",
+        ],
+        dir.path(),
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    for stack in plan.stacks.values() {
+        assert!(!r.stderr.contains(stack.as_str()), "-q:\n{}", r.stderr);
+        assert!(
+            r.stdout.lines().any(|l| l == format!("{stack}: no-change")),
+            "{stack}: {}",
+            r.stdout
+        );
+    }
+
     let iam = aws_sdk_iam::Client::new(&sdk().await);
     detach_managed_policies(&plan, &iam).await;
     let r = pipewright(

@@ -300,5 +300,6 @@ fn options(a: &AwsArgs) -> io::Result<Options> {
             Format::Human => Style::Human,
             Format::Json => Style::Json,
         },
+        quiet: super::ui::quiet(),
     })
 }

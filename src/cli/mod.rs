@@ -216,7 +216,13 @@ Exit status: 0 written (or up to date), 1 invalid spec or stale files (--check),
 
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    // `--color` reaches clap's own help and usage errors too, which come before `Cli` is.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let command = <Cli as clap::CommandFactory>::command().color(clap_color(&args));
+    let cli = match command
+        .try_get_matches_from(&args)
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m))
+    {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
@@ -231,6 +237,29 @@ pub fn main() -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// The `--color` of a command line not parsed yet (`--color WHEN`, `--color=WHEN`, before
+/// any `--`); clap's own choice (auto, which honours NO_COLOR) otherwise.
+fn clap_color(args: &[std::ffi::OsString]) -> clap::ColorChoice {
+    let mut when = None;
+    let mut it = args.iter().skip(1).map(|a| a.to_string_lossy());
+    while let Some(a) = it.next() {
+        match a.as_ref() {
+            "--" => break,
+            "--color" => when = it.next().map(|w| w.into_owned()),
+            other => {
+                if let Some(w) = other.strip_prefix("--color=") {
+                    when = Some(w.to_owned());
+                }
+            }
+        }
+    }
+    match when.as_deref() {
+        Some("always") => clap::ColorChoice::Always,
+        Some("never") => clap::ColorChoice::Never,
+        _ => clap::ColorChoice::Auto,
     }
 }
 

@@ -132,7 +132,7 @@ pub(super) async fn build_engine(
     need_zip: bool,
 ) -> Result<Engine, String> {
     let mut units = units(&plan, out)?;
-    let rep = Reporter::new(o.style);
+    let rep = Reporter::new(o.style, o.quiet);
     if o.moto_compat {
         if o.endpoint_url.is_none() && std::env::var_os("AWS_ENDPOINT_URL").is_none() {
             return Err(

@@ -66,6 +66,8 @@ pub struct Options {
     /// Rewrites for the moto emulator (see [`moto_compat`]).
     pub moto_compat: bool,
     pub style: Style,
+    /// `-q`: in human mode, no progress, events or notes; results and errors only.
+    pub quiet: bool,
 }
 
 /// How a refusal to lose data starts.

@@ -39,6 +39,8 @@ pub fn event_line(stack: &str, e: &Event) -> String {
 
 pub struct Reporter {
     style: Style,
+    /// `-q`: human mode says only results, errors and what an approval needs.
+    quiet: bool,
     multi: Option<MultiProgress>,
     bars: Mutex<BTreeMap<String, (ProgressBar, Instant)>>,
     /// Every JSON line reported, for unit tests to read what a run said.
@@ -47,11 +49,12 @@ pub struct Reporter {
 }
 
 impl Reporter {
-    pub fn new(style: Style) -> Reporter {
-        let multi = (style == Style::Human && std::io::stderr().is_terminal())
+    pub fn new(style: Style, quiet: bool) -> Reporter {
+        let multi = (style == Style::Human && !quiet && std::io::stderr().is_terminal())
             .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
         Reporter {
             style,
+            quiet,
             multi,
             bars: Mutex::new(BTreeMap::new()),
             #[cfg(test)]
@@ -73,7 +76,16 @@ impl Reporter {
         }
     }
 
+    /// Progress and information (human mode), which `-q` leaves out.
     fn say(&self, msg: &str) {
+        if self.quiet {
+            return;
+        }
+        self.tell(msg);
+    }
+
+    /// What is said even under `-q`: errors and failures.
+    fn tell(&self, msg: &str) {
         match &self.multi {
             Some(m) => {
                 let _ = m.println(msg);
@@ -92,7 +104,7 @@ impl Reporter {
     pub fn error(&self, msg: &str) {
         match self.style {
             Style::Json => self.line(json!({"event": "error", "message": msg})),
-            Style::Human => self.say(&format!("error: {msg}")),
+            Style::Human => self.tell(&format!("error: {msg}")),
         }
     }
 
@@ -130,7 +142,7 @@ impl Reporter {
                     .lock()
                     .expect("lock")
                     .insert(stack.to_string(), (ProgressBar::hidden(), Instant::now()));
-                eprintln!("{stack}: {verb} ({total} resources)");
+                self.say(&format!("{stack}: {verb} ({total} resources)"));
             }
         }
     }
@@ -142,7 +154,7 @@ impl Reporter {
                 "type": e.resource_type, "status": e.status, "reason": e.reason,
             })),
             // Without a terminal (a CI log), one line per event, as `cdk deploy` prints.
-            Style::Human if self.multi.is_none() => eprintln!("{}", event_line(stack, e)),
+            Style::Human if self.multi.is_none() => self.say(&event_line(stack, e)),
             Style::Human => {
                 if let Some((pb, _)) = self.bars.lock().expect("lock").get(stack) {
                     pb.set_position(done);
@@ -159,24 +171,28 @@ impl Reporter {
         }
     }
 
-    fn finish_bar(&self, stack: &str, msg: String) -> Duration {
-        match self.bars.lock().expect("lock").remove(stack) {
+    /// Ends a stack's line with `msg`; a failure (`always`) is said even under `-q`.
+    fn finish_bar(&self, stack: &str, msg: String, always: bool) -> Duration {
+        let (text, took) = match self.bars.lock().expect("lock").remove(stack) {
             Some((pb, t)) => {
                 pb.finish_and_clear();
                 if let Some(m) = &self.multi {
                     m.remove(&pb);
                 }
-                self.say(&format!(
-                    "{stack}: {msg} ({:.1} s)",
-                    t.elapsed().as_secs_f64()
-                ));
-                t.elapsed()
+                let took = t.elapsed();
+                (
+                    format!("{stack}: {msg} ({:.1} s)", took.as_secs_f64()),
+                    took,
+                )
             }
-            None => {
-                self.say(&format!("{stack}: {msg}"));
-                Duration::ZERO
-            }
+            None => (format!("{stack}: {msg}"), Duration::ZERO),
+        };
+        if always {
+            self.tell(&text)
+        } else {
+            self.say(&text)
         }
+        took
     }
 
     pub fn failed(&self, stack: &str, msg: &str) {
@@ -185,7 +201,7 @@ impl Reporter {
                 self.line(json!({"event": "stack-failed", "stack": stack, "message": msg}))
             }
             Style::Human => {
-                self.finish_bar(stack, format!("FAILED\n  {msg}"));
+                self.finish_bar(stack, format!("FAILED\n  {msg}"), true);
             }
         }
     }
@@ -204,7 +220,7 @@ impl Reporter {
                 "event": "stack-done", "stack": stack, "result": outcome, "outputs": outputs,
             })),
             Style::Human => {
-                self.finish_bar(stack, word.to_string());
+                self.finish_bar(stack, word.to_string(), false);
             }
         }
     }

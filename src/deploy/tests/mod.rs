@@ -124,6 +124,7 @@ fn engine_for(env: &str, cfn: Client, method: Method) -> Engine {
         poll: Duration::ZERO,
         timeout: Duration::from_secs(5),
         moto_compat: false,
+        quiet: false,
         style: Style::Json,
     };
     // One mocked client answers for every region the stacks live in.
@@ -154,7 +155,7 @@ fn engine_for(env: &str, cfn: Client, method: Method) -> Engine {
         params,
         deps,
         o,
-        rep: Reporter::new(Style::Json),
+        rep: Reporter::new(Style::Json, false),
         code_key: Some("lambda/ingest/0123.zip".into()),
         shared: Mutex::new(Shared::default()),
         prompt: tokio::sync::Mutex::new(()),
