@@ -6,31 +6,14 @@
 //! test, so a new kind of grant cannot slip past the model.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 use pipewright::plan::Plan;
 use pipewright::review::access::{self, Entry, GrantKind, Model};
 use pipewright::review::norm;
-use pipewright::spec::{self, RealFiles};
 use serde_json::Value;
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
-
-fn plans() -> Vec<Plan> {
-    let mut specs = vec![Path::new(ROOT).join("pipeline.yaml")];
-    for f in std::fs::read_dir(Path::new(ROOT).join("tests/specs/ok")).unwrap() {
-        specs.push(f.unwrap().path());
-    }
-    let mut out = Vec::new();
-    for s in specs {
-        let checked = spec::check(&s, &RealFiles).unwrap();
-        let v = checked.validated().expect("valid spec");
-        for env in v.spec.environments.keys() {
-            out.push(pipewright::plan::lower(&v, env).unwrap());
-        }
-    }
-    out
-}
+mod specs_common;
+use specs_common::plans;
 
 /// A template string: a literal, or the text of an `Fn::Sub`.
 fn text(v: &Value) -> Option<String> {

@@ -62,18 +62,7 @@ fn a_wrong_account_is_refused_before_the_function_is_bundled() {
 }
 
 fn unreachable_run(args: &[&str], cwd: &Path) -> Run {
-    let out = pipewright_cmd()
-        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
-        .env("PIPEWRIGHT_IAM_ENDPOINT", "http://127.0.0.1:1")
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    pipewright_with(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:1")], args, cwd)
 }
 
 /// Port 1 refuses connections. Each command that talks to AWS says it cannot reach
@@ -132,21 +121,7 @@ async fn a_ci_log_has_a_line_per_stack_event_and_destroy_says_deleting() {
     let plan = plan_of(&spec, "dev");
     let zip = stand_in_zip(dir.path());
     let spec_s = spec.to_str().unwrap();
-    let r = pipewright(
-        &[
-            "deploy",
-            spec_s,
-            "--env",
-            "dev",
-            "--method",
-            "direct",
-            "--moto-compat",
-            "--yes",
-            "--lambda-zip",
-            zip.to_str().unwrap(),
-        ],
-        dir.path(),
-    );
+    let r = deploy_direct(&spec, &zip, &[], dir.path());
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let cfn = aws_sdk_cloudformation::Client::new(&sdk().await);
     for stack in plan.stacks.values() {
@@ -191,22 +166,7 @@ async fn a_ci_log_has_a_line_per_stack_event_and_destroy_says_deleting() {
     }
 
     // Again with -q: nothing changes; no progress or events, the results on stdout.
-    let r = pipewright(
-        &[
-            "deploy",
-            spec_s,
-            "--env",
-            "dev",
-            "--method",
-            "direct",
-            "--moto-compat",
-            "--yes",
-            "--lambda-zip",
-            zip.to_str().unwrap(),
-            "-q",
-        ],
-        dir.path(),
-    );
+    let r = deploy_direct(&spec, &zip, &["-q"], dir.path());
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     for stack in plan.stacks.values() {
         assert!(!r.stderr.contains(stack.as_str()), "-q:\n{}", r.stderr);

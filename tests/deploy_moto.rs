@@ -31,23 +31,13 @@ async fn deploy_redeploy_change_and_destroy_the_reference_spec() {
     let outputs = dir.path().join("outputs.json");
     let deploy = |spec: &Path, extra: &[&str]| {
         let mut args = vec![
-            "deploy",
-            spec.to_str().unwrap(),
-            "--env",
-            "dev",
-            "--method",
-            "direct",
-            "--moto-compat",
-            "--yes",
             "--concurrency",
             "3",
-            "--lambda-zip",
-            zip.to_str().unwrap(),
             "--outputs-file",
             outputs.to_str().unwrap(),
         ];
         args.extend_from_slice(extra);
-        pipewright(&args, dir.path())
+        deploy_direct(spec, &zip, &args, dir.path())
     };
 
     // 0. Nothing deployed yet: `outputs` lists every stack as not deployed and exits 1.

@@ -6,12 +6,14 @@
 //! `bundle` in `tests/bundle.rs`, `iam verify` in `tests/iam_verify.rs`.
 
 mod json_schema_common;
+mod specs_common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use json_schema_common::{assert_matches, validator};
 use serde_json::{Value, json};
+use specs_common::{ok_specs, specs_in};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -31,22 +33,6 @@ fn run(args: &[&str], cwd: &Path) -> (i32, Value) {
         )
     });
     (out.status.code().unwrap_or(-1), doc)
-}
-
-fn specs(dir: &str) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = std::fs::read_dir(Path::new(ROOT).join(dir))
-        .unwrap()
-        .map(|f| f.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    out.sort();
-    out
-}
-
-fn ok_specs() -> Vec<PathBuf> {
-    let mut all = vec![Path::new(ROOT).join("pipeline.yaml")];
-    all.extend(specs("tests/specs/ok"));
-    all
 }
 
 #[test]
@@ -76,7 +62,7 @@ fn every_schema_is_valid_draft_2020_12_with_a_versioned_id() {
 #[test]
 fn check_outputs_match_the_schema_valid_and_refused() {
     let mut refused = 0;
-    for spec in ok_specs().into_iter().chain(specs("tests/specs/err")) {
+    for spec in ok_specs().into_iter().chain(specs_in("tests/specs/err")) {
         let (code, doc) = run(
             &["check", spec.to_str().unwrap(), "--format", "json"],
             Path::new(ROOT),
@@ -251,7 +237,8 @@ fn iam_diff_output_matches_the_schema() {
 #[test]
 fn the_event_schema_is_strict() {
     let v = validator("deploy-events");
-    let start = json!({"event": "stack-start", "stack": "s", "resources": 3, "operation": "delete"});
+    let start =
+        json!({"event": "stack-start", "stack": "s", "resources": 3, "operation": "delete"});
     assert!(v.is_valid(&start));
     let mut vague = start.clone();
     vague.as_object_mut().unwrap().remove("operation");

@@ -73,7 +73,13 @@ pub fn pipewright_cmd() -> Command {
 /// Runs pipewright; a JSON output (`--format json`) must match its schema under
 /// `docs/schemas/`.
 pub fn pipewright(args: &[&str], cwd: &Path) -> Run {
+    pipewright_with(&[], args, cwd)
+}
+
+/// [`pipewright`] with more environment variables (`AWS_ENDPOINT_URL` overridden, ...).
+pub fn pipewright_with(env: &[(&str, &str)], args: &[&str], cwd: &Path) -> Run {
     let out = pipewright_cmd()
+        .envs(env.iter().copied())
         .args(args)
         .current_dir(cwd)
         .output()
@@ -191,4 +197,23 @@ pub async fn detach_managed_policies(plan: &Plan, iam: &aws_sdk_iam::Client) {
                 .unwrap();
         }
     }
+}
+
+/// `deploy SPEC --env dev` straight through CreateStack/UpdateStack, as moto needs, with a
+/// prebuilt zip, no questions, and `extra` arguments.
+pub fn deploy_direct(spec: &Path, zip: &Path, extra: &[&str], cwd: &Path) -> Run {
+    let mut args = vec![
+        "deploy",
+        spec.to_str().unwrap(),
+        "--env",
+        "dev",
+        "--method",
+        "direct",
+        "--moto-compat",
+        "--yes",
+        "--lambda-zip",
+        zip.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    pipewright(&args, cwd)
 }
