@@ -10,8 +10,7 @@
 #![cfg(feature = "aws")]
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::net::TcpStream;
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_lambda_events::apigw::ApiGatewayProxyRequest;
@@ -24,18 +23,8 @@ use serde_json::json;
 
 const REGION: &str = "eu-west-2";
 
-/// A moto server with IAM enforcement, killed on drop.
-struct Moto {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+mod private_moto;
+use private_moto::Moto;
 
 fn http(port: u16, method: &str, path: &str, body: &str) -> Option<String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
@@ -51,39 +40,22 @@ fn http(port: u16, method: &str, path: &str, body: &str) -> Option<String> {
     Some(out)
 }
 
-impl Moto {
-    fn start() -> Moto {
-        let server =
-            std::env::var("PIPEWRIGHT_MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(&server)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .env("INITIAL_NO_AUTH_ACTION_COUNT", "0")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start {server} ({e}): set PIPEWRIGHT_MOTO_SERVER to moto_server")
-            });
-        let moto = Moto { child, port };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if http(port, "GET", "/moto-api/data.json", "").is_some_and(|r| r.contains(" 200 ")) {
-                return moto;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("moto did not start on port {port}");
+/// A moto server with IAM enforcement from its first request.
+fn enforcing_moto() -> Moto {
+    let moto = Moto::start(&[("INITIAL_NO_AUTH_ACTION_COUNT", "0")]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !http(moto.port, "GET", "/moto-api/data.json", "").is_some_and(|r| r.contains(" 200 ")) {
+        assert!(Instant::now() < deadline, "moto's API did not answer");
+        std::thread::sleep(Duration::from_millis(100));
     }
+    moto
+}
 
-    fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
+trait Enforce {
+    fn enforce(&self, on: bool);
+}
 
+impl Enforce for Moto {
     /// Pauses (`false`) or resumes (`true`) IAM enforcement.
     fn enforce(&self, on: bool) {
         let r = http(
@@ -261,7 +233,7 @@ fn denied<T, E: std::fmt::Debug>(r: Result<T, E>) -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_ingest_roles_s3_grants_let_the_real_handler_store_and_nothing_more() {
-    let moto = Moto::start();
+    let moto = enforcing_moto();
     let ep = moto.endpoint();
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pipeline.yaml");
     let v = spec::check(&path, &RealFiles).unwrap().validated().unwrap();

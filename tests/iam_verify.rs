@@ -3,9 +3,7 @@
 //! aws-smithy-mocks (moto has no policy simulator).
 #![cfg(feature = "aws")]
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use aws_sdk_iam::Client;
 use aws_sdk_iam::operation::simulate_principal_policy::SimulatePrincipalPolicyOutput;
@@ -18,6 +16,8 @@ use pipewright::spec::{self, RealFiles};
 use serde_json::json;
 
 mod json_schema_common;
+mod private_moto;
+use private_moto::Moto;
 
 const REGION: &str = "eu-west-2";
 
@@ -25,47 +25,6 @@ fn plan(env: &str) -> pipewright::plan::Plan {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pipeline.yaml");
     let v = spec::check(&path, &RealFiles).unwrap().validated().unwrap();
     pipewright::plan::lower(&v, env).unwrap()
-}
-
-struct Moto(Child, u16);
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// One moto at a time starts in this process: a port is picked (bound to 0 and released)
-/// and held by the new server before the next test picks one, so two tests never pick the
-/// same port and end up sharing one server.
-static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn moto() -> Moto {
-    let _one_at_a_time = STARTING.lock().unwrap_or_else(|e| e.into_inner());
-    let server = std::env::var("PIPEWRIGHT_MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(&server)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {server} ({e}): set PIPEWRIGHT_MOTO_SERVER"));
-    let mut m = Moto(child, port);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "moto did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert!(
-        m.0.try_wait().unwrap().is_none(),
-        "moto exited: port {port} answers, but not from this test's server"
-    );
-    m
 }
 
 fn iam(ep: &str) -> Client {
@@ -140,8 +99,8 @@ async fn deploy_roles(iam: &Client, plan: &pipewright::plan::Plan) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn drift_is_reported_role_by_role() {
-    let m = moto();
-    let ep = format!("http://127.0.0.1:{}", m.1);
+    let m = Moto::start(&[]);
+    let ep = m.endpoint();
     let iam = iam(&ep);
     let plan = plan("dev");
     deploy_roles(&iam, &plan).await;
@@ -296,8 +255,8 @@ async fn drift_is_reported_role_by_role() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_role_is_found_by_its_path_alone() {
-    let m = moto();
-    let ep = format!("http://127.0.0.1:{}", m.1);
+    let m = Moto::start(&[]);
+    let ep = m.endpoint();
     let iam = iam(&ep);
     let plan = plan("dev");
     let trust = pipewright::emit::iam::roles(&plan)["ingest"]
