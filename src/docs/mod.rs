@@ -610,25 +610,6 @@ pub fn svg_of(dot: &str) -> io::Result<Option<Vec<u8>>> {
     Ok(Some(out.stdout))
 }
 
-fn list_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    let rd = match std::fs::read_dir(dir) {
-        Ok(rd) => rd,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(e),
-    };
-    for e in rd {
-        let p = e?.path();
-        if p.is_dir() {
-            out.extend(list_files(&p)?);
-        } else {
-            out.push(p);
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
 /// The `<title>` of every node, edge and cluster Graphviz drew, sorted: what an SVG
 /// shows, whatever its layout.
 pub fn svg_titles(svg: &[u8]) -> Vec<String> {
@@ -650,28 +631,15 @@ pub fn drift(
     root: &Path,
     skip: &[PathBuf],
 ) -> io::Result<Vec<Drift>> {
-    let mut d = Vec::new();
-    for (rel, bytes) in files {
-        match std::fs::read(root.join(rel)) {
-            Ok(b) if &b == bytes => {}
-            // Another Graphviz lays the same graph out with other coordinates: an SVG is
-            // current when it draws the same nodes and edges (the DOT itself is compared
-            // byte for byte).
-            Ok(b)
-                if rel.extension().is_some_and(|e| e == "svg")
-                    && svg_titles(&b) == svg_titles(bytes) => {}
-            Ok(_) => d.push(Drift::Changed(rel.clone())),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => d.push(Drift::Missing(rel.clone())),
-            Err(e) => return Err(e),
-        }
-    }
-    for f in list_files(&root.join("docs").join(env))? {
-        let rel = f.strip_prefix(root).unwrap_or(&f).to_path_buf();
-        if !files.contains_key(&rel) && !skip.contains(&rel) {
-            d.push(Drift::Extra(rel));
-        }
-    }
-    Ok(d)
+    // Another Graphviz lays the same graph out with other coordinates: an SVG is current
+    // when it draws the same nodes and edges (the DOT itself is compared byte for byte).
+    let same = |rel: &Path, on_disk: &[u8], generated: &[u8]| {
+        on_disk == generated
+            || (rel.extension().is_some_and(|e| e == "svg")
+                && svg_titles(on_disk) == svg_titles(generated))
+    };
+    let owned = [PathBuf::from("docs").join(env)];
+    crate::emit::drift_of(files, &owned, root, &same, skip)
 }
 
 /// Writes `docs/<env>/` under `root` as a whole: staged in a temporary folder and
