@@ -1,8 +1,8 @@
 //! The training pipeline in the ml stack: the SageMaker pipeline whose definition is
 //! typed data (`Definition`, serialised once, keys in declaration order), the schedule
 //! that starts it, and the pipeline's, manifest function's and schedule's roles. The
-//! manifest function itself is not in the stack yet (its crate is not built): the
-//! pipeline's Lambda step names it by its derived name.
+//! manifest function (`functions/manifest`) is not in the stack yet (nothing bundles it):
+//! the pipeline's Lambda step names it by its derived name.
 
 use std::collections::BTreeMap;
 
