@@ -27,9 +27,15 @@ fn reference_with(edit: impl Fn(String) -> String) -> Validated {
         .unwrap_or_else(|| panic!("invalid: {:?}", c.diagnostics))
 }
 
-/// The judge, or None (with a message) when the folder is absent.
+/// The judge, or None (with a message) when the folder is absent. The folder is
+/// `../shared/judges/sagemaker-pipeline-schema` beside the repository, or
+/// `$JUDGES_SAGEMAKER_PIPELINE_SCHEMA` (as `$JUDGES_GUARD` for the guard packs: a
+/// worktree elsewhere reads the same copy in place).
 fn judge() -> Option<jsonschema::Validator> {
-    let dir = Path::new(ROOT).join("../shared/judges/sagemaker-pipeline-schema");
+    let dir = std::env::var_os("JUDGES_SAGEMAKER_PIPELINE_SCHEMA").map_or_else(
+        || Path::new(ROOT).join("../shared/judges/sagemaker-pipeline-schema"),
+        PathBuf::from,
+    );
     let Ok(text) = std::fs::read_to_string(dir.join("pipeline-definition.schema.json")) else {
         eprintln!(
             "skipped: {} is absent (AWS's SageMaker pipeline-definition schema)",
