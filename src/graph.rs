@@ -125,6 +125,7 @@ fn principal_node(g: &mut Graph, plan: &Plan, p: &Principal) -> String {
                     Kind::Job,
                 ),
                 "replication" => g.node("replication", "S3 replication", Kind::Service),
+                "training-pipeline" | "manifest" | "training-schedule" => training_node(g, plan, r),
                 other => {
                     let label = plan
                         .roles
@@ -134,6 +135,33 @@ fn principal_node(g: &mut Graph, plan: &Plan, p: &Principal) -> String {
                 }
             }
         }
+    }
+}
+
+/// The training pipeline's parts (`ml.training`): the pipeline, its manifest function
+/// and its schedule.
+fn training_node(g: &mut Graph, plan: &Plan, role: &str) -> String {
+    let t = plan.training.as_ref();
+    let name = |f: fn(&crate::plan::TrainingPlan) -> &String| t.map(f).cloned().unwrap_or_default();
+    match role {
+        "manifest" => g.node(
+            "function:manifest",
+            format!("Lambda {} (training manifest)", name(|t| &t.function_name)),
+            Kind::Function,
+        ),
+        "training-schedule" => g.node(
+            "training-schedule",
+            format!(
+                "training schedule {} (EventBridge Scheduler)",
+                name(|t| &t.schedule)
+            ),
+            Kind::Job,
+        ),
+        _ => g.node(
+            "training-pipeline",
+            format!("SageMaker pipeline {}", name(|t| &t.pipeline_name)),
+            Kind::Job,
+        ),
     }
 }
 
@@ -294,6 +322,18 @@ fn access_edges(g: &mut Graph, plan: &Plan, who: &str, access: &Access) {
         Access::EncryptBookmarks => {
             let k = g.node("kms", format!("KMS key {}", plan.key_alias), Kind::Service);
             g.edge(who, &k, "encrypt bookmarks");
+        }
+        Access::InvokeFunction { .. } => {
+            let f = training_node(g, plan, "manifest");
+            g.edge(who, &f, "invoke (manifest step)");
+        }
+        Access::RunTrainingJobs { .. } => {
+            let s = g.node("sagemaker", "SageMaker training", Kind::Service);
+            g.edge(who, &s, "start training jobs");
+        }
+        Access::StartPipeline { .. } => {
+            let p = training_node(g, plan, "training-pipeline");
+            g.edge(who, &p, "start pipeline execution");
         }
         // An access added to the plan after this was written is still drawn,
         // as an edge to a node named after its kind.

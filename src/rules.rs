@@ -142,6 +142,23 @@ rules! {
     "PW0242" "schema-changed-same-version" W "an event schema changed compatibly but kept its version"
         "A compatible change adds columns to the dataset; give it a new minor version so that the index (`by_schema_version`) and readers can tell events written under it apart.";
 
+    "PW0280" "training-input-not-granted" E "a training input source is not in `ml.sources`, or is listed twice"
+        "The training pipeline reads raw objects only under the prefixes `ml.sources` grants; its roles are built from that grant. List each input source once, and grant it in `ml.sources`.";
+    "PW0281" "training-lookup-not-granted" E "the training manifest step needs an index lookup `ml.index_lookups` does not grant"
+        "The manifest step finds a run's raw objects through the index: by source and date (`by_source_date`) always, and by schema version (`by_schema_version`) when `inputs.schema_versions` names versions. Its role may query only the lookups `ml.index_lookups` grants.";
+    "PW0282" "bad-training-schema-version" E "a training input schema version is not `MAJOR.MINOR.PATCH`"
+        "The index records each object's schema version as the source's `event_schema.version` (`1.2.0`); a version written otherwise matches nothing.";
+    "PW0283" "bad-instance-type" E "a training instance type is not `ml.<family>.<size>`"
+        "SageMaker training instance types look like `ml.m5.xlarge`. Whether the type is offered in a region is known only to SageMaker; `deploy` reports it.";
+    "PW0284" "bad-hyperparameter" E "a hyperparameter the algorithm does not take, or longer than SageMaker accepts"
+        "Built-in algorithms refuse unknown hyperparameters when the job starts. pipewright knows the documented hyperparameters of each algorithm it supports and suggests the closest. SageMaker accepts at most 100 hyperparameters, names of up to 256 and values of up to 2,500 characters.";
+    "PW0285" "missing-hyperparameter" E "a hyperparameter the algorithm requires is missing"
+        "Random Cut Forest needs `feature_dim`; XGBoost needs `num_round`. A training job without them fails when it starts.";
+    "PW0286" "bad-training-schedule" E "the training schedule is not a valid `cron(...)` or `rate(...)`"
+        "EventBridge Scheduler starts the training pipeline on this schedule.";
+    "PW0287" "algorithm-not-in-region" E "pipewright has no image of the training algorithm for an environment's region"
+        "Built-in algorithm images live in a SageMaker registry account per region (`data/sagemaker-algorithms.json`, from AWS's published table). A region missing from the table cannot run the algorithm, or pipewright does not know its registry yet.";
+
     "PW0300" "resource-name" E "a generated AWS resource name breaks the service's naming rules"
         "Names are built from the pipeline name, the environment and the component; the message gives the name, the rule and which part to shorten.";
     "PW0301" "quota" E "a generated stack or policy exceeds a CloudFormation or IAM quota"

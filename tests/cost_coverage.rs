@@ -69,6 +69,7 @@ const EXCLUDED: &[(&str, &str)] = &[
     ("AWS::SQS::Queue", "SQS"),
     ("AWS::SNS::Topic", "SNS"),
     ("AWS::Scheduler::Schedule", "EventBridge Scheduler"),
+    ("AWS::SageMaker::Pipeline", "SageMaker training"),
     ("AWS::EC2::FlowLog", "flow log"),
     ("AWS::Glue::Database", "Glue Data Catalog"),
     ("AWS::Glue::Table", "Glue Data Catalog"),

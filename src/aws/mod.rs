@@ -9,8 +9,11 @@ use std::sync::LazyLock;
 
 use serde::Deserialize;
 
+mod sagemaker;
 #[cfg(test)]
 mod tests;
+
+pub use sagemaker::{algorithm_image, algorithm_regions};
 
 const PARTITIONS_JSON: &str = include_str!("../../data/aws/partitions.json");
 const AVAILABILITY_JSON: &str = include_str!("../../data/aws/availability.json");

@@ -373,13 +373,32 @@ pub fn estimate(
             "tiered discounts above the first tier".into(),
             "data transfer out to the internet".into(),
             "QuickSight (priced per user or session)".into(),
-            "SageMaker training and hosting (priced by what you run)".into(),
+            training_exclusion(plan),
             "SQS, SNS and EventBridge Scheduler requests (cents at this scale)".into(),
             "VPC flow log delivery to S3 (vended logs, per GB of the VPC's traffic records)".into(),
             "Glue Data Catalog storage and requests (within the first million objects and requests)".into(),
             "KMS charges for rotated key material".into(),
         ],
     }
+}
+
+/// SageMaker is priced by what runs; with `ml.training`, the exclusion says how much
+/// runs: training runs a month (from the schedule) of at most the job's instances and
+/// runtime. The pipeline and the manifest function's invocations are left out too.
+fn training_exclusion(plan: &Plan) -> String {
+    let Some(t) = &plan.training else {
+        return "SageMaker training and hosting (priced by what you run)".into();
+    };
+    let runs = crate::spec::schedule::Schedule::parse(&t.schedule)
+        .map(|s| s.runs_per_month())
+        .unwrap_or_default();
+    format!(
+        "SageMaker training of `{}`: about {runs:.1} runs a month of at most {} × {} for {:.1} h each (priced per instance-second; not in the price book), and hosting",
+        t.pipeline_name,
+        t.instance_count,
+        t.instance_type,
+        f64::from(t.max_runtime_seconds) / 3600.0
+    )
 }
 
 /// The estimate as a table for people.

@@ -127,6 +127,16 @@ fn access_text(plan: &Plan, a: &Access) -> String {
                 .as_deref()
                 .unwrap_or("the model package group")
         ),
+        Access::InvokeFunction { function } => format!("invoke Lambda function {function}"),
+        Access::RunTrainingJobs { role } => format!(
+            "start, describe and stop the pipeline's training jobs, passing them the {} role",
+            plan.roles
+                .get(role)
+                .map_or(role.as_str(), |r| r.name.as_str())
+        ),
+        Access::StartPipeline { pipeline } => {
+            format!("start executions of SageMaker pipeline {pipeline}")
+        }
         Access::Replicate { from, to } => format!("replicate s3://{} to s3://{}", b(from), b(to)),
         Access::EncryptBookmarks => format!("encrypt job bookmarks with {}", plan.key_alias),
         Access::PushApiLogs { group } => format!("write API access logs to {group}"),
@@ -357,6 +367,27 @@ fn consumer_components(rows: &mut Rows, plan: &Plan) {
             m.clone(),
             "training role and registry for models trained on the pipeline's data".into(),
             origin_of(plan, "sagemaker"),
+        );
+    }
+    if let Some(t) = &plan.training {
+        let versions = if t.schema_versions.is_empty() {
+            "every schema version".to_owned()
+        } else {
+            format!("schema versions {}", t.schema_versions.join(", "))
+        };
+        rows.add(
+            "SageMaker training pipeline",
+            format!("{} ({})", t.pipeline_name, t.schedule),
+            format!(
+                "trains {} ({} × {}) on the raw objects of {} from the last {} days ({versions}), listed from the index by the manifest function {} (not deployed yet); registers the model with its manifest and dataset record",
+                t.algorithm,
+                t.instance_count,
+                t.instance_type,
+                t.sources.join(", "),
+                t.window_days,
+                t.function_name
+            ),
+            origin_of(plan, "training-pipeline"),
         );
     }
 }

@@ -28,6 +28,7 @@ pub(super) struct Parts {
     pub catalog: CatalogPart,
     pub analytics: AnalyticsPart,
     pub model_package_group: Option<String>,
+    pub training: Option<super::TrainingPlan>,
     pub network: Option<NetworkPlan>,
 }
 
@@ -58,6 +59,7 @@ impl LowerCx<'_> {
             catalog,
             analytics,
             model_package_group,
+            training,
             network,
         } = parts;
         let (spec, env) = (self.spec, self.env);
@@ -123,6 +125,7 @@ impl LowerCx<'_> {
             quicksight: analytics.quicksight,
             index_export: analytics.index_export,
             model_package_group,
+            training,
             network,
             roles: self.roles,
             flows,

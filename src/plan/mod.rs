@@ -29,7 +29,10 @@ mod network;
 mod readers;
 mod replication;
 mod stacks;
+mod training;
 mod transforms;
+
+pub use training::{PIPELINE_JOB_PREFIX, TrainingPlan, manifest_prefix};
 
 use std::collections::BTreeMap;
 
@@ -117,6 +120,13 @@ pub enum Access {
     AttachToVpc,
     /// Register model versions in a model package group.
     RegisterModels,
+    /// Invoke a Lambda function (a pipeline's Lambda step).
+    InvokeFunction { function: String },
+    /// Start, describe and stop the training jobs of a SageMaker pipeline, passing them
+    /// the generated role `role`.
+    RunTrainingJobs { role: String },
+    /// Start executions of a SageMaker pipeline.
+    StartPipeline { pipeline: String },
     /// Replicate objects from a bucket to its replica.
     Replicate { from: BucketId, to: BucketId },
     /// Use the data key directly (client-side encryption of Glue job bookmarks).
@@ -381,6 +391,8 @@ pub struct Plan {
     pub quicksight: Vec<QuickSightDataset>,
     pub index_export: Option<String>,
     pub model_package_group: Option<String>,
+    /// The training pipeline (`ml.training`).
+    pub training: Option<TrainingPlan>,
     pub network: Option<NetworkPlan>,
     pub roles: BTreeMap<String, RolePlan>,
     pub flows: Vec<Flow>,
@@ -482,6 +494,7 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
     let catalog = cx.catalog(database, &transforms);
     let analytics = cx.analytics();
     let model_package_group = cx.ml(&transforms);
+    let training = model_package_group.as_deref().and_then(|g| cx.training(g));
     cx.replication();
     cx.readers(&transforms);
     let ingest_config = cx.ingest_config(&index, &on_ingest);
@@ -501,6 +514,7 @@ pub fn lower(v: &Validated, env_name: &str) -> Result<Plan, Diagnostics> {
         catalog,
         analytics,
         model_package_group,
+        training,
         network,
     })
 }

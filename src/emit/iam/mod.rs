@@ -254,6 +254,9 @@ pub fn statements(plan: &Plan, flow: &Flow) -> Vec<Statement> {
         Access::QueryAthena => athena::query(&g),
         Access::AttachToVpc => vpc::attach(&g),
         Access::RegisterModels => sagemaker::register_models(&g),
+        Access::InvokeFunction { function } => sagemaker::invoke_function(&g, function),
+        Access::RunTrainingJobs { role } => sagemaker::run_training_jobs(&g, role),
+        Access::StartPipeline { pipeline } => sagemaker::start_pipeline(&g, pipeline),
         Access::EncryptBookmarks => kms::encrypt_bookmarks(&g),
     }
 }

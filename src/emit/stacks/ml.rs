@@ -25,6 +25,7 @@ pub(super) fn template(cx: &Ctx<'_>) -> Template {
             )
             .p("Tags", cx.tags()),
     );
+    super::training::add(cx, &mut t, &role);
     t.output(
         "SageMakerRoleArn",
         "Execution role for training jobs",

@@ -18,6 +18,7 @@ mod network;
 mod processing;
 mod replica;
 mod storage;
+mod training;
 
 use std::collections::BTreeMap;
 

@@ -85,4 +85,7 @@ pub struct Ml {
     pub index_lookups: Vec<Lookup>,
     /// The model package group trained models are registered in.
     pub model_package_group: String,
+    /// A scheduled training pipeline over raw objects the index picks.
+    #[serde(default)]
+    pub training: Option<Training>,
 }

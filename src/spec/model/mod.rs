@@ -14,12 +14,14 @@ mod consumers;
 mod environments;
 mod security;
 mod sources;
+mod training;
 mod transforms;
 
 pub use consumers::*;
 pub use environments::*;
 pub use security::*;
 pub use sources::*;
+pub use training::*;
 pub use transforms::*;
 
 /// The current spec version. Older versions are migrated by [`crate::spec::migrate`].

@@ -24,6 +24,7 @@ mod limits;
 mod pipeline;
 mod security;
 mod sources;
+mod training;
 mod transforms;
 
 #[cfg(test)]
@@ -31,6 +32,7 @@ mod tests;
 
 use context::{Ctx, Known};
 pub use formats::{parse_cidr, partition_of, valid_quicksight_principal, valid_region};
+pub use training::hyperparameters as training_hyperparameters;
 
 /// Derived partition columns a transform may use without declaring them.
 pub const DERIVED_PARTITIONS: &[&str] = &["event_date", "event_hour", "ingest_date"];
@@ -97,6 +99,9 @@ pub fn validate(
     }
     if let Some(ml) = &spec.ml {
         consumers::ml(&mut cx, ml);
+        if let Some(t) = &ml.training {
+            training::training(&mut cx, ml, t);
+        }
     }
     security::security(&mut cx);
     cx.out

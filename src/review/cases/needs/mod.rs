@@ -43,6 +43,9 @@ pub(super) fn needs(cx: &Ctx, flow: &Flow, service: &str) -> Vec<Need> {
         Access::QueryAthena => athena::query(cx, &mut out),
         Access::AttachToVpc => vpc::attach(cx, &mut out, service),
         Access::RegisterModels => sagemaker::register_models(cx, &mut out),
+        Access::InvokeFunction { function } => sagemaker::invoke_function(cx, &mut out, function),
+        Access::RunTrainingJobs { role } => sagemaker::run_training_jobs(cx, &mut out, role),
+        Access::StartPipeline { pipeline } => sagemaker::start_pipeline(cx, &mut out, pipeline),
         Access::EncryptBookmarks => kms::encrypt_bookmarks(cx, &mut out),
     }
     out

@@ -83,6 +83,28 @@ fn swaps(action: &str) -> &'static [(&'static str, &'static str)] {
             ("athena:DeleteWorkGroup", "delete the workgroup"),
             ("athena:UpdateWorkGroup", "change the workgroup"),
         ],
+        "lambda:InvokeFunction" => &[(
+            "lambda:UpdateFunctionCode",
+            "change the code instead of invoke",
+        )],
+        "sagemaker:CreateTrainingJob" => &[(
+            "sagemaker:UpdateTrainingJob",
+            "change the job instead of create",
+        )],
+        "sagemaker:StartPipelineExecution" => &[
+            (
+                "sagemaker:UpdatePipeline",
+                "change the pipeline instead of start it",
+            ),
+            (
+                "sagemaker:DeletePipeline",
+                "delete the pipeline instead of start it",
+            ),
+        ],
+        "iam:PassRole" => &[(
+            "iam:UpdateAssumeRolePolicy",
+            "change the role's trust instead of pass it",
+        )],
         "sagemaker:CreateModelPackage" => {
             &[("sagemaker:DeleteModelPackage", "delete instead of register")]
         }
@@ -107,6 +129,9 @@ pub(super) fn neighbours(cx: &Ctx, n: &Need) -> Vec<(Need, String)> {
         if !a.starts_with("kms:") && !matches!(*a, "s3:ListBucket") {
             m.context.retain(|k, _| !k.starts_with("s3:prefix"));
         }
+        // Only PassRole carries the service a role is passed to.
+        m.context.remove("iam:PassedToService");
+        m.constraints.remove("iam:PassedToService");
         out.push(m, what);
     }
     match service {
@@ -124,18 +149,50 @@ pub(super) fn neighbours(cx: &Ctx, n: &Need) -> Vec<(Need, String)> {
             m.resource = cx.arn("athena", "workgroup/primary");
             out.push(m, "another workgroup");
         }
-        "sagemaker" => {
-            if let Some(g) = cx.plan.model_package_group.as_deref() {
-                let mut m = n.clone();
-                m.resource = n.resource.replacen(g, &other_name(g), 1);
-                out.push(m, "another model package group");
-            }
+        "sagemaker" => sagemaker(cx, n, &mut out),
+        "lambda" => {
+            let mut m = n.clone();
+            m.resource = other_name(&n.resource);
+            out.push(m, "another function");
         }
+        "iam" => iam(n, &mut out),
         "ec2" => ec2(cx, n, &mut out),
         "kms" => kms::neighbours(cx, n, &mut out),
         _ => {}
     }
     out.0
+}
+
+/// Another model package group, pipeline, or a training job no pipeline started.
+fn sagemaker(cx: &Ctx, n: &Need, out: &mut Found) {
+    let mut m = n.clone();
+    if let Some((head, _)) = n.resource.split_once(":training-job/") {
+        m.resource = format!("{head}:training-job/notebook-job-1");
+        out.push(m, "a training job the pipeline did not start");
+    } else if let Some((head, p)) = n.resource.split_once(":pipeline/") {
+        m.resource = format!("{head}:pipeline/{}", other_name(p));
+        out.push(m, "another pipeline");
+    } else if let Some(g) = cx.plan.model_package_group.as_deref() {
+        m.resource = n.resource.replacen(g, &other_name(g), 1);
+        out.push(m, "another model package group");
+    }
+}
+
+/// Another role; the same role passed to another service.
+fn iam(n: &Need, out: &mut Found) {
+    if let Some((head, rest)) = n.resource.split_once(":role/")
+        && let Some((path, id)) = rest.split_once('/')
+    {
+        let mut m = n.clone();
+        m.resource = format!("{head}:role/{}/{id}", other_name(path));
+        out.push(m, "another role");
+    }
+    if n.context.contains_key("iam:PassedToService") {
+        let mut m = n.clone();
+        m.context
+            .insert("iam:PassedToService".into(), "ec2.amazonaws.com".into());
+        out.push(m, "passed to another service");
+    }
 }
 
 /// Another table; for an index, another index and the table itself.
