@@ -11,12 +11,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 mod consumers;
+mod dashboards;
 mod environments;
 mod security;
 mod sources;
 mod transforms;
 
 pub use consumers::*;
+pub use dashboards::*;
 pub use environments::*;
 pub use security::*;
 pub use sources::*;
