@@ -119,7 +119,7 @@ fn access_text(plan: &Plan, a: &Access) -> String {
                 tables.join(", ")
             )
         }
-        Access::QueryAthena => format!("run queries in Athena workgroup {}", plan.workgroup),
+        Access::QueryAthena { workgroup } => format!("run queries in Athena workgroup {workgroup}"),
         Access::AttachToVpc => "attach network interfaces in the private subnets".into(),
         Access::RegisterModels => format!(
             "register model versions in {}",

@@ -121,6 +121,7 @@ impl LowerCx<'_> {
             workgroup: analytics.workgroup,
             bytes_scanned_cutoff: analytics.bytes_scanned_cutoff,
             quicksight: analytics.quicksight,
+            quicksight_audiences: analytics.quicksight_audiences,
             index_export: analytics.index_export,
             model_package_group,
             network,

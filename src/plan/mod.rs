@@ -112,7 +112,7 @@ pub enum Access {
     /// Create and update table definitions (the crawler).
     UpdateCatalog { tables: Vec<String> },
     /// Run queries in an Athena workgroup.
-    QueryAthena,
+    QueryAthena { workgroup: String },
     /// Create network interfaces in the pipeline's private subnets.
     AttachToVpc,
     /// Register model versions in a model package group.
@@ -312,11 +312,36 @@ pub struct TransformPlan {
 #[derive(Debug, Clone, Serialize)]
 pub struct QuickSightDataset {
     pub id: String,
+    /// The catalog table it queries.
     pub dataset: String,
+    /// The audience (`QuickSightAudience::slug`) whose data source it uses.
+    pub audience: String,
     pub principals: Vec<String>,
     /// Principal → the spec entry (`analytics.quicksight.principals.N`) that names it
     /// for this data set (the first, when several do).
     pub origins: BTreeMap<String, Origin>,
+}
+
+/// One QuickSight audience: a principal of `analytics.quicksight.principals` with the
+/// datasets it may read, and what it reads them through, its own: a role, an Athena
+/// workgroup writing to its own results prefix, and a data source. No audience's role
+/// reaches another audience's prefixes or tables.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuickSightAudience {
+    /// Short name, unique in the plan (from the principal's last segment).
+    pub slug: String,
+    /// The principal's ARN in this environment.
+    pub principal: String,
+    /// Role id (`quicksight-<slug>`).
+    pub role: String,
+    pub workgroup: String,
+    pub results_prefix: String,
+    pub data_source_id: String,
+    /// Dataset names as the spec gives them (`index` for the index), sorted.
+    pub datasets: Vec<String>,
+    pub origin: Origin,
+    /// Spec path of its entry (`analytics.quicksight.principals.N`).
+    pub at: Vec<String>,
 }
 
 /// Everything one environment of the pipeline is made of.
@@ -379,6 +404,7 @@ pub struct Plan {
     pub workgroup: String,
     pub bytes_scanned_cutoff: u64,
     pub quicksight: Vec<QuickSightDataset>,
+    pub quicksight_audiences: Vec<QuickSightAudience>,
     pub index_export: Option<String>,
     pub model_package_group: Option<String>,
     pub network: Option<NetworkPlan>,
