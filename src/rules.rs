@@ -149,7 +149,7 @@ rules! {
     "PW0267" "unknown-dashboard-column" E "a dashboard field names a column its data set does not have"
         "Measures, dimensions, `time`, `sort.by`, filters and the date-range control name output columns of the visual's data set (a transform's columns and partitions; `item` for `index`).";
     "PW0268" "bad-aggregation" E "a measure's aggregation or a field's use does not suit the column's type"
-        "`sum` and `avg` need a numeric column; `min` and `max` a numeric, date or timestamp one; `count` and `distinct_count` take any. `time` and the date-range control need a date or timestamp column; lists and objects cannot be grouped by.";
+        "`sum` and `avg` need a numeric column; `min` and `max` a numeric, date or timestamp one; `count` and `distinct_count` take any. `time` and the date-range control need a date or timestamp column; filters a string or boolean one; lists and objects cannot be grouped by.";
     "PW0269" "bad-visual" E "a visual's fields do not fit its type"
         "kpi: one measure and nothing to group by. line: `time` and measures. bar: measures by one or two of `dimensions`/`time`. pie: one measure by one of them. heat_map: one measure by two. table: any dimensions and measures. `sort.by` names a field the visual uses.";
 

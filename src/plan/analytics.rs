@@ -53,6 +53,7 @@ pub(super) struct AnalyticsPart {
     pub bytes_scanned_cutoff: u64,
     pub quicksight: Vec<QuickSightDataset>,
     pub quicksight_audiences: Vec<QuickSightAudience>,
+    pub dashboards: Vec<super::DashboardPlan>,
     /// The index export's schedule, when a QuickSight data set reads the index.
     pub index_export: Option<String>,
 }
@@ -75,6 +76,7 @@ impl LowerCx<'_> {
             Some(qs) => self.quicksight(qs),
             None => QuickSightPart::default(),
         };
+        let dashboards = self.dashboards(&qs.audiences);
         AnalyticsPart {
             workgroup,
             bytes_scanned_cutoff: analytics.map_or(10240, |a| a.athena.bytes_scanned_cutoff_mb)
@@ -82,6 +84,7 @@ impl LowerCx<'_> {
                 * 1024,
             quicksight: qs.datasets,
             quicksight_audiences: qs.audiences,
+            dashboards,
             index_export: qs.index_export,
         }
     }
@@ -228,7 +231,7 @@ impl LowerCx<'_> {
 
     /// A QuickSight principal's ARN (`user/...` and `group/...` in the environment's
     /// account and region).
-    fn quicksight_arn(&self, p: &str) -> String {
+    pub(super) fn quicksight_arn(&self, p: &str) -> String {
         if p.starts_with("arn:") {
             p.to_owned()
         } else {

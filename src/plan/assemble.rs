@@ -122,6 +122,7 @@ impl LowerCx<'_> {
             bytes_scanned_cutoff: analytics.bytes_scanned_cutoff,
             quicksight: analytics.quicksight,
             quicksight_audiences: analytics.quicksight_audiences,
+            dashboards: analytics.dashboards,
             index_export: analytics.index_export,
             model_package_group,
             network,

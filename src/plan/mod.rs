@@ -19,6 +19,7 @@ mod assemble;
 mod buckets;
 mod catalog;
 mod cx;
+mod dashboards;
 mod environment;
 mod foundation;
 mod index;
@@ -344,6 +345,68 @@ pub struct QuickSightAudience {
     pub at: Vec<String>,
 }
 
+/// A dashboard (and the analysis it is published from): who views it, the data sets
+/// it reads (identifier = the spec's dataset name → QuickSight data set id, all of one
+/// audience), its date-range control and its sheets.
+#[derive(Debug, Clone, Serialize)]
+pub struct DashboardPlan {
+    pub name: String,
+    /// Dashboard and analysis id.
+    pub id: String,
+    pub title: String,
+    /// Viewers' ARNs.
+    pub principals: Vec<String>,
+    /// The audience (`QuickSightAudience::slug`) whose data sets it reads.
+    pub audience: String,
+    pub data_sets: Vec<(String, String)>,
+    /// Column and days back.
+    pub date_range: Option<(String, u32)>,
+    pub sheets: Vec<SheetPlan>,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SheetPlan {
+    pub id: String,
+    pub title: String,
+    pub visuals: Vec<VisualPlan>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VisualPlan {
+    pub id: String,
+    pub kind: crate::spec::model::VisualKind,
+    pub title: String,
+    /// Data set identifier (the spec's dataset name).
+    pub dataset: String,
+    /// Fields grouped by, in order (category, then colour or columns).
+    pub groups: Vec<FieldPlan>,
+    pub measures: Vec<FieldPlan>,
+    /// Field id, descending.
+    pub sort: Option<(String, bool)>,
+    /// Column, values, exclude.
+    pub filters: Vec<(String, Vec<String>, bool)>,
+}
+
+/// How QuickSight treats a field's column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum FieldKind {
+    Numerical,
+    Categorical,
+    Date,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldPlan {
+    pub id: String,
+    pub column: String,
+    pub kind: FieldKind,
+    /// QuickSight's aggregation function, for measures.
+    pub aggregation: Option<&'static str>,
+    /// QuickSight's date granularity, for a time field.
+    pub granularity: Option<&'static str>,
+}
+
 /// Everything one environment of the pipeline is made of.
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
@@ -405,6 +468,7 @@ pub struct Plan {
     pub bytes_scanned_cutoff: u64,
     pub quicksight: Vec<QuickSightDataset>,
     pub quicksight_audiences: Vec<QuickSightAudience>,
+    pub dashboards: Vec<DashboardPlan>,
     pub index_export: Option<String>,
     pub model_package_group: Option<String>,
     pub network: Option<NetworkPlan>,

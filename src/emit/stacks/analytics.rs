@@ -101,7 +101,7 @@ fn data_source(cx: &Ctx<'_>, t: &mut Template, a: &QuickSightAudience, role: &st
                 obj([(
                     "AthenaParameters",
                     obj([
-                        ("WorkGroup", Expr::r(&workgroup_lid(&a.slug))),
+                        ("WorkGroup", Expr::r(workgroup_lid(&a.slug))),
                         ("RoleArn", Expr::att(role, "Arn")),
                     ]),
                 )]),
@@ -174,7 +174,7 @@ fn data_set(cx: &Ctx<'_>, t: &mut Template, d: &QuickSightDataset) {
         obj([
             (
                 "DataSourceArn",
-                Expr::att(&data_source_lid(&d.audience), "Arn"),
+                Expr::att(data_source_lid(&d.audience), "Arn"),
             ),
             ("Catalog", "AwsDataCatalog".into()),
             ("Schema", Expr::s(&p.database)),
@@ -351,6 +351,9 @@ pub(super) fn template(cx: &Ctx<'_>) -> Template {
     }
     for d in &p.quicksight {
         data_set(cx, &mut t, d);
+    }
+    for d in &p.dashboards {
+        super::dashboards::dashboard(cx, &mut t, d);
     }
     if let Some(schedule) = &p.index_export {
         index_export_table(cx, &mut t);

@@ -1,10 +1,12 @@
 //! QuickSight in the access model: who may use each audience's Athena data source and
-//! data sets, with the actions the analytics stack grants them (`emit::stacks`'s
-//! `DATA_SOURCE_ACTIONS` and `DATA_SET_ACTIONS`), from the plan's audiences and data
-//! sets.
+//! data sets, and view each dashboard and its analysis, with the actions the analytics stack grants them (`emit::stacks`'s
+//! `DATA_SOURCE_ACTIONS`, `DATA_SET_ACTIONS`, `ANALYSIS_ACTIONS`, `DASHBOARD_ACTIONS`),
+//! from the plan's audiences, data sets and dashboards.
 
 use super::{Entry, GrantKind, Source, entry};
-use crate::emit::stacks::{DATA_SET_ACTIONS, DATA_SOURCE_ACTIONS};
+use crate::emit::stacks::{
+    ANALYSIS_ACTIONS, DASHBOARD_ACTIONS, DATA_SET_ACTIONS, DATA_SOURCE_ACTIONS,
+};
 use crate::plan::Plan;
 use crate::review::norm::Conditions;
 
@@ -32,6 +34,29 @@ pub(super) fn entries(p: &Plan, out: &mut Vec<Entry>) {
                 Conditions::new(),
                 &src,
             ));
+        }
+    }
+    for d in &p.dashboards {
+        let src = Source::of(&d.origin, Vec::new());
+        for pr in &d.principals {
+            for (grant, what, actions) in [
+                (GrantKind::QuicksightAnalysis, "analysis", ANALYSIS_ACTIONS),
+                (
+                    GrantKind::QuicksightDashboard,
+                    "dashboard",
+                    DASHBOARD_ACTIONS,
+                ),
+            ] {
+                out.push(entry(
+                    grant,
+                    &d.id,
+                    format!("QuickSight:{pr}"),
+                    actions,
+                    vec![qs_arn(p, what, &d.id)],
+                    Conditions::new(),
+                    &src,
+                ));
+            }
         }
     }
     for a in &p.quicksight_audiences {

@@ -217,7 +217,7 @@ fn visual(cx: &mut Ctx<'_>, at: &[Seg], v: &Visual, audience: &[(String, Vec<Str
         let mut dp = under(at, &["dimensions"]);
         dp.push(Seg::Index(i));
         if let Some(ty) = column(cx, &dp, d, &v.dataset, &cols)
-            && !ty.as_ref().is_some_and(|t| !complex(t))
+            && ty.as_ref().is_none_or(complex)
         {
             cx.err(
                 "PW0268",
@@ -236,7 +236,20 @@ fn visual(cx: &mut Ctx<'_>, at: &[Seg], v: &Visual, audience: &[(String, Vec<Str
         let mut fp = under(at, &["filters"]);
         fp.push(Seg::Index(i));
         fp.push(Seg::Key("column".into()));
-        column(cx, &fp, &f.column, &v.dataset, &cols);
+        if let Some(ty) = column(cx, &fp, &f.column, &v.dataset, &cols)
+            && !matches!(ty, Some(ColumnType::String | ColumnType::Boolean))
+        {
+            cx.err(
+                "PW0268",
+                &fp,
+                format!(
+                    "`{}` is {}; filters keep rows by text values",
+                    f.column,
+                    type_name(ty.as_ref())
+                ),
+            )
+            .help("filter on a string or boolean column; the date-range control filters by time");
+        }
     }
     if let Some(s) = &v.sort {
         let fields: Vec<&str> = v
