@@ -131,7 +131,10 @@ impl LowerCx<'_> {
         VisualPlan {
             id: id.to_owned(),
             kind: v.kind,
-            title: v.title.clone().unwrap_or_else(|| default_title(v)),
+            title: v
+                .title
+                .clone()
+                .unwrap_or_else(|| default_title(v).chars().take(512).collect()),
             dataset: v.dataset.clone(),
             groups,
             measures,

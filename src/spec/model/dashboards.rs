@@ -16,17 +16,18 @@ pub type Dashboards = BTreeMap<String, Dashboard>;
 pub struct Dashboard {
     /// Title shown in QuickSight. Default: the dashboard's name.
     #[serde(default)]
+    #[schemars(length(min = 1, max = 2048))]
     pub title: Option<String>,
     /// Who may view it: QuickSight principals as in `analytics.quicksight.principals`
     /// (each must be listed there, and may read every data set the dashboard uses).
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = 64))]
     pub audience: Vec<String>,
     /// A date-range control filtering every visual of the dashboard on one date or
     /// timestamp column (each data set the dashboard uses must have it).
     #[serde(default)]
     pub date_range: Option<DateRange>,
-    /// Sheets (tabs), in order.
-    #[schemars(length(min = 1))]
+    /// Sheets (tabs), in order (at most 20, QuickSight's limit).
+    #[schemars(length(min = 1, max = 20))]
     pub sheets: Vec<Sheet>,
 }
 
@@ -50,8 +51,10 @@ fn default_last_days() -> u32 {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Sheet {
+    #[schemars(length(min = 1, max = 1024))]
     pub title: String,
-    #[schemars(length(min = 1))]
+    /// At most 50 (QuickSight's limit per sheet).
+    #[schemars(length(min = 1, max = 50))]
     pub visuals: Vec<Visual>,
 }
 
@@ -66,6 +69,7 @@ pub struct Visual {
     pub kind: VisualKind,
     /// Title shown above the visual. Default: derived from its fields.
     #[serde(default)]
+    #[schemars(length(min = 1, max = 512))]
     pub title: Option<String>,
     /// The data set: a transform's dataset, or `index`.
     pub dataset: String,
