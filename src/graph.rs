@@ -117,7 +117,11 @@ fn principal_node(g: &mut Graph, plan: &Plan, p: &Principal) -> String {
                     format!("Glue crawler {}", plan.crawler_name),
                     Kind::Job,
                 ),
-                "quicksight" => g.node("quicksight", "QuickSight", Kind::Service),
+                q if q.starts_with("quicksight-") => g.node(
+                    q,
+                    format!("QuickSight ({})", &q["quicksight-".len()..]),
+                    Kind::Service,
+                ),
                 "sagemaker" => g.node("sagemaker", "SageMaker training", Kind::Service),
                 "index-export" => g.node(
                     "index-export",
@@ -294,10 +298,10 @@ fn access_edges(g: &mut Graph, plan: &Plan, who: &str, access: &Access) {
             let c = catalog_node(g, plan);
             g.edge(who, &c, "create/update tables");
         }
-        Access::QueryAthena => {
+        Access::QueryAthena { workgroup } => {
             let a = g.node(
-                "athena",
-                format!("Athena workgroup {}", plan.workgroup),
+                &format!("athena:{workgroup}"),
+                format!("Athena workgroup {workgroup}"),
                 Kind::Service,
             );
             g.edge(&a, who, "query results");

@@ -142,6 +142,16 @@ rules! {
     "PW0242" "schema-changed-same-version" W "an event schema changed compatibly but kept its version"
         "A compatible change adds columns to the dataset; give it a new minor version so that the index (`by_schema_version`) and readers can tell events written under it apart.";
 
+    "PW0265" "bad-dashboard" E "a dashboard's name or audience is not valid"
+        "Dashboard names are lower-case letters, digits, `_` and `-`. Its audience lists QuickSight principals declared in `analytics.quicksight.principals`.";
+    "PW0266" "dashboard-audience-access" E "a dashboard uses a data set its audience may not read"
+        "Every principal of a dashboard's audience must list each data set the dashboard uses in `analytics.quicksight.principals`; a dashboard never shows an audience data it could not query itself.";
+    "PW0267" "unknown-dashboard-column" E "a dashboard field names a column its data set does not have"
+        "Measures, dimensions, `time`, `sort.by`, filters and the date-range control name output columns of the visual's data set (a transform's columns and partitions; `item` for `index`).";
+    "PW0268" "bad-aggregation" E "a measure's aggregation or a field's use does not suit the column's type"
+        "`sum` and `avg` need a numeric column; `min` and `max` a numeric, date or timestamp one; `count` and `distinct_count` take any. `time` and the date-range control need a date or timestamp column; filters a string or boolean one; lists and objects cannot be grouped by.";
+    "PW0269" "bad-visual" E "a visual's fields do not fit its type"
+        "kpi: one measure and nothing to group by. line: `time` and measures. bar: measures by one or two of `dimensions`/`time`. pie: one measure by one of them. heat_map: one measure by two. table: any dimensions and measures. `sort.by` names a field the visual uses.";
     "PW0280" "training-input-not-granted" E "a training input source is not in `ml.sources`, or is listed twice"
         "The training pipeline reads raw objects only under the prefixes `ml.sources` grants; its roles are built from that grant. List each input source once, and grant it in `ml.sources`.";
     "PW0281" "training-lookup-not-granted" E "the training manifest step needs an index lookup `ml.index_lookups` does not grant"

@@ -293,11 +293,17 @@ fn check_template(plan: &Plan, m: &Model, t: &Value, at: &str) -> BTreeMap<Grant
                 }
                 count(GrantKind::UsagePlan, 1);
             }
-            "AWS::QuickSight::DataSource" | "AWS::QuickSight::DataSet" => {
-                let (grant, id) = if ty.ends_with("DataSource") {
-                    (GrantKind::QuicksightDataSource, "DataSourceId")
-                } else {
-                    (GrantKind::QuicksightDataSet, "DataSetId")
+            "AWS::QuickSight::DataSource"
+            | "AWS::QuickSight::DataSet"
+            | "AWS::QuickSight::Analysis"
+            | "AWS::QuickSight::Dashboard" => {
+                let (grant, id) = match ty {
+                    "AWS::QuickSight::DataSource" => {
+                        (GrantKind::QuicksightDataSource, "DataSourceId")
+                    }
+                    "AWS::QuickSight::DataSet" => (GrantKind::QuicksightDataSet, "DataSetId"),
+                    "AWS::QuickSight::Analysis" => (GrantKind::QuicksightAnalysis, "AnalysisId"),
+                    _ => (GrantKind::QuicksightDashboard, "DashboardId"),
                 };
                 let on = p[id].as_str().unwrap();
                 for perm in p["Permissions"].as_array().unwrap() {
@@ -357,6 +363,8 @@ fn every_grant_of_every_template_is_in_the_access_model() {
             GrantKind::UsagePlan,
             GrantKind::QuicksightDataSource,
             GrantKind::QuicksightDataSet,
+            GrantKind::QuicksightAnalysis,
+            GrantKind::QuicksightDashboard,
             GrantKind::PermissionsBoundary,
         ] {
             let in_model = m.entries.iter().filter(|e| e.grant == g).count();

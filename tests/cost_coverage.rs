@@ -66,6 +66,8 @@ const FREE: &[(&str, &str)] = &[
 const EXCLUDED: &[(&str, &str)] = &[
     ("AWS::QuickSight::DataSet", "QuickSight"),
     ("AWS::QuickSight::DataSource", "QuickSight"),
+    ("AWS::QuickSight::Analysis", "QuickSight"),
+    ("AWS::QuickSight::Dashboard", "QuickSight"),
     ("AWS::SQS::Queue", "SQS"),
     ("AWS::SNS::Topic", "SNS"),
     ("AWS::Scheduler::Schedule", "EventBridge Scheduler"),

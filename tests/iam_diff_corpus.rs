@@ -57,6 +57,7 @@ struct Mutation {
 
 const QS_FERRY: &str =
     "      - principal: group/default/ferry-operations\n        datasets: [ferry_boardings]\n";
+const QS_ANALYSTS: &str = "      - principal: group/default/payments-analysts\n        datasets: [pos_sales, ferry_boardings, index]\n";
 const READER: &str =
     "    - principal: arn:aws:iam::333333333333:role/fraud-analytics\n      datasets: [pos_sales]";
 const DEV_SOURCES: &str =
@@ -104,8 +105,8 @@ fn corpus() -> Vec<Mutation> {
         Mutation {
             name: "reader_given_second_dataset",
             edits: &[(
-                "      datasets: [pos_sales]\n",
-                "      datasets: [pos_sales, ferry_boardings]\n",
+                "role/fraud-analytics\n      datasets: [pos_sales]\n",
+                "role/fraud-analytics\n      datasets: [pos_sales, ferry_boardings]\n",
             )],
             expect: Expect::Broadening,
             must: &[Must {
@@ -166,14 +167,15 @@ fn corpus() -> Vec<Mutation> {
             }],
         },
         Mutation {
+            // (A group no dashboard is for: removing one a dashboard names is an error.)
             name: "quicksight_group_removed",
-            edits: &[(QS_FERRY, "")],
+            edits: &[(QS_ANALYSTS, "")],
             expect: Expect::Narrowing,
             must: &[Must {
                 grant: GrantKind::QuicksightDataSet,
                 who: Some(Who::SameAccount),
-                principal: "ferry-operations",
-                spec: "analytics.quicksight.principals.1",
+                principal: "payments-analysts",
+                spec: "analytics.quicksight.principals.0",
             }],
         },
         Mutation {

@@ -203,7 +203,7 @@ async fn drift_is_reported_role_by_role() {
             .any(|c| c.kind == Kind::BoundaryRemoved)
     );
     assert!(
-        of("quicksight").is_empty(),
+        of("quicksight-payments-analysts").is_empty(),
         "placeholders bound from the deployed key ARN"
     );
 

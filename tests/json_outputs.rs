@@ -169,7 +169,7 @@ fn iam_explain_outputs_match_the_schema_for_every_role() {
 }
 
 /// A reviewer's change (an outside reader, a reader given a second data set, a
-/// QuickSight group given another data set, a narrower SageMaker lookup) against the
+/// narrower SageMaker lookup) against the
 /// files synth wrote for the committed spec: both kinds of change are reported.
 #[test]
 fn iam_diff_output_matches_the_schema() {
@@ -191,12 +191,8 @@ fn iam_diff_output_matches_the_schema() {
     let spec = std::fs::read_to_string(dir.join("pipeline.yaml")).unwrap();
     let changed = spec
         .replace(
-            "      datasets: [pos_sales]\n",
-            "      datasets: [pos_sales, ferry_boardings]\n    - principal: arn:aws:iam::444444444444:role/partner-bi\n      datasets: [ferry_boardings]\n",
-        )
-        .replace(
-            "        datasets: [ferry_boardings]\n    index_export",
-            "        datasets: [ferry_boardings, pos_sales]\n    index_export",
+            "    - principal: arn:aws:iam::333333333333:role/fraud-analytics\n      datasets: [pos_sales]\n",
+            "    - principal: arn:aws:iam::333333333333:role/fraud-analytics\n      datasets: [pos_sales, ferry_boardings]\n    - principal: arn:aws:iam::444444444444:role/partner-bi\n      datasets: [ferry_boardings]\n",
         )
         .replace(
             "  index_lookups: [by_source_date, by_device]",

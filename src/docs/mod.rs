@@ -119,7 +119,7 @@ fn access_text(plan: &Plan, a: &Access) -> String {
                 tables.join(", ")
             )
         }
-        Access::QueryAthena => format!("run queries in Athena workgroup {}", plan.workgroup),
+        Access::QueryAthena { workgroup } => format!("run queries in Athena workgroup {workgroup}"),
         Access::AttachToVpc => "attach network interfaces in the private subnets".into(),
         Access::RegisterModels => format!(
             "register model versions in {}",
@@ -341,7 +341,21 @@ fn processing_components(rows: &mut Rows, plan: &Plan) {
 
 /// QuickSight data sets, the index export and SageMaker.
 fn consumer_components(rows: &mut Rows, plan: &Plan) {
+    for a in &plan.quicksight_audiences {
+        rows.add(
+            "QuickSight data source",
+            a.data_source_id.clone(),
+            format!(
+                "{}'s own Athena data source (workgroup {}), reading only {}",
+                a.principal,
+                a.workgroup,
+                a.datasets.join(", ")
+            ),
+            spec_ref(&a.origin.path, a.origin.line),
+        );
+    }
     for q in &plan.quicksight {
+        let o = q.origins.values().next();
         rows.add(
             "QuickSight data set",
             q.id.clone(),
@@ -350,7 +364,21 @@ fn consumer_components(rows: &mut Rows, plan: &Plan) {
                 q.dataset,
                 q.principals.join(", ")
             ),
-            origin_of(plan, "quicksight"),
+            o.map_or_else(String::new, |o| spec_ref(&o.path, o.line)),
+        );
+    }
+    for d in &plan.dashboards {
+        let visuals: usize = d.sheets.iter().map(|s| s.visuals.len()).sum();
+        rows.add(
+            "QuickSight dashboard",
+            d.id.clone(),
+            format!(
+                "{}: {} sheet(s), {visuals} visual(s), for {}",
+                d.title,
+                d.sheets.len(),
+                d.principals.join(", ")
+            ),
+            spec_ref(&d.origin.path, d.origin.line),
         );
     }
     if let Some(s) = &plan.index_export {

@@ -1,5 +1,5 @@
-//! Lowering of analytics: the Athena workgroup and its limits, and QuickSight's data
-//! sets (who sees which dataset), its role and flows, with the scheduled index
+//! Lowering of analytics: the Athena workgroup and its limits, and QuickSight per
+//! audience (its role, workgroup, data source and data sets, and their flows), with the scheduled index
 //! export that lets QuickSight read the index. The results bucket is the buckets
 //! section's.
 
@@ -10,13 +10,50 @@ use crate::spec::validate::INDEX_DATASET;
 
 use super::cx::LowerCx;
 use super::names::Rule;
-use super::{Access, BucketId, Origin, QuickSightDataset, StackId, prefix};
+use super::{Access, BucketId, QuickSightAudience, QuickSightDataset, StackId, prefix};
+
+#[derive(Default)]
+struct QuickSightPart {
+    audiences: Vec<QuickSightAudience>,
+    datasets: Vec<QuickSightDataset>,
+    index_export: Option<String>,
+}
+
+/// An audience's short name: its principal's last segment in lower-case letters,
+/// digits and `-` (at most 24), made unique with `-2`, `-3`, ... in spec order.
+fn audience_slug(principal: &str, earlier: &[QuickSightAudience]) -> String {
+    let last = principal.rsplit('/').next().unwrap_or(principal);
+    let mut slug: String = last
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .take(24)
+        .collect();
+    slug = slug.trim_matches('-').to_owned();
+    if slug.is_empty() {
+        slug = "audience".into();
+    }
+    let mut unique = slug.clone();
+    let mut n = 2;
+    while earlier.iter().any(|a| a.slug == unique) {
+        unique = format!("{slug}-{n}");
+        n += 1;
+    }
+    unique
+}
 
 /// The analytics of a plan.
 pub(super) struct AnalyticsPart {
     pub workgroup: String,
     pub bytes_scanned_cutoff: u64,
     pub quicksight: Vec<QuickSightDataset>,
+    pub quicksight_audiences: Vec<QuickSightAudience>,
+    pub dashboards: Vec<super::DashboardPlan>,
     /// The index export's schedule, when a QuickSight data set reads the index.
     pub index_export: Option<String>,
 }
@@ -35,90 +72,140 @@ impl LowerCx<'_> {
             "`analytics.athena.workgroup`",
             &["analytics"],
         );
-        let (quicksight, index_export) = match analytics.and_then(|a| a.quicksight.as_ref()) {
+        let qs = match analytics.and_then(|a| a.quicksight.as_ref()) {
             Some(qs) => self.quicksight(qs),
-            None => (Vec::new(), None),
+            None => QuickSightPart::default(),
         };
+        let dashboards = self.dashboards(&qs.audiences);
         AnalyticsPart {
             workgroup,
             bytes_scanned_cutoff: analytics.map_or(10240, |a| a.athena.bytes_scanned_cutoff_mb)
                 * 1024
                 * 1024,
-            quicksight,
-            index_export,
+            quicksight: qs.datasets,
+            quicksight_audiences: qs.audiences,
+            dashboards,
+            index_export: qs.index_export,
         }
     }
 
-    /// QuickSight's data sets, role and flows; and the index export's schedule when
-    /// a data set reads the index.
-    fn quicksight(&mut self, qs: &QuickSight) -> (Vec<QuickSightDataset>, Option<String>) {
-        let at = &["analytics", "quicksight"];
-        let purpose = "QuickSight's Athena data source";
-        self.role("quicksight", "quicksight", purpose, StackId::Analytics, at);
-        let mut by_dataset: BTreeMap<String, BTreeMap<String, Origin>> = BTreeMap::new();
+    /// QuickSight, one audience (entry of `quicksight.principals`) at a time: each has
+    /// its own role, Athena workgroup (with its own results prefix) and data source, and
+    /// its own data sets, reading only its datasets' prefixes and tables. Also the index
+    /// export's schedule when an audience reads the index.
+    fn quicksight(&mut self, qs: &QuickSight) -> QuickSightPart {
+        let mut audiences: Vec<QuickSightAudience> = Vec::new();
+        let mut datasets = Vec::new();
         for (i, pr) in qs.principals.iter().enumerate() {
             let arn = self.quicksight_arn(&pr.principal);
-            let origin = self.origin(&["analytics", "quicksight", "principals", &i.to_string()]);
-            for d in &pr.datasets {
-                by_dataset
-                    .entry(d.clone())
-                    .or_default()
-                    .entry(arn.clone())
-                    .or_insert_with(|| origin.clone());
+            if let Some(a) = audiences.iter_mut().find(|a| a.principal == arn) {
+                // The same principal listed twice is one audience reading both lists.
+                for d in &pr.datasets {
+                    if !a.datasets.contains(d) {
+                        a.datasets.push(d.clone());
+                    }
+                }
+                continue;
             }
+            let slug = audience_slug(&pr.principal, &audiences);
+            let at = ["analytics", "quicksight", "principals", &i.to_string()];
+            let workgroup = self.name(
+                format!("{}-qs-{slug}", self.base),
+                Rule::AthenaWorkgroup,
+                "Athena workgroup",
+                "the QuickSight principal's name",
+                &at,
+            );
+            audiences.push(QuickSightAudience {
+                role: format!("quicksight-{slug}"),
+                data_source_id: format!("{}-athena-{slug}", self.base),
+                results_prefix: prefix::athena_results(&format!("quicksight-{slug}")),
+                workgroup,
+                slug,
+                principal: arn,
+                datasets: pr.datasets.clone(),
+                origin: self.origin(&at),
+                at: at.iter().map(|s| (*s).to_owned()).collect(),
+            });
         }
-        let qo = self.origin(at);
+        for a in &mut audiences {
+            a.datasets.sort();
+            a.datasets.dedup();
+        }
+        for a in &audiences {
+            datasets.extend(self.audience(a));
+        }
+        let export = datasets.iter().any(|q| q.dataset == "index_export");
+        QuickSightPart {
+            audiences,
+            datasets,
+            index_export: export.then(|| self.index_export(qs)),
+        }
+    }
+
+    /// One audience's role and flows; returns its data sets.
+    fn audience(&mut self, a: &QuickSightAudience) -> Vec<QuickSightDataset> {
+        let at: Vec<&str> = a.at.iter().map(String::as_str).collect();
+        let purpose = format!("QuickSight's Athena data source for {}", a.principal);
+        let role = a.role.clone();
+        self.role(&role, "quicksight", &purpose, StackId::Analytics, &at);
+        let o = a.origin.clone();
         self.flow(
-            "quicksight:query".into(),
-            "quicksight",
-            Access::QueryAthena,
-            qo.clone(),
-            "run Athena queries for dashboards",
+            format!("{role}:query"),
+            &role,
+            Access::QueryAthena {
+                workgroup: a.workgroup.clone(),
+            },
+            o.clone(),
+            format!("run Athena queries for the dashboards of {}", a.principal),
         );
         self.flow(
-            "quicksight:results".into(),
-            "quicksight",
+            format!("{role}:results"),
+            &role,
             Access::ScratchObjects {
                 bucket: BucketId::Results,
-                prefix: prefix::athena_results("quicksight"),
+                prefix: a.results_prefix.clone(),
             },
-            qo.clone(),
-            "store and read Athena query results",
+            o.clone(),
+            "store and read its own Athena query results",
         );
         let mut datasets = Vec::new();
-        for (d, origins) in by_dataset {
+        for d in &a.datasets {
             let (bucket_prefix, table) = if d == INDEX_DATASET {
                 (prefix::INDEX_EXPORT.to_owned(), "index_export".to_owned())
             } else {
-                (prefix::curated(&d), d.clone())
+                (prefix::curated(d), d.clone())
             };
             self.flow(
-                format!("quicksight:read:{d}"),
-                "quicksight",
+                format!("{role}:read:{d}"),
+                &role,
                 Access::ReadObjects {
                     bucket: BucketId::Curated,
                     prefix: bucket_prefix,
                 },
-                qo.clone(),
-                format!("read the `{d}` dataset for dashboards"),
+                o.clone(),
+                format!(
+                    "read the `{d}` dataset for the dashboards of {}",
+                    a.principal
+                ),
             );
             datasets.push(QuickSightDataset {
-                id: format!("{}-{d}", self.base),
+                id: format!("{}-{}-{d}", self.base, a.slug),
                 dataset: table,
-                principals: origins.keys().cloned().collect(),
-                origins,
+                audience: a.slug.clone(),
+                principals: vec![a.principal.clone()],
+                origins: BTreeMap::from([(a.principal.clone(), o.clone())]),
             });
         }
         let tables = datasets.iter().map(|q| q.dataset.clone()).collect();
         self.flow(
-            "quicksight:catalog".into(),
-            "quicksight",
+            format!("{role}:catalog"),
+            &role,
             Access::ReadCatalog { tables },
-            qo,
-            "read the tables' definitions",
+            o,
+            "read its tables' definitions",
         );
-        let export = datasets.iter().any(|q| q.dataset == "index_export");
-        (datasets, export.then(|| self.index_export(qs)))
+        datasets
     }
 
     /// The scheduled export of the index for QuickSight: its role and flow; returns
@@ -144,7 +231,7 @@ impl LowerCx<'_> {
 
     /// A QuickSight principal's ARN (`user/...` and `group/...` in the environment's
     /// account and region).
-    fn quicksight_arn(&self, p: &str) -> String {
+    pub(super) fn quicksight_arn(&self, p: &str) -> String {
         if p.starts_with("arn:") {
             p.to_owned()
         } else {

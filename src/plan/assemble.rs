@@ -123,6 +123,8 @@ impl LowerCx<'_> {
             workgroup: analytics.workgroup,
             bytes_scanned_cutoff: analytics.bytes_scanned_cutoff,
             quicksight: analytics.quicksight,
+            quicksight_audiences: analytics.quicksight_audiences,
+            dashboards: analytics.dashboards,
             index_export: analytics.index_export,
             model_package_group,
             training,

@@ -19,6 +19,7 @@ mod assemble;
 mod buckets;
 mod catalog;
 mod cx;
+mod dashboards;
 mod environment;
 mod foundation;
 mod index;
@@ -115,7 +116,7 @@ pub enum Access {
     /// Create and update table definitions (the crawler).
     UpdateCatalog { tables: Vec<String> },
     /// Run queries in an Athena workgroup.
-    QueryAthena,
+    QueryAthena { workgroup: String },
     /// Create network interfaces in the pipeline's private subnets.
     AttachToVpc,
     /// Register model versions in a model package group.
@@ -322,11 +323,98 @@ pub struct TransformPlan {
 #[derive(Debug, Clone, Serialize)]
 pub struct QuickSightDataset {
     pub id: String,
+    /// The catalog table it queries.
     pub dataset: String,
+    /// The audience (`QuickSightAudience::slug`) whose data source it uses.
+    pub audience: String,
     pub principals: Vec<String>,
     /// Principal → the spec entry (`analytics.quicksight.principals.N`) that names it
     /// for this data set (the first, when several do).
     pub origins: BTreeMap<String, Origin>,
+}
+
+/// One QuickSight audience: a principal of `analytics.quicksight.principals` with the
+/// datasets it may read, and what it reads them through, its own: a role, an Athena
+/// workgroup writing to its own results prefix, and a data source. No audience's role
+/// reaches another audience's prefixes or tables.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuickSightAudience {
+    /// Short name, unique in the plan (from the principal's last segment).
+    pub slug: String,
+    /// The principal's ARN in this environment.
+    pub principal: String,
+    /// Role id (`quicksight-<slug>`).
+    pub role: String,
+    pub workgroup: String,
+    pub results_prefix: String,
+    pub data_source_id: String,
+    /// Dataset names as the spec gives them (`index` for the index), sorted.
+    pub datasets: Vec<String>,
+    pub origin: Origin,
+    /// Spec path of its entry (`analytics.quicksight.principals.N`).
+    pub at: Vec<String>,
+}
+
+/// A dashboard (and the analysis it is published from): who views it, the data sets
+/// it reads (identifier = the spec's dataset name → QuickSight data set id, all of one
+/// audience), its date-range control and its sheets.
+#[derive(Debug, Clone, Serialize)]
+pub struct DashboardPlan {
+    pub name: String,
+    /// Dashboard and analysis id.
+    pub id: String,
+    pub title: String,
+    /// Viewers' ARNs.
+    pub principals: Vec<String>,
+    /// The audience (`QuickSightAudience::slug`) whose data sets it reads.
+    pub audience: String,
+    pub data_sets: Vec<(String, String)>,
+    /// Column and days back.
+    pub date_range: Option<(String, u32)>,
+    pub sheets: Vec<SheetPlan>,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SheetPlan {
+    pub id: String,
+    pub title: String,
+    pub visuals: Vec<VisualPlan>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VisualPlan {
+    pub id: String,
+    pub kind: crate::spec::model::VisualKind,
+    pub title: String,
+    /// Data set identifier (the spec's dataset name).
+    pub dataset: String,
+    /// Fields grouped by, in order (category, then colour or columns).
+    pub groups: Vec<FieldPlan>,
+    pub measures: Vec<FieldPlan>,
+    /// Field id, descending.
+    pub sort: Option<(String, bool)>,
+    /// Column, values, exclude.
+    pub filters: Vec<(String, Vec<String>, bool)>,
+}
+
+/// How QuickSight treats a field's column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum FieldKind {
+    Numerical,
+    Categorical,
+    Date,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldPlan {
+    pub id: String,
+    pub column: String,
+    pub kind: FieldKind,
+    /// QuickSight's aggregation function, for measures.
+    pub aggregation: Option<&'static str>,
+    /// QuickSight's date granularity, for a time field.
+    pub granularity: Option<&'static str>,
 }
 
 /// Everything one environment of the pipeline is made of.
@@ -389,6 +477,8 @@ pub struct Plan {
     pub workgroup: String,
     pub bytes_scanned_cutoff: u64,
     pub quicksight: Vec<QuickSightDataset>,
+    pub quicksight_audiences: Vec<QuickSightAudience>,
+    pub dashboards: Vec<DashboardPlan>,
     pub index_export: Option<String>,
     pub model_package_group: Option<String>,
     /// The training pipeline (`ml.training`).

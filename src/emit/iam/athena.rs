@@ -1,10 +1,10 @@
-//! Athena: running queries in the pipeline's workgroup (QuickSight's data source).
+//! Athena: running queries in a workgroup (a QuickSight audience's own).
 //! Not the results bucket or the catalog, which come from flows of those kinds.
 
 use super::{Grant, Statement};
 
-/// `QueryAthena`: run and read queries in the workgroup.
-pub(super) fn query(g: &Grant<'_>) -> Vec<Statement> {
+/// `QueryAthena`: run and read queries in the flow's workgroup.
+pub(super) fn query(g: &Grant<'_>, workgroup: &str) -> Vec<Statement> {
     vec![g.allow(
         "",
         &[
@@ -14,6 +14,6 @@ pub(super) fn query(g: &Grant<'_>) -> Vec<Statement> {
             "athena:StartQueryExecution",
             "athena:StopQueryExecution",
         ],
-        vec![g.arn("athena", true, &format!("workgroup/{}", g.plan.workgroup))],
+        vec![g.arn("athena", true, &format!("workgroup/{workgroup}"))],
     )]
 }

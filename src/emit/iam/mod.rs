@@ -251,7 +251,7 @@ pub fn statements(plan: &Plan, flow: &Flow) -> Vec<Statement> {
         Access::WriteLogs { group } => logs::write_logs(&g, group),
         Access::PushApiLogs { group } => logs::push_api_logs(&g, group),
         Access::SendMessages { queue } => sqs::send_messages(&g, queue),
-        Access::QueryAthena => athena::query(&g),
+        Access::QueryAthena { workgroup } => athena::query(&g, workgroup),
         Access::AttachToVpc => vpc::attach(&g),
         Access::RegisterModels => sagemaker::register_models(&g),
         Access::InvokeFunction { function } => sagemaker::invoke_function(&g, function),

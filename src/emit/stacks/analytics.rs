@@ -1,5 +1,5 @@
-//! The analytics stack: the Athena workgroup, QuickSight's Athena data source and
-//! data sets (with the permissions of their principals), and the scheduled export of
+//! The analytics stack: the Athena workgroup; per QuickSight audience its own
+//! workgroup, Athena data source and data sets (with its principal's permissions), and the scheduled export of
 //! the metadata index with its catalog table. Not the catalog database or the crawler
 //! (`processing`), nor the QuickSight role's permissions (IAM, from flows).
 
@@ -10,24 +10,23 @@ use serde_json::json;
 use super::Ctx;
 use crate::emit::cfn::{Expr, Resource, Template, logical_id, obj};
 use crate::emit::iam;
-use crate::plan::{BucketId, Plan, QuickSightDataset, StackId};
+use crate::plan::{BucketId, Plan, QuickSightAudience, QuickSightDataset, StackId};
 
-/// The workgroup: enforced configuration, a per-query scan cutoff, and results
-/// encrypted with the data key under the results bucket.
-fn workgroup(cx: &Ctx<'_>, t: &mut Template) {
+/// A workgroup: enforced configuration, a per-query scan cutoff, and results
+/// encrypted with the data key under `results_prefix` of the results bucket.
+fn workgroup(
+    cx: &Ctx<'_>,
+    t: &mut Template,
+    (lid, name, results_prefix): (&str, &str, &str),
+    description: String,
+) {
     let p = cx.plan;
     let results = cx.bucket_name(BucketId::Results);
     t.add(
-        "Workgroup",
+        lid,
         Resource::new("AWS::Athena::WorkGroup")
-            .p("Name", Expr::s(&p.workgroup))
-            .p(
-                "Description",
-                Expr::s(format!(
-                    "{} {}: queries over the curated datasets",
-                    p.pipeline, p.env
-                )),
-            )
+            .p("Name", Expr::s(name))
+            .p("Description", Expr::s(description))
             .p("State", "ENABLED")
             .p(
                 "WorkGroupConfiguration",
@@ -43,10 +42,7 @@ fn workgroup(cx: &Ctx<'_>, t: &mut Template) {
                         obj([
                             (
                                 "OutputLocation",
-                                Expr::s(format!(
-                                    "s3://{results}/{}",
-                                    crate::plan::prefix::athena_results("quicksight")
-                                )),
+                                Expr::s(format!("s3://{results}/{results_prefix}")),
                             ),
                             (
                                 "EncryptionConfiguration",
@@ -79,11 +75,6 @@ pub const DATA_SET_ACTIONS: &[&str] = &[
     "quicksight:PassDataSet",
 ];
 
-/// The Athena data source's id.
-pub fn data_source_id(p: &Plan) -> String {
-    format!("{}-{}-athena", p.pipeline, p.env)
-}
-
 /// QuickSight permissions: each principal may use the resource with `actions`.
 fn permissions<'a>(principals: impl IntoIterator<Item = &'a String>, actions: &[&str]) -> Expr {
     Expr::list(principals.into_iter().map(|pr| {
@@ -94,31 +85,23 @@ fn permissions<'a>(principals: impl IntoIterator<Item = &'a String>, actions: &[
     }))
 }
 
-/// The Athena data source through the workgroup, with the QuickSight role, usable by
-/// every principal of any data set.
-fn data_source(cx: &Ctx<'_>, t: &mut Template, role: &str) {
+/// An audience's Athena data source: through its own workgroup, with its own role,
+/// usable by its principal only.
+fn data_source(cx: &Ctx<'_>, t: &mut Template, a: &QuickSightAudience, role: &str) {
     let p = cx.plan;
-    let source_id = data_source_id(p);
-    let mut all_principals: Vec<String> = p
-        .quicksight
-        .iter()
-        .flat_map(|d| d.principals.clone())
-        .collect();
-    all_principals.sort();
-    all_principals.dedup();
     t.add(
-        "QuickSightDataSource",
+        &data_source_lid(&a.slug),
         Resource::new("AWS::QuickSight::DataSource")
             .p("AwsAccountId", Expr::s(&p.account))
-            .p("DataSourceId", Expr::s(&source_id))
-            .p("Name", Expr::s(&source_id))
+            .p("DataSourceId", Expr::s(&a.data_source_id))
+            .p("Name", Expr::s(&a.data_source_id))
             .p("Type", "ATHENA")
             .p(
                 "DataSourceParameters",
                 obj([(
                     "AthenaParameters",
                     obj([
-                        ("WorkGroup", Expr::r("Workgroup")),
+                        ("WorkGroup", Expr::r(workgroup_lid(&a.slug))),
                         ("RoleArn", Expr::att(role, "Arn")),
                     ]),
                 )]),
@@ -126,10 +109,23 @@ fn data_source(cx: &Ctx<'_>, t: &mut Template, role: &str) {
             .p("SslProperties", obj([("DisableSsl", false.into())]))
             .p(
                 "Permissions",
-                permissions(&all_principals, DATA_SOURCE_ACTIONS),
+                permissions([&a.principal], DATA_SOURCE_ACTIONS),
             )
             .p("Tags", cx.tags()),
     );
+}
+
+fn data_source_lid(slug: &str) -> String {
+    logical_id(&["quicksight", slug, "data", "source"])
+}
+
+fn workgroup_lid(slug: &str) -> String {
+    logical_id(&["quicksight", slug, "workgroup"])
+}
+
+/// A data set's logical id (its audience's and its table's names).
+pub fn data_set_lid(d: &QuickSightDataset) -> String {
+    logical_id(&[&d.audience, &d.dataset, "data", "set"])
 }
 
 fn quicksight_type(glue: &str) -> &'static str {
@@ -176,7 +172,10 @@ fn data_set(cx: &Ctx<'_>, t: &mut Template, d: &QuickSightDataset) {
     let physical = obj([(
         "RelationalTable",
         obj([
-            ("DataSourceArn", Expr::att("QuickSightDataSource", "Arn")),
+            (
+                "DataSourceArn",
+                Expr::att(data_source_lid(&d.audience), "Arn"),
+            ),
             ("Catalog", "AwsDataCatalog".into()),
             ("Schema", Expr::s(&p.database)),
             ("Name", Expr::s(&d.dataset)),
@@ -191,7 +190,7 @@ fn data_set(cx: &Ctx<'_>, t: &mut Template, d: &QuickSightDataset) {
         ]),
     )]);
     t.add(
-        &logical_id(&[&d.dataset, "data", "set"]),
+        &data_set_lid(d),
         Resource::new("AWS::QuickSight::DataSet")
             .p("AwsAccountId", Expr::s(&p.account))
             .p("DataSetId", Expr::s(&d.id))
@@ -330,13 +329,31 @@ pub(super) fn template(cx: &Ctx<'_>) -> Template {
         p.pipeline, p.env
     ));
     cx.stack_meta(&mut t, StackId::Analytics);
-    workgroup(cx, &mut t);
-    if p.roles.contains_key("quicksight") {
-        let role = cx.role(&mut t, "quicksight", StackId::Analytics);
-        data_source(cx, &mut t, &role);
-        for d in &p.quicksight {
-            data_set(cx, &mut t, d);
-        }
+    let shared = (
+        "Workgroup",
+        p.workgroup.as_str(),
+        &*crate::plan::prefix::athena_results("workgroup"),
+    );
+    let what = format!(
+        "{} {}: queries over the curated datasets",
+        p.pipeline, p.env
+    );
+    workgroup(cx, &mut t, shared, what);
+    for a in &p.quicksight_audiences {
+        let lid = workgroup_lid(&a.slug);
+        let what = format!(
+            "{} {}: QuickSight queries of {} (its datasets only)",
+            p.pipeline, p.env, a.principal
+        );
+        workgroup(cx, &mut t, (&lid, &a.workgroup, &a.results_prefix), what);
+        let role = cx.role(&mut t, &a.role, StackId::Analytics);
+        data_source(cx, &mut t, a, &role);
+    }
+    for d in &p.quicksight {
+        data_set(cx, &mut t, d);
+    }
+    for d in &p.dashboards {
+        super::dashboards::dashboard(cx, &mut t, d);
     }
     if let Some(schedule) = &p.index_export {
         index_export_table(cx, &mut t);

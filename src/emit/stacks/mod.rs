@@ -11,6 +11,7 @@
 mod analytics;
 mod bootstrap;
 mod buckets;
+mod dashboards;
 mod foundation;
 mod ingest;
 mod ml;
@@ -29,7 +30,8 @@ use super::iam::{self, RoleIam};
 use super::resource_policy::KeyId;
 use crate::plan::{BucketId, Plan, StackId};
 
-pub use analytics::{DATA_SET_ACTIONS, DATA_SOURCE_ACTIONS, data_source_id};
+pub use analytics::{DATA_SET_ACTIONS, DATA_SOURCE_ACTIONS, data_set_lid};
+pub use dashboards::{ANALYSIS_ACTIONS, DASHBOARD_ACTIONS};
 pub use ingest::{API_CACHE_CLUSTER_SIZE, INGEST_ALARMS};
 pub use network::{INTERFACE_ENDPOINTS, PREFIX_LIST_PARAMETERS};
 

@@ -49,6 +49,8 @@ pub enum GrantKind {
     UsagePlan,
     QuicksightDataSource,
     QuicksightDataSet,
+    QuicksightAnalysis,
+    QuicksightDashboard,
 }
 
 impl GrantKind {
@@ -66,6 +68,8 @@ impl GrantKind {
             GrantKind::UsagePlan => "usage plan",
             GrantKind::QuicksightDataSource => "QuickSight data source",
             GrantKind::QuicksightDataSet => "QuickSight data set",
+            GrantKind::QuicksightAnalysis => "QuickSight analysis",
+            GrantKind::QuicksightDashboard => "QuickSight dashboard",
         }
     }
 }

@@ -1,15 +1,16 @@
-//! QuickSight in the access model: who may use the Athena data source and each data
-//! set, with the actions the analytics stack grants them (`emit::stacks`'s
-//! `DATA_SOURCE_ACTIONS` and `DATA_SET_ACTIONS`), from the plan's data sets.
-
-use std::collections::BTreeMap;
+//! QuickSight in the access model: who may use each audience's Athena data source and
+//! data sets, and view each dashboard and its analysis, with the actions the analytics stack grants them (`emit::stacks`'s
+//! `DATA_SOURCE_ACTIONS`, `DATA_SET_ACTIONS`, `ANALYSIS_ACTIONS`, `DASHBOARD_ACTIONS`),
+//! from the plan's audiences, data sets and dashboards.
 
 use super::{Entry, GrantKind, Source, entry};
-use crate::emit::stacks::{DATA_SET_ACTIONS, DATA_SOURCE_ACTIONS, data_source_id};
-use crate::plan::{Origin, Plan};
+use crate::emit::stacks::{
+    ANALYSIS_ACTIONS, DASHBOARD_ACTIONS, DATA_SET_ACTIONS, DATA_SOURCE_ACTIONS,
+};
+use crate::plan::Plan;
 use crate::review::norm::Conditions;
 
-fn qs_arn(p: &Plan, what: &str, id: &str) -> String {
+pub(super) fn qs_arn(p: &Plan, what: &str, id: &str) -> String {
     format!(
         "arn:{}:quicksight:{}:{}:{what}/{id}",
         p.partition, p.region, p.account
@@ -17,16 +18,7 @@ fn qs_arn(p: &Plan, what: &str, id: &str) -> String {
 }
 
 pub(super) fn entries(p: &Plan, out: &mut Vec<Entry>) {
-    if !p.roles.contains_key("quicksight") {
-        return;
-    }
-    let source = data_source_id(p);
-    // Every principal of any data set may use the data source.
-    let mut all: BTreeMap<&String, &Origin> = BTreeMap::new();
     for d in &p.quicksight {
-        for (pr, o) in &d.origins {
-            all.entry(pr).or_insert(o);
-        }
         for pr in &d.principals {
             let src = d
                 .origins
@@ -44,15 +36,38 @@ pub(super) fn entries(p: &Plan, out: &mut Vec<Entry>) {
             ));
         }
     }
-    for (pr, o) in all {
+    for d in &p.dashboards {
+        let src = Source::of(&d.origin, Vec::new());
+        for pr in &d.principals {
+            for (grant, what, actions) in [
+                (GrantKind::QuicksightAnalysis, "analysis", ANALYSIS_ACTIONS),
+                (
+                    GrantKind::QuicksightDashboard,
+                    "dashboard",
+                    DASHBOARD_ACTIONS,
+                ),
+            ] {
+                out.push(entry(
+                    grant,
+                    &d.id,
+                    format!("QuickSight:{pr}"),
+                    actions,
+                    vec![qs_arn(p, what, &d.id)],
+                    Conditions::new(),
+                    &src,
+                ));
+            }
+        }
+    }
+    for a in &p.quicksight_audiences {
         out.push(entry(
             GrantKind::QuicksightDataSource,
-            &source,
-            format!("QuickSight:{pr}"),
+            &a.data_source_id,
+            format!("QuickSight:{}", a.principal),
             DATA_SOURCE_ACTIONS,
-            vec![qs_arn(p, "datasource", &source)],
+            vec![qs_arn(p, "datasource", &a.data_source_id)],
             Conditions::new(),
-            &Source::of(o, Vec::new()),
+            &Source::of(&a.origin, Vec::new()),
         ));
     }
 }

@@ -8,12 +8,15 @@
 //! same role asks for exactly that. Needs are written here (`needs`, one module per kind
 //! of access, with AWS's documented requirements such as `needs::vpc`), from the plan's
 //! flows, never from `emit`'s statements; neighbours (`neighbours`) are derived from
-//! needs mechanically, so a new flow gets its negative cases for free.
+//! needs mechanically, so a new flow gets its negative cases for free. A QuickSight
+//! audience's role is also denied every request another audience's role needs
+//! (`audiences`).
 //!
 //! Placeholders are bound to concrete values for the plan's partition, account and
 //! region ([`super::bindings`]); the policies under test, identity, bucket and key
 //! policies, come from [`super::subject`], so the evaluator sees them together.
 
+mod audiences;
 mod ctx;
 pub mod needs;
 mod neighbours;
@@ -223,6 +226,14 @@ fn role_cases(
             }
             cases.insert(case(Expect::Denied, flow, what, &m));
         }
+    }
+    for (flow, what, m) in audiences::others_needs(cx, id) {
+        if all_needs.iter().any(|(_, x)| is_need(x, &m))
+            || !seen.insert((m.action.clone(), m.resource.clone(), m.context.clone()))
+        {
+            continue;
+        }
+        cases.insert(case(Expect::Denied, &flow, what, &m));
     }
     trust::trust_cases(
         plan,

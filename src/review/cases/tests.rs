@@ -134,3 +134,43 @@ fn placeholders_are_bound_for_the_partition() {
             .any(|k| k.starts_with("arn:aws:s3:::transit-payments-dev-raw-"))
     );
 }
+
+/// The reference spec's `ferry-operations` audience reads `ferry_boardings` only; the
+/// `payments-analysts` audience also reads `pos_sales` and the index. The operations
+/// role must be denied the other audience's prefixes, tables, workgroup and results,
+/// and must not be denied the dataset both read (that is its own need).
+#[test]
+fn an_audience_role_is_denied_every_other_audiences_data() {
+    let c = build(&plan("dev")).unwrap();
+    let ops = c
+        .roles
+        .iter()
+        .find(|r| r.role.ends_with("-quicksight-ferry-operations"))
+        .expect("the operations audience has its own role");
+    let denied: Vec<&Case> = ops
+        .cases
+        .iter()
+        .filter(|x| x.expect == Expect::Denied && x.kind == "another audience (payments-analysts)")
+        .collect();
+    let hit = |action: &str, part: &str| {
+        denied
+            .iter()
+            .any(|x| x.action.eq_ignore_ascii_case(action) && x.resource.contains(part))
+    };
+    assert!(hit("s3:GetObject", "/curated/pos_sales/"), "{denied:#?}");
+    assert!(hit("s3:GetObject", "index-export/"), "{denied:#?}");
+    assert!(hit("glue:GetTable", "/pos_sales"));
+    assert!(hit("glue:GetTable", "/index_export"));
+    assert!(hit("athena:StartQueryExecution", "-qs-payments-analysts"));
+    assert!(hit("s3:PutObject", "/athena/quicksight-payments-analysts/"));
+    assert!(
+        !denied
+            .iter()
+            .any(|x| x.resource.contains("ferry_boardings"))
+    );
+    assert!(
+        ops.cases.iter().any(
+            |x| x.expect == Expect::Allowed && x.resource.contains("/curated/ferry_boardings/")
+        )
+    );
+}

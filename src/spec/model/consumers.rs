@@ -13,6 +13,9 @@ pub struct Analytics {
     pub athena: Athena,
     #[serde(default)]
     pub quicksight: Option<QuickSight>,
+    /// Dashboards by name, each for an audience of QuickSight principals.
+    #[serde(default)]
+    pub dashboards: Dashboards,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 mod consumers;
+mod dashboards;
 mod environments;
 mod security;
 mod sources;
@@ -18,6 +19,7 @@ mod training;
 mod transforms;
 
 pub use consumers::*;
+pub use dashboards::*;
 pub use environments::*;
 pub use security::*;
 pub use sources::*;

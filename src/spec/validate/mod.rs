@@ -18,6 +18,7 @@ use crate::diag::Diagnostics;
 
 mod consumers;
 mod context;
+mod dashboards;
 mod environments;
 mod formats;
 mod limits;
@@ -31,6 +32,7 @@ mod transforms;
 mod tests;
 
 use context::{Ctx, Known};
+pub use dashboards::{DatasetColumns, dataset_columns};
 pub use formats::{parse_cidr, partition_of, valid_quicksight_principal, valid_region};
 pub use training::hyperparameters as training_hyperparameters;
 
@@ -97,6 +99,7 @@ pub fn validate(
     if let Some(a) = &spec.analytics {
         consumers::analytics(&mut cx, a);
     }
+    dashboards::dashboards(&mut cx);
     if let Some(ml) = &spec.ml {
         consumers::ml(&mut cx, ml);
         if let Some(t) = &ml.training {

@@ -40,7 +40,7 @@ pub(super) fn needs(cx: &Ctx, flow: &Flow, service: &str) -> Vec<Need> {
         Access::WriteLogs { group } => logs::write_logs(cx, &mut out, group, service),
         Access::PushApiLogs { group } => logs::push_api_logs(cx, &mut out, group),
         Access::SendMessages { queue } => sqs::send_messages(cx, &mut out, queue),
-        Access::QueryAthena => athena::query(cx, &mut out),
+        Access::QueryAthena { workgroup } => athena::query(cx, workgroup, &mut out),
         Access::AttachToVpc => vpc::attach(cx, &mut out, service),
         Access::RegisterModels => sagemaker::register_models(cx, &mut out),
         Access::InvokeFunction { function } => sagemaker::invoke_function(cx, &mut out, function),
