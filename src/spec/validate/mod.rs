@@ -24,6 +24,7 @@ mod limits;
 mod pipeline;
 mod security;
 mod sources;
+mod sql;
 mod transforms;
 
 #[cfg(test)]
