@@ -19,7 +19,7 @@ use sqlparser::ast::{
 use sqlparser::dialect::DatabricksDialect;
 use sqlparser::parser::{Parser, ParserError};
 
-pub use relations::{ENVELOPE, output_schema, relations_of, writer_of};
+pub use relations::{ENVELOPE, event_columns, output_schema, relations_of, writer_of};
 
 use crate::spec::event_schema::ColumnType;
 use expr::{Mode, Typer};

@@ -97,15 +97,10 @@ fn relations_at(
             if !event_schema::problems(&schema.value).is_empty() {
                 continue;
             }
-            let mut columns: Vec<(String, ColumnType)> =
-                event_schema::properties(&schema.value, &schema.value)
-                    .into_iter()
-                    .filter_map(|(k, s, _)| {
-                        event_schema::column_type(&schema.value, s)
-                            .ok()
-                            .map(|t| (k.to_lowercase(), t))
-                    })
-                    .collect();
+            let mut columns: Vec<(String, ColumnType)> = event_columns(&schema.value)
+                .into_iter()
+                .map(|(k, t)| (k.to_lowercase(), t))
+                .collect();
             for (name, ty) in ENVELOPE {
                 let timed = *name == "ingest_date" || src.fields.time.is_some();
                 if timed && !columns.iter().any(|(c, _)| c == name) {
@@ -127,6 +122,18 @@ fn relations_at(
         }
     }
     out
+}
+
+/// The top-level fields of an event schema that have a column type, as written.
+pub fn event_columns(schema: &serde_json::Value) -> Vec<(String, ColumnType)> {
+    event_schema::properties(schema, schema)
+        .into_iter()
+        .filter_map(|(k, s, _)| {
+            event_schema::column_type(schema, s)
+                .ok()
+                .map(|t| (k.to_owned(), t))
+        })
+        .collect()
 }
 
 /// The output columns of transform `name` (its query's, or its projection's with
