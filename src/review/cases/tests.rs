@@ -134,3 +134,40 @@ fn placeholders_are_bound_for_the_partition() {
             .any(|k| k.starts_with("arn:aws:s3:::transit-payments-dev-raw-"))
     );
 }
+
+/// A transform's role reads exactly its inputs: the prefixes of the other sources and
+/// datasets are denied neighbours, its own inputs are needs.
+#[test]
+fn a_multi_input_transform_reads_exactly_its_inputs() {
+    let p = plan("dev");
+    let c = build(&p).unwrap();
+    let role = |suffix: &str| c.roles.iter().find(|r| r.role.ends_with(suffix)).unwrap();
+    let raw = format!("{}/", p.bucket(crate::plan::BucketId::Raw).name);
+    let curated = format!("{}/", p.bucket(crate::plan::BucketId::Curated).name);
+    let reads = |r: &RoleCases, expect: Expect, at: &str| {
+        r.cases.iter().any(|x| {
+            x.expect == expect
+                && x.action == "s3:GetObject"
+                && x.resource.ends_with(&format!("{at}pipewright-sample.bin"))
+        })
+    };
+    let sql = role("-transform-sailing_hours");
+    for input in ["raw/ferry/", "raw/pos/"] {
+        assert!(
+            reads(sql, Expect::Allowed, &format!("{raw}{input}")),
+            "{input} should be read"
+        );
+        assert!(
+            !reads(sql, Expect::Denied, &format!("{raw}{input}")),
+            "{input} is a need"
+        );
+    }
+    for other in ["curated/pos_sales/", "curated/ferry_boardings/"] {
+        assert!(
+            reads(sql, Expect::Denied, &format!("{curated}{other}")),
+            "{other} should be denied"
+        );
+    }
+    let pos = role("-transform-pos_sales");
+    assert!(reads(pos, Expect::Denied, &format!("{raw}raw/ferry/")));
+}
