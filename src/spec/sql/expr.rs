@@ -3,7 +3,7 @@
 //! (a column outside an aggregate must be grouped) and window specifications.
 
 use sqlparser::ast::{
-    BinaryOperator as B, CastKind, DataType, Expr, Function, Ident, Spanned, UnaryOperator, Value,
+    BinaryOperator as B, DataType, Expr, Function, Ident, Spanned, UnaryOperator, Value,
 };
 
 use super::funcs;
@@ -204,7 +204,10 @@ impl<'r, 's, 'g> Typer<'r, 's, 'g> {
         match e {
             Expr::Identifier(id) => self.column(None, id, e),
             Expr::CompoundIdentifier(ids) => self.compound(ids, e),
-            Expr::Value(v) => literal(&v.value, e),
+            Expr::Value(v) => literal(&v.value).or_else(|| {
+                self.err(SqlError::at("PW0256", e.span(), "this kind of literal is not supported")
+                    .help("use 'single-quoted' strings, numbers, true/false and NULL"))
+            }),
             Expr::Nested(inner) => self.ty(inner),
             Expr::TypedString(t) => match &t.data_type {
                 DataType::Date => Some(Ty::Col(ColumnType::Date)),
@@ -243,9 +246,8 @@ impl<'r, 's, 'g> Typer<'r, 's, 'g> {
                 }
                 Some(Ty::Col(ColumnType::Boolean))
             }
-            Expr::Cast { kind, expr, data_type, format: None, .. } => {
+            Expr::Cast { expr, data_type, format: None, .. } => {
                 self.ty(expr)?;
-                let _ = matches!(kind, CastKind::TryCast | CastKind::SafeCast);
                 match cast_target(data_type) {
                     Ok(t) => Some(Ty::Col(t)),
                     Err(m) => self.err(SqlError::at("PW0254", e.span(), m)
@@ -575,7 +577,8 @@ fn arith(op: &B, a: &Ty, b: &Ty) -> Option<Ty> {
     common(a, b)
 }
 
-fn literal(v: &Value, e: &Expr) -> Option<Ty> {
+/// The type of a literal; `None` for kinds of literal Spark SQL does not have.
+fn literal(v: &Value) -> Option<Ty> {
     use ColumnType as C;
     Some(match v {
         Value::Number(n, _) => {
@@ -595,10 +598,7 @@ fn literal(v: &Value, e: &Expr) -> Option<Ty> {
         Value::SingleQuotedString(_) | Value::DoubleQuotedString(_) => Ty::Col(C::String),
         Value::Boolean(_) => Ty::Col(C::Boolean),
         Value::Null => Ty::Null,
-        _ => {
-            let _ = e;
-            Ty::Col(C::String)
-        }
+        _ => return None,
     })
 }
 

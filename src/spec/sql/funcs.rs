@@ -299,10 +299,10 @@ impl Typer<'_, '_, '_> {
             return None;
         }
         let tys: Vec<Ty> = tys.into_iter().flatten().collect();
-        self.result(e, name, &exprs, &tys)
+        self.result(name, &exprs, &tys)
     }
 
-    fn result(&mut self, e: &Expr, name: &str, a: &[&Expr], t: &[Ty]) -> Option<Ty> {
+    fn result(&mut self, name: &str, a: &[&Expr], t: &[Ty]) -> Option<Ty> {
         let first = t.first().cloned().unwrap_or(Ty::Null);
         let col = |c: C| Some(Ty::Col(c));
         match name {
@@ -351,10 +351,9 @@ impl Typer<'_, '_, '_> {
             }
             "if" => {
                 self.expect_bool(a[0], Some(first), "`if`");
-                let out = self.unify(a[1], Some(t[1].clone()), Some(t[2].clone()));
-                out
+                self.unify(a[1], Some(t[1].clone()), Some(t[2].clone()))
             }
-            _ => self.time_or_text(e, name, a, t),
+            _ => self.time_or_text(name, a, t),
         }
     }
 
@@ -366,7 +365,7 @@ impl Typer<'_, '_, '_> {
         }
     }
 
-    fn time_or_text(&mut self, e: &Expr, name: &str, a: &[&Expr], t: &[Ty]) -> Option<Ty> {
+    fn time_or_text(&mut self, name: &str, a: &[&Expr], t: &[Ty]) -> Option<Ty> {
         let first = t.first().cloned().unwrap_or(Ty::Null);
         let what = format!("`{name}`");
         let col = |c: C| Some(Ty::Col(c));
@@ -421,10 +420,8 @@ impl Typer<'_, '_, '_> {
                 self.expect_numeric(a[0], Some(first.clone()), &what);
                 Some(first)
             }
-            _ => {
-                let _ = e;
-                col(C::String)
-            }
+            // The string functions: lower, upper, trim, concat, substring, replace, ...
+            _ => col(C::String),
         }
     }
 }

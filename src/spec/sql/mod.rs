@@ -386,11 +386,14 @@ impl Resolver {
 
     /// `FROM` with its joins: each relation joins the scope under its alias.
     fn from(&mut self, t: &TableWithJoins, scope: &mut Scope) {
-        self.factor(&t.relation, scope, false);
+        self.factor(&t.relation, scope);
         for j in &t.joins {
-            let (constraint, left) = match &j.join_operator {
-                JoinOperator::Join(c) | JoinOperator::Inner(c) => (c, false),
-                JoinOperator::Left(c) | JoinOperator::LeftOuter(c) => (c, true),
+            // Every output column is nullable, so a left join changes no type.
+            let constraint = match &j.join_operator {
+                JoinOperator::Join(c)
+                | JoinOperator::Inner(c)
+                | JoinOperator::Left(c)
+                | JoinOperator::LeftOuter(c) => c,
                 _ => {
                     self.err(
                         SqlError::at(
@@ -404,7 +407,7 @@ impl Resolver {
                 }
             };
             let left_scope = scope.clone();
-            self.factor(&j.relation, scope, left);
+            self.factor(&j.relation, scope);
             match constraint {
                 JoinConstraint::On(e) => {
                     let mut t = Typer::new(self, scope, Mode::Row);
@@ -447,7 +450,7 @@ impl Resolver {
         }
     }
 
-    fn factor(&mut self, f: &TableFactor, scope: &mut Scope, _nullable: bool) {
+    fn factor(&mut self, f: &TableFactor, scope: &mut Scope) {
         match f {
             TableFactor::Table {
                 name,
