@@ -116,13 +116,15 @@ fn inputs<'a>(cx: &mut Ctx<'a>, name: &str, t: &'a Transform) -> Inputs<'a> {
         let ip = pi(&["transforms", name, "inputs"], i);
         let writer = crate::spec::sql::writer_of(spec, input).map(|(w, _)| w);
         if t.sql.is_some() && !spec.sources.contains_key(input) && writer.is_some() {
-            if writer == Some(name) {
+            if writer == Some(name) || writer.is_some_and(|w| reads_from(spec, w, name)) {
                 cx.err(
                     "PW0252",
                     &ip,
-                    format!("transform `{name}` reads its own dataset"),
+                    format!(
+                        "transform `{name}` reads dataset `{input}`, which is computed from its own"
+                    ),
                 )
-                .help("a query reads sources and the datasets of other transforms");
+                .help("a query reads sources and the datasets of other transforms, without cycles");
             }
         } else if !spec.sources.contains_key(input) {
             if t.sql.is_some() {
@@ -141,6 +143,30 @@ fn inputs<'a>(cx: &mut Ctx<'a>, name: &str, t: &'a Transform) -> Inputs<'a> {
         }
     }
     usable
+}
+
+/// Whether transform `from` reads, directly or through other datasets, the dataset
+/// of transform `target`.
+fn reads_from(spec: &crate::spec::Spec, from: &str, target: &str) -> bool {
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
+    let mut todo = vec![from];
+    while let Some(t) = todo.pop() {
+        if !seen.insert(t) {
+            continue;
+        }
+        let Some(tr) = spec.transforms.get(t) else {
+            continue;
+        };
+        for input in &tr.inputs {
+            if let Some((w, _)) = crate::spec::sql::writer_of(spec, input) {
+                if w == target {
+                    return true;
+                }
+                todo.push(w);
+            }
+        }
+    }
+    false
 }
 
 /// One output column: its name, its declared type, and the field it reads in each input.
