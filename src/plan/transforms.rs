@@ -163,26 +163,45 @@ impl LowerCx<'_> {
             );
         }
         let to = self.origin(&["transforms", tname]);
-        self.flow(
-            format!("{role}:write-dataset"),
-            role,
-            Access::PutObjects {
-                bucket: BucketId::Curated,
-                prefix: tp.prefix.clone(),
-            },
-            to.clone(),
-            format!("write the `{}` dataset", tp.dataset),
-        );
-        self.flow(
-            format!("{role}:read-dataset"),
-            role,
-            Access::ReadObjects {
-                bucket: BucketId::Curated,
-                prefix: tp.prefix.clone(),
-            },
-            to.clone(),
-            "recognise events the dataset already holds (de-duplication across runs)",
-        );
+        if tp.sql.is_some() {
+            // Dynamic partition overwrite deletes the old files of each date it replaces.
+            self.flow(
+                format!("{role}:replace-dataset"),
+                role,
+                Access::ScratchObjects {
+                    bucket: BucketId::Curated,
+                    prefix: tp.prefix.clone(),
+                },
+                self.origin(&["transforms", tname, "sql"]),
+                format!(
+                    "write the `{}` dataset, replacing the partitions a run recomputes",
+                    tp.dataset
+                ),
+            );
+        } else {
+            self.flow(
+                format!("{role}:write-dataset"),
+                role,
+                Access::PutObjects {
+                    bucket: BucketId::Curated,
+                    prefix: tp.prefix.clone(),
+                },
+                to.clone(),
+                format!("write the `{}` dataset", tp.dataset),
+            );
+        }
+        if tp.sql.is_none() {
+            self.flow(
+                format!("{role}:read-dataset"),
+                role,
+                Access::ReadObjects {
+                    bucket: BucketId::Curated,
+                    prefix: tp.prefix.clone(),
+                },
+                to.clone(),
+                "recognise events the dataset already holds (de-duplication across runs)",
+            );
+        }
         self.flow(
             format!("{role}:write-rejects"),
             role,
