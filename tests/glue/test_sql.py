@@ -46,7 +46,7 @@ def expected(scans, sales):
     """The query's result, computed directly: one row per sailing and hour."""
     scans = {e["event_id"]: e for e in scans}.values()  # an event counts once
     sales = {e["event_id"]: e for e in sales}.values()
-    when = lambda e: dt.datetime.fromisoformat(e["occurred_at"])  # noqa: E731
+    when = lambda e: dt.datetime.fromisoformat(e["occurred_at"])
     boarded = defaultdict(lambda: [0, 0])
     for e in scans:
         if e["stage"] == "boarding" and e["result"] != "rejected":
