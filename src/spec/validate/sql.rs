@@ -10,6 +10,9 @@ use crate::spec::shape::did_you_mean;
 use crate::spec::sql::{self, SqlError};
 use crate::spec::yaml::Seg;
 
+/// Most problems reported, with their location, per query.
+const MAX_ERRORS: usize = 20;
+
 /// Checks the query of transform `name`; returns its output columns when it resolves.
 pub(super) fn query(
     cx: &mut Ctx<'_>,
@@ -26,12 +29,25 @@ pub(super) fn query(
             Some(out)
         }
         Err(errors) => {
-            for e in errors {
-                // An input whose columns are unknown was reported where it is defined.
-                if missing && matches!(e.code, "PW0253" | "PW0252") {
-                    continue;
-                }
-                located(cx, &at, q, &e);
+            // An input whose columns are unknown was reported where it is defined.
+            let shown: Vec<&SqlError> = errors
+                .iter()
+                .filter(|e| !(missing && matches!(e.code, "PW0253" | "PW0252")))
+                .collect();
+            // Locating an error walks the query: a bounded number keeps a huge,
+            // broken query linear.
+            for e in shown.iter().take(MAX_ERRORS) {
+                located(cx, &at, q, e);
+            }
+            if shown.len() > MAX_ERRORS {
+                cx.err(
+                    shown[MAX_ERRORS].code,
+                    &at,
+                    format!(
+                        "{} more problems in this query are not shown",
+                        shown.len() - MAX_ERRORS
+                    ),
+                );
             }
             None
         }
