@@ -142,6 +142,28 @@ rules! {
     "PW0242" "schema-changed-same-version" W "an event schema changed compatibly but kept its version"
         "A compatible change adds columns to the dataset; give it a new minor version so that the index (`by_schema_version`) and readers can tell events written under it apart.";
 
+    "PW0250" "sql-or-columns" E "a transform has both or neither of `columns` and `sql`"
+        "A transform is either a projection of event fields (`columns`) or a Spark SQL query over its inputs (`sql`).";
+    "PW0251" "sql-syntax" E "a transform's SQL does not parse"
+        "The query is parsed as Spark SQL (sqlparser-rs, Databricks dialect); the error points at the first token that does not fit.";
+    "PW0252" "sql-unknown-relation" E "a query reads a relation that is not one of the transform's inputs"
+        "Each input is a relation named as in `inputs`: a source (its event fields plus `event_date`, `event_hour`, `ingest_date`) or a dataset another transform writes; `WITH` names and aliased sub-queries add more.";
+    "PW0253" "sql-unknown-column" E "a query names a column that no relation in scope has, or one that several have"
+        "Qualify a column that two joined relations share (`b.sailing_id`); the help suggests the nearest name.";
+    "PW0254" "sql-type" E "a query combines values of types that do not fit"
+        "Types follow Spark: arithmetic takes numbers, conditions are booleans, comparisons need comparable types, and functions take the types listed in the README. Cast with `CAST(x AS type)`.";
+    "PW0255" "sql-not-grouped" E "a query uses a column outside `GROUP BY` and outside an aggregate, or an aggregate where none may be"
+        "In a query with `GROUP BY` or aggregates every selected column is grouped or aggregated. Aggregates and window functions are not allowed in `WHERE`, `ON` or `GROUP BY`, nor inside another aggregate.";
+    "PW0256" "sql-unsupported" E "a query uses SQL that transforms do not support"
+        "Supported: one `SELECT` (with `WITH` and aliased sub-queries in `FROM`), inner and left joins with `ON`/`USING`, `WHERE`, `GROUP BY`, `HAVING`, inline windows. Not: UNION, ORDER BY, LIMIT, DISTINCT, right/full/cross joins, sub-queries in expressions. Nothing unsupported passes silently.";
+    "PW0257" "sql-unknown-function" E "a query calls a function transforms do not know"
+        "The known functions are Spark's aggregates, window functions and date/time, string, numeric and null functions listed in the README; each has its result type.";
+    "PW0258" "sql-output-column" E "a query's output column has no name, an invalid name, or a name twice"
+        "Output columns become the dataset's columns: name expressions with `AS name` (lower-case letters, digits and `_`), each once.";
+    "PW0259" "sql-window" E "a window function is used without a window, or with one it cannot take"
+        "Ranking and offset functions (`row_number`, `rank`, `lag`, `lead`, ...) need `OVER (... ORDER BY ...)`; only aggregates and `first_value`/`last_value` take a frame.";
+    "PW0260" "sql-partition" E "a SQL transform does not output `event_date` or is not partitioned by it"
+        "Each run reads the raw events of the dates new objects touch, recomputes the query for those dates and overwrites those partitions (dynamic partition overwrite), so a run after late data equals a full recompute. That needs the output's `event_date` (a date) as a partition column.";
     "PW0265" "bad-dashboard" E "a dashboard's name or audience is not valid"
         "Dashboard names are lower-case letters, digits, `_` and `-`. Its audience lists QuickSight principals declared in `analytics.quicksight.principals`.";
     "PW0266" "dashboard-audience-access" E "a dashboard uses a data set its audience may not read"

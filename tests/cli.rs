@@ -21,7 +21,7 @@ fn reference_spec_is_valid() {
     assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
-        out.contains("pipeline.yaml: valid (2 environments, 2 sources, 2 transforms)"),
+        out.contains("pipeline.yaml: valid (2 environments, 2 sources, 3 transforms)"),
         "{out}"
     );
     assert!(out.contains("compliance: pci-dss"), "{out}");

@@ -207,6 +207,9 @@ fn a_new_major_version_writes_a_new_dataset_and_keeps_the_old_one() {
             format!("{curated}/curated/ferry_boardings/"),
             format!("{curated}/curated/pos_sales/"),
             format!("{curated}/curated/pos_sales_v2/"),
+            // The SQL transform reads `pos` too: its dataset gets a new major version.
+            format!("{curated}/curated/sailing_hours/"),
+            format!("{curated}/curated/sailing_hours_v2/"),
         ]
     );
     assert_eq!(

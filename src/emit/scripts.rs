@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use crate::plan::{Plan, TransformPlan};
 
 const GLUE_TEMPLATE: &str = include_str!("../../templates/glue/transform.py.hbs");
+const SQL_TEMPLATE: &str = include_str!("../../templates/glue/sql.py.hbs");
 
 fn registry() -> Handlebars<'static> {
     let mut h = Handlebars::new();
@@ -18,6 +19,8 @@ fn registry() -> Handlebars<'static> {
     h.register_escape_fn(handlebars::no_escape);
     h.register_template_string("glue", GLUE_TEMPLATE)
         .expect("the Glue template parses");
+    h.register_template_string("sql", SQL_TEMPLATE)
+        .expect("the SQL Glue template parses");
     h
 }
 
@@ -110,8 +113,54 @@ fn read_type(ty: &str) -> String {
     }
 }
 
+/// The Glue script of a SQL transform: each input a temporary view, the query over
+/// them, the result cast to the inferred columns.
+fn sql_script(plan: &Plan, t: &TransformPlan, sql: &str) -> String {
+    let mut sources = serde_json::Map::new();
+    for (input, cols) in &t.source_columns {
+        let src = &plan.ingest_config.sources[input];
+        let mut tree = Tree::default();
+        for c in cols {
+            tree.insert(&[c.name.as_str()], read_type(&c.ty));
+        }
+        for f in [&src.id_field, &src.time_field].into_iter().flatten() {
+            tree.insert(&f.split('.').collect::<Vec<_>>(), "STRING".into());
+        }
+        let typed: Vec<Value> = cols.iter().map(|c| json!([c.name, c.ty])).collect();
+        sources.insert(
+            input.clone(),
+            json!({"schema": tree.ddl(true), "columns": typed, "id": src.id_field, "time": src.time_field}),
+        );
+    }
+    let columns: Vec<Value> = t
+        .columns
+        .iter()
+        .map(|c| json!([c.name, c.ty, c.nullable]))
+        .collect();
+    let data = json!({
+        "name": t.name,
+        "dataset": t.dataset,
+        "sources_text": t.inputs.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", "),
+        "py_name": py_literal(&json!(t.name)),
+        "py_dataset": py_literal(&json!(t.dataset)),
+        "py_prefix": py_literal(&json!(t.prefix)),
+        "py_compression": py_literal(&json!(plan.compression.as_str())),
+        "py_partition_by": py_literal(&json!(t.partition_by)),
+        "py_sources": py_literal(&Value::Object(sources)),
+        "py_datasets": py_literal(&json!(t.dataset_inputs)),
+        "py_columns": py_literal(&Value::Array(columns)),
+        "py_sql": py_literal(&json!(sql)),
+    });
+    registry()
+        .render("sql", &data)
+        .expect("the SQL Glue template renders with complete data")
+}
+
 /// The Glue script of one transform.
 pub fn glue_script(plan: &Plan, t: &TransformPlan) -> String {
+    if let Some(sql) = &t.sql {
+        return sql_script(plan, t, sql);
+    }
     let mut sources = serde_json::Map::new();
     for input in &t.inputs {
         let src = &plan.ingest_config.sources[input];

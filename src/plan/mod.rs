@@ -302,6 +302,18 @@ pub struct TransformPlan {
     pub role: String,
     pub dataset: String,
     pub inputs: Vec<String>,
+    /// Inputs that are datasets other transforms write (SQL transforms only), with
+    /// the prefix the job reads (the writer's current one).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub dataset_inputs: BTreeMap<String, String>,
+    /// The Spark SQL query, for a transform defined by one; its output columns are
+    /// `columns`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sql: Option<String>,
+    /// The typed event fields of each source a SQL transform reads (its relation
+    /// besides the envelope columns), as the events spell them.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub source_columns: BTreeMap<String, Vec<ColumnPlan>>,
     pub columns: Vec<ColumnPlan>,
     pub partition_by: Vec<String>,
     /// Highest major version of the inputs' event schemas.

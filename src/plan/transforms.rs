@@ -58,7 +58,10 @@ impl LowerCx<'_> {
             role,
             dataset,
             inputs: t.inputs.clone(),
-            columns: columns_of(self.v, t),
+            dataset_inputs: self.dataset_inputs(t),
+            sql: t.sql.clone(),
+            source_columns: source_columns(self.v, t),
+            columns: columns_of(self.v, tname, t),
             partition_by: t.partition_by.clone(),
             schema_major,
             prefix: prefixes.last().cloned().unwrap_or_default(),
@@ -75,6 +78,19 @@ impl LowerCx<'_> {
             log_group: format!("/aws-glue/jobs/{job_name}"),
             job_name,
         }
+    }
+
+    /// The inputs of a SQL transform that are datasets, with the prefix each is read
+    /// from (its writer's current major version).
+    fn dataset_inputs(&self, t: &Transform) -> BTreeMap<String, String> {
+        t.inputs
+            .iter()
+            .filter(|i| !self.spec.sources.contains_key(*i))
+            .filter_map(|i| {
+                let (_, w) = crate::spec::sql::writer_of(self.spec, i)?;
+                Some((i.clone(), prefix::curated_version(i, self.schema_major(w))))
+            })
+            .collect()
     }
 
     /// Highest major version of the inputs' event schemas (1 when none has one).
@@ -118,7 +134,23 @@ impl LowerCx<'_> {
     /// repeats) and its rejects.
     fn transform_flows(&mut self, tp: &TransformPlan) {
         let (tname, role) = (tp.name.as_str(), tp.role.as_str());
-        for input in &tp.inputs {
+        for (input, from) in &tp.dataset_inputs {
+            self.flow(
+                format!("{role}:read-dataset:{input}"),
+                role,
+                Access::ReadObjects {
+                    bucket: BucketId::Curated,
+                    prefix: from.clone(),
+                },
+                self.origin(&["transforms", tname, "inputs"]),
+                format!("read the `{input}` dataset"),
+            );
+        }
+        for input in tp
+            .inputs
+            .iter()
+            .filter(|i| !tp.dataset_inputs.contains_key(*i))
+        {
             self.flow(
                 format!("{role}:read-raw:{input}"),
                 role,
@@ -131,26 +163,45 @@ impl LowerCx<'_> {
             );
         }
         let to = self.origin(&["transforms", tname]);
-        self.flow(
-            format!("{role}:write-dataset"),
-            role,
-            Access::PutObjects {
-                bucket: BucketId::Curated,
-                prefix: tp.prefix.clone(),
-            },
-            to.clone(),
-            format!("write the `{}` dataset", tp.dataset),
-        );
-        self.flow(
-            format!("{role}:read-dataset"),
-            role,
-            Access::ReadObjects {
-                bucket: BucketId::Curated,
-                prefix: tp.prefix.clone(),
-            },
-            to.clone(),
-            "recognise events the dataset already holds (de-duplication across runs)",
-        );
+        if tp.sql.is_some() {
+            // Dynamic partition overwrite deletes the old files of each date it replaces.
+            self.flow(
+                format!("{role}:replace-dataset"),
+                role,
+                Access::ScratchObjects {
+                    bucket: BucketId::Curated,
+                    prefix: tp.prefix.clone(),
+                },
+                self.origin(&["transforms", tname, "sql"]),
+                format!(
+                    "write the `{}` dataset, replacing the partitions a run recomputes",
+                    tp.dataset
+                ),
+            );
+        } else {
+            self.flow(
+                format!("{role}:write-dataset"),
+                role,
+                Access::PutObjects {
+                    bucket: BucketId::Curated,
+                    prefix: tp.prefix.clone(),
+                },
+                to.clone(),
+                format!("write the `{}` dataset", tp.dataset),
+            );
+        }
+        if tp.sql.is_none() {
+            self.flow(
+                format!("{role}:read-dataset"),
+                role,
+                Access::ReadObjects {
+                    bucket: BucketId::Curated,
+                    prefix: tp.prefix.clone(),
+                },
+                to.clone(),
+                "recognise events the dataset already holds (de-duplication across runs)",
+            );
+        }
         self.flow(
             format!("{role}:write-rejects"),
             role,
@@ -225,7 +276,11 @@ pub(super) fn on_ingest_jobs(transforms: &[TransformPlan]) -> BTreeMap<String, V
     let mut jobs: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for t in transforms {
         if let Trigger::OnIngest = t.trigger {
-            for input in &t.inputs {
+            for input in t
+                .inputs
+                .iter()
+                .filter(|i| !t.dataset_inputs.contains_key(*i))
+            {
                 jobs.entry(input.clone())
                     .or_default()
                     .push(t.job_name.clone());
@@ -235,9 +290,45 @@ pub(super) fn on_ingest_jobs(transforms: &[TransformPlan]) -> BTreeMap<String, V
     jobs
 }
 
-/// The output columns of a transform with their types (from the first input's
-/// schema, or the override).
-fn columns_of(v: &Validated, t: &Transform) -> Vec<ColumnPlan> {
+/// The typed event fields of each source input of a SQL transform.
+fn source_columns(v: &Validated, t: &Transform) -> BTreeMap<String, Vec<ColumnPlan>> {
+    if t.sql.is_none() {
+        return BTreeMap::new();
+    }
+    t.inputs
+        .iter()
+        .filter_map(|i| Some((i, v.schemas.get(i)?)))
+        .filter(|(i, _)| v.spec.sources.contains_key(*i))
+        .map(|(i, s)| {
+            let cols = crate::spec::sql::event_columns(&s.value)
+                .into_iter()
+                .map(|(name, ty)| ColumnPlan {
+                    from: name.clone(),
+                    name,
+                    ty: ty.to_string(),
+                    nullable: true,
+                })
+                .collect();
+            (i.clone(), cols)
+        })
+        .collect()
+}
+
+/// The output columns of a transform with their types: a query's inferred schema,
+/// or each column's from the first input's schema, or its override.
+fn columns_of(v: &Validated, tname: &str, t: &Transform) -> Vec<ColumnPlan> {
+    if t.sql.is_some() {
+        let out = crate::spec::sql::output_schema(&v.spec, &v.schemas, tname).unwrap_or_default();
+        return out
+            .into_iter()
+            .map(|(name, ty)| ColumnPlan {
+                from: name.clone(),
+                name,
+                ty: ty.to_string(),
+                nullable: true,
+            })
+            .collect();
+    }
     t.columns
         .iter()
         .map(|c| {

@@ -11,6 +11,7 @@ pub mod generate;
 pub mod model;
 pub mod schedule;
 pub mod shape;
+pub mod sql;
 pub mod validate;
 pub mod yaml;
 

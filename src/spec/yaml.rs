@@ -29,6 +29,8 @@ pub struct Doc {
     pub value: Value,
     pub root: Marked,
     pub file: FileId,
+    /// The source text (to locate positions inside a scalar, such as a SQL query).
+    pub text: std::sync::Arc<str>,
 }
 
 /// The span tree, parallel to [`Doc::value`].
@@ -111,6 +113,48 @@ impl Doc {
     }
 }
 
+impl Doc {
+    /// The span of character `index` of the string scalar at `path` whose value is
+    /// `value`: each character of the value is matched to the next equal one in the
+    /// source (skipping a block scalar's header, indentation and quotes). `None` when
+    /// the scalar is missing or does not align (escapes).
+    pub fn span_in_scalar(&self, path: &[Seg], value: &str, index: usize) -> Option<Span> {
+        let (m, _) = self.lookup(path)?;
+        let src = self.text.get(m.span.start..m.span.end)?;
+        let mut pos = match src.chars().next() {
+            Some('|' | '>') => src.find('\n')? + 1,
+            Some('"' | '\'') => 1,
+            _ => 0,
+        };
+        for (i, ch) in value.chars().enumerate() {
+            let found = src[pos..].find(ch)? + pos;
+            if i == index {
+                let end = src[found..]
+                    .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .map_or(src.len(), |e| found + e.max(ch.len_utf8()));
+                return Some(self.span_at(m.span.start + found, m.span.start + end));
+            }
+            pos = found + ch.len_utf8();
+        }
+        // Just past the end of the value (an error at the end of the query).
+        Some(self.span_at(m.span.start + pos, m.span.start + pos))
+    }
+
+    fn span_at(&self, start: usize, end: usize) -> Span {
+        let before = &self.text[..start];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let col = self.text[line_start..start].chars().count() + 1;
+        Span {
+            file: self.file,
+            start,
+            end,
+            line,
+            col,
+        }
+    }
+}
+
 fn pick(m: &Marked, key: Option<Span>, ancestor: bool) -> Span {
     // For an ancestor (the value itself is missing) point at its key, which is
     // where a reader would add the missing part.
@@ -174,6 +218,7 @@ pub fn load(file_id: FileId, file: &SourceFile) -> Result<Doc, Vec<Diagnostic>> 
             value,
             root,
             file: file_id,
+            text: text.into(),
         }),
         None => Err(vec![
             Diagnostic::error("PW0003", "the file holds no YAML document (only comments?)")

@@ -37,7 +37,8 @@ def v2_0(schema, spec):
     """Breaking: `store_id` renamed to `store_code`."""
     schema["properties"]["store_code"] = schema["properties"].pop("store_id")
     schema["required"] = [f if f != "store_id" else "store_code" for f in schema["required"]]
-    return schema, spec.replace("{ name: store_id }", "{ name: store_code }")
+    # The projection's column and the SQL transform's query both follow the rename.
+    return schema, spec.replace("store_id", "store_code")
 
 
 VERSIONS = [("1.0.0", None), ("1.1.0", v1_1), ("1.2.0", v1_2), ("2.0.0", v2_0)]

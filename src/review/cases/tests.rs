@@ -141,17 +141,25 @@ fn placeholders_are_bound_for_the_partition() {
 /// and must not be denied the dataset both read (that is its own need).
 #[test]
 fn an_audience_role_is_denied_every_other_audiences_data() {
-    let c = build(&plan("dev")).unwrap();
+    let dev = plan("dev");
+    let c = build(&dev).unwrap();
     let ops = c
         .roles
         .iter()
         .find(|r| r.role.ends_with("-quicksight-ferry-operations"))
         .expect("the operations audience has its own role");
+    // Denied whatever case found it first: a sibling dataset's prefix is also every
+    // object request's neighbour (the same request is not listed twice).
     let denied: Vec<&Case> = ops
         .cases
         .iter()
-        .filter(|x| x.expect == Expect::Denied && x.kind == "another audience (payments-analysts)")
+        .filter(|x| x.expect == Expect::Denied)
         .collect();
+    assert!(
+        denied
+            .iter()
+            .any(|x| x.kind == "another audience (payments-analysts)")
+    );
     let hit = |action: &str, part: &str| {
         denied
             .iter()
@@ -163,14 +171,58 @@ fn an_audience_role_is_denied_every_other_audiences_data() {
     assert!(hit("glue:GetTable", "/index_export"));
     assert!(hit("athena:StartQueryExecution", "-qs-payments-analysts"));
     assert!(hit("s3:PutObject", "/athena/quicksight-payments-analysts/"));
-    assert!(
-        !denied
-            .iter()
-            .any(|x| x.resource.contains("ferry_boardings"))
-    );
+    // The dataset both audiences read is a need: its reads are never denied (writes are).
+    let curated = &dev.bucket(crate::plan::BucketId::Curated).name;
+    let ferry: Vec<_> = denied
+        .iter()
+        .filter(|x| {
+            x.resource
+                .contains(&format!("{curated}/curated/ferry_boardings/"))
+                && x.action.eq_ignore_ascii_case("s3:GetObject")
+        })
+        .map(|x| (&x.kind, &x.resource))
+        .collect();
+    assert!(ferry.is_empty(), "{ferry:#?}");
     assert!(
         ops.cases.iter().any(
             |x| x.expect == Expect::Allowed && x.resource.contains("/curated/ferry_boardings/")
         )
     );
+}
+
+/// A transform's role reads exactly its inputs: the prefixes of the other sources and
+/// datasets are denied neighbours, its own inputs are needs.
+#[test]
+fn a_multi_input_transform_reads_exactly_its_inputs() {
+    let p = plan("dev");
+    let c = build(&p).unwrap();
+    let role = |suffix: &str| c.roles.iter().find(|r| r.role.ends_with(suffix)).unwrap();
+    let raw = format!("{}/", p.bucket(crate::plan::BucketId::Raw).name);
+    let curated = format!("{}/", p.bucket(crate::plan::BucketId::Curated).name);
+    let reads = |r: &RoleCases, expect: Expect, at: &str| {
+        r.cases.iter().any(|x| {
+            x.expect == expect
+                && x.action == "s3:GetObject"
+                && x.resource.ends_with(&format!("{at}pipewright-sample.bin"))
+        })
+    };
+    let sql = role("-transform-sailing_hours");
+    for input in ["raw/ferry/", "raw/pos/"] {
+        assert!(
+            reads(sql, Expect::Allowed, &format!("{raw}{input}")),
+            "{input} should be read"
+        );
+        assert!(
+            !reads(sql, Expect::Denied, &format!("{raw}{input}")),
+            "{input} is a need"
+        );
+    }
+    for other in ["curated/pos_sales/", "curated/ferry_boardings/"] {
+        assert!(
+            reads(sql, Expect::Denied, &format!("{curated}{other}")),
+            "{other} should be denied"
+        );
+    }
+    let pos = role("-transform-pos_sales");
+    assert!(reads(pos, Expect::Denied, &format!("{raw}raw/ferry/")));
 }

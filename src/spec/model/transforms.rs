@@ -9,16 +9,25 @@ use serde::{Deserialize, Serialize};
 pub struct Transform {
     #[serde(default)]
     pub description: Option<String>,
-    /// Source names whose raw events this transform reads.
+    /// Source names whose raw events this transform reads; a transform with `sql` may
+    /// also read datasets other transforms write.
     #[schemars(length(min = 1))]
     pub inputs: Vec<String>,
     /// The output dataset (Glue table and `curated/<dataset>/` prefix). Default: the
     /// transform's name.
     #[serde(default)]
     pub dataset: Option<String>,
-    /// Output columns, each taken from an event field.
-    #[schemars(length(min = 1))]
+    /// Output columns, each taken from an event field. Exactly one of `columns` and `sql`.
+    #[serde(default)]
     pub columns: Vec<Column>,
+    /// A Spark SQL query over the inputs, each a relation named as in `inputs` (a
+    /// source: its event fields plus `event_date`, `event_hour`, `ingest_date`; a
+    /// dataset: its columns). Inner and left joins, `GROUP BY` with aggregates, window
+    /// functions and Spark's date/time functions. Its result columns are the dataset's;
+    /// it must output `event_date` and be partitioned by it (each run recomputes the
+    /// dates new events touch). Exactly one of `columns` and `sql`.
+    #[serde(default)]
+    pub sql: Option<String>,
     /// Partition columns: output column names, or `event_date`, `event_hour`,
     /// `ingest_date` (derived).
     #[serde(default)]

@@ -60,6 +60,21 @@ impl Ctx<'_> {
         Edit(self.out.last_mut().expect("just pushed"))
     }
 
+    /// An error at `span` (inside the value at `at`, such as a position in a query).
+    pub(super) fn err_at(
+        &mut self,
+        code: &'static str,
+        at: &[Seg],
+        span: Option<crate::diag::Span>,
+        msg: impl Into<String>,
+    ) -> Edit<'_> {
+        let d = Diagnostic::error(code, msg.into())
+            .at_opt(span.or_else(|| self.doc.span_of(at)))
+            .with_path(fmt_path(at));
+        self.out.push(d);
+        Edit(self.out.last_mut().expect("just pushed"))
+    }
+
     pub(super) fn err(
         &mut self,
         code: &'static str,

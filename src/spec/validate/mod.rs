@@ -25,6 +25,7 @@ mod limits;
 mod pipeline;
 mod security;
 mod sources;
+mod sql;
 mod training;
 mod transforms;
 

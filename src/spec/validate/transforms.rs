@@ -35,17 +35,41 @@ pub(super) fn transform<'a>(
     let base = p(&["transforms", name]);
     naming(cx, &base, name, t, seen_datasets);
     let inputs = inputs(cx, name, t);
-    let mut columns = Columns::default();
-    for (i, c) in t.columns.iter().enumerate() {
-        column(
-            cx,
-            &pi(&["transforms", name, "columns"], i),
-            c,
-            &inputs,
-            &mut columns,
-        );
+    if let Some(q) = &t.sql {
+        if !t.columns.is_empty() {
+            cx.err(
+                "PW0250",
+                &under(&base, &["columns"]),
+                format!("transform `{name}` has both `columns` and `sql`"),
+            )
+            .help("a transform is either a projection (`columns`) or a query (`sql`)");
+            cx.at_key(&under(&base, &["columns"]));
+        }
+        if let Some(out) = super::sql::query(cx, name, t, q) {
+            super::sql::partitions(cx, name, t, &out);
+        }
+    } else {
+        if t.columns.is_empty() {
+            cx.err(
+                "PW0250",
+                &base,
+                format!("transform `{name}` has neither `columns` nor `sql`"),
+            )
+            .help("list its output `columns`, or give a Spark SQL query in `sql`");
+            cx.at_key(&base);
+        }
+        let mut columns = Columns::default();
+        for (i, c) in t.columns.iter().enumerate() {
+            column(
+                cx,
+                &pi(&["transforms", name, "columns"], i),
+                c,
+                &inputs,
+                &mut columns,
+            );
+        }
+        partitions(cx, name, t, &inputs, &columns);
     }
-    partitions(cx, name, t, &inputs, &columns);
     start(cx, &base, name, t);
     job(cx, &base, t);
 }
@@ -83,14 +107,33 @@ fn naming(
     }
 }
 
-/// Reports inputs that name no source; returns the inputs whose schemas are usable.
+/// Reports inputs that name no source (nor, for a SQL transform, a dataset another
+/// transform writes); returns the inputs whose schemas are usable.
 fn inputs<'a>(cx: &mut Ctx<'a>, name: &str, t: &'a Transform) -> Inputs<'a> {
     let (spec, schemas, known) = (cx.spec, cx.schemas, cx.known.sources);
     let mut usable = Vec::new();
     for (i, input) in t.inputs.iter().enumerate() {
         let ip = pi(&["transforms", name, "inputs"], i);
-        if !spec.sources.contains_key(input) {
-            if !known.contains(&input.as_str()) {
+        let writer = crate::spec::sql::writer_of(spec, input).map(|(w, _)| w);
+        if t.sql.is_some() && !spec.sources.contains_key(input) && writer.is_some() {
+            if writer == Some(name) || writer.is_some_and(|w| reads_from(spec, w, name)) {
+                cx.err(
+                    "PW0252",
+                    &ip,
+                    format!(
+                        "transform `{name}` reads dataset `{input}`, which is computed from its own"
+                    ),
+                )
+                .help("a query reads sources and the datasets of other transforms, without cycles");
+            }
+        } else if !spec.sources.contains_key(input) {
+            if t.sql.is_some() {
+                let mut names: Vec<&str> = known.to_vec();
+                names.extend(cx.known.datasets);
+                if !names.contains(&input.as_str()) && !cx.known.lenient {
+                    cx.undefined("PW0201", &ip, "source or dataset", input, &names);
+                }
+            } else if !known.contains(&input.as_str()) {
                 cx.undefined("PW0201", &ip, "source", input, known);
             }
         } else if let Some(s) = schemas.get(input)
@@ -100,6 +143,30 @@ fn inputs<'a>(cx: &mut Ctx<'a>, name: &str, t: &'a Transform) -> Inputs<'a> {
         }
     }
     usable
+}
+
+/// Whether transform `from` reads, directly or through other datasets, the dataset
+/// of transform `target`.
+fn reads_from(spec: &crate::spec::Spec, from: &str, target: &str) -> bool {
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
+    let mut todo = vec![from];
+    while let Some(t) = todo.pop() {
+        if !seen.insert(t) {
+            continue;
+        }
+        let Some(tr) = spec.transforms.get(t) else {
+            continue;
+        };
+        for input in &tr.inputs {
+            if let Some((w, _)) = crate::spec::sql::writer_of(spec, input) {
+                if w == target {
+                    return true;
+                }
+                todo.push(w);
+            }
+        }
+    }
+    false
 }
 
 /// One output column: its name, its declared type, and the field it reads in each input.

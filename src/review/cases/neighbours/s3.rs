@@ -2,6 +2,7 @@
 //! sibling or the parent of the granted prefix, and a listing of those prefixes.
 
 use super::Found;
+use crate::plan::BucketId;
 use crate::review::cases::ctx::{Ctx, Need};
 
 /// A folder's parent (with its `/`, or empty) and its last name.
@@ -32,6 +33,7 @@ pub(super) fn neighbours(cx: &Ctx, n: &Need, out: &mut Found) {
     }
     if let Some(k) = &key {
         prefixes(n, &bucket, k, out);
+        other_inputs(cx, n, &bucket, k, out);
     }
     if let Some(p) = n.context.get("s3:prefix") {
         let (parent, last) = split_dir(p.trim_end_matches('/'));
@@ -43,6 +45,33 @@ pub(super) fn neighbours(cx: &Ctx, n: &Need, out: &mut Found) {
             m.context.insert("s3:prefix".into(), v);
             out.push(m, what);
         }
+    }
+}
+
+/// The same request under every other source's raw prefix and every other dataset's
+/// prefix (a job reads exactly its inputs; a neighbour that is one of its needs, such
+/// as a second input, is dropped by the caller).
+fn other_inputs(cx: &Ctx, n: &Need, bucket: &str, k: &str, out: &mut Found) {
+    let plan = cx.plan;
+    let known: Vec<String> = if bucket == cx.bucket_arn(BucketId::Raw) {
+        plan.ingest_config
+            .sources
+            .keys()
+            .map(|s| pipewright_ingest_config::layout::raw_prefix(s))
+            .collect()
+    } else if bucket == cx.bucket_arn(BucketId::Curated) {
+        plan.transforms.iter().map(|t| t.prefix.clone()).collect()
+    } else {
+        return;
+    };
+    let Some(own) = known.iter().find(|p| k.starts_with(p.as_str())) else {
+        return;
+    };
+    let rest = &k[own.len()..];
+    for p in known.iter().filter(|p| *p != own) {
+        let mut m = n.clone();
+        m.resource = format!("{bucket}/{p}{rest}");
+        out.push(m, "another source's or dataset's prefix");
     }
 }
 
