@@ -164,6 +164,8 @@ rules! {
         "Ranking and offset functions (`row_number`, `rank`, `lag`, `lead`, ...) need `OVER (... ORDER BY ...)`; only aggregates and `first_value`/`last_value` take a frame.";
     "PW0260" "sql-partition" E "a SQL transform does not output `event_date` or is not partitioned by it"
         "Each run reads the raw events of the dates new objects touch, recomputes the query for those dates and overwrites those partitions (dynamic partition overwrite), so a run after late data equals a full recompute. That needs the output's `event_date` (a date) as a partition column.";
+    "PW0261" "sql-mixes-dates" E "a SQL transform would compute a row from events of several dates"
+        "A run recomputes only the `event_date`s its new raw objects touch and overwrites those partitions, so a row may depend only on its own date's events: an aggregate groups by `event_date`, a join equates the two sides' `event_date`, a window is partitioned by it, and the output's `event_date` is an input's, unchanged. A query over several dates (a 7-day window, yesterday's total) would be recomputed from part of its events after late data; pipewright refuses it rather than write a wrong table.";
     "PW0265" "bad-dashboard" E "a dashboard's name or audience is not valid"
         "Dashboard names are lower-case letters, digits, `_` and `-`. Its audience lists QuickSight principals declared in `analytics.quicksight.principals`.";
     "PW0266" "dashboard-audience-access" E "a dashboard uses a data set its audience may not read"

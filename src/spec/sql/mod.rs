@@ -10,6 +10,7 @@
 
 mod expr;
 mod funcs;
+mod per_date;
 mod relations;
 
 use sqlparser::ast::{
@@ -19,6 +20,7 @@ use sqlparser::ast::{
 use sqlparser::dialect::DatabricksDialect;
 use sqlparser::parser::{Parser, ParserError};
 
+pub use per_date::per_date;
 pub use relations::{ENVELOPE, event_columns, output_schema, relations_of, writer_of};
 
 use crate::spec::event_schema::ColumnType;
@@ -68,6 +70,17 @@ pub(crate) struct Scope {
     pub rels: Vec<(String, Vec<(String, ColumnType)>)>,
     /// A relation in scope is unknown (reported): unknown columns are not reported too.
     pub poisoned: bool,
+}
+
+/// The condition of an inner or left join; `None` for the joins not supported.
+pub(crate) fn inner_or_left(op: &JoinOperator) -> Option<&JoinConstraint> {
+    match op {
+        JoinOperator::Join(c)
+        | JoinOperator::Inner(c)
+        | JoinOperator::Left(c)
+        | JoinOperator::LeftOuter(c) => Some(c),
+        _ => None,
+    }
 }
 
 /// Parses and resolves `sql`; returns its output columns in order.
@@ -389,12 +402,9 @@ impl Resolver {
         self.factor(&t.relation, scope);
         for j in &t.joins {
             // Every output column is nullable, so a left join changes no type.
-            let constraint = match &j.join_operator {
-                JoinOperator::Join(c)
-                | JoinOperator::Inner(c)
-                | JoinOperator::Left(c)
-                | JoinOperator::LeftOuter(c) => c,
-                _ => {
+            let constraint = match inner_or_left(&j.join_operator) {
+                Some(c) => c,
+                None => {
                     self.err(
                         SqlError::at(
                             "PW0256",

@@ -171,3 +171,50 @@ fn one_mistake_one_error() {
     .unwrap_err();
     assert_eq!(e[0].msg, "`b.passengers` is neither grouped nor aggregated");
 }
+
+/// (line, column) of each problem `per_date` finds.
+fn mixed(sql: &str) -> Vec<(usize, usize)> {
+    ok(sql);
+    per_date(sql).iter().map(|e| (e.line, e.col)).collect()
+}
+
+#[test]
+fn each_row_from_one_date() {
+    // Per date: grouped by it, joined on it, windows partitioned by it, `GROUP BY 1`.
+    let per_day = "WITH b AS (SELECT event_date, sailing_id, sum(passengers) AS p \
+                   FROM boardings GROUP BY event_date, sailing_id) \
+                   SELECT b.event_date, b.sailing_id, b.p, \
+                   rank() OVER (PARTITION BY b.event_date ORDER BY b.p DESC) AS r \
+                   FROM b LEFT JOIN sales s ON s.sailing_id = b.sailing_id AND s.event_date = b.event_date";
+    assert_eq!(mixed(per_day), vec![]);
+    assert_eq!(
+        mixed("SELECT event_date, count(*) AS n FROM sales GROUP BY 1"),
+        vec![]
+    );
+    assert_eq!(
+        mixed("SELECT * FROM sales JOIN boardings USING (sailing_id, event_date)"),
+        vec![]
+    );
+    // Several dates: an aggregate over all of them, a join across dates, a rolling
+    // window, a date computed rather than taken.
+    assert_eq!(
+        mixed("SELECT sailing_id, count(*) AS n FROM sales GROUP BY sailing_id"),
+        vec![(1, 1)]
+    );
+    assert_eq!(
+        mixed(
+            "SELECT s.event_date, b.passengers FROM sales s\nJOIN boardings b ON b.sailing_id = s.sailing_id"
+        ),
+        vec![(2, 6)]
+    );
+    assert_eq!(
+        mixed(
+            "SELECT event_date, sum(amount) OVER (PARTITION BY sailing_id ORDER BY event_date) AS w FROM sales"
+        ),
+        vec![(1, 20)]
+    );
+    assert_eq!(
+        mixed("SELECT date_add(event_date, 1) AS event_date, amount FROM sales"),
+        vec![(1, 8)]
+    );
+}

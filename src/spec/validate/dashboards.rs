@@ -19,10 +19,11 @@ use crate::spec::yaml::Seg;
 /// JSON (the index export's `item`): such a column may only be counted.
 pub type DatasetColumns = BTreeMap<String, Option<ColumnType>>;
 
-/// The columns of a QuickSight data set as its `InputColumns` declare them: a
-/// transform's output columns (type from the column's override, else from its first
-/// input's event schema), then its partition columns that are not output columns
-/// (strings); for `index`, the export's one `item`. `None` if no transform writes it.
+/// The columns of a QuickSight data set as its `InputColumns` declare them: a SQL
+/// transform's inferred output columns; a projection's output columns (type from the
+/// column's override, else from its first input's event schema), then its partition
+/// columns that are not output columns (strings); for `index`, the export's one `item`.
+/// `None` if no transform writes it (or its query does not resolve).
 pub fn dataset_columns(
     spec: &Spec,
     schemas: &BTreeMap<String, LoadedSchema>,
@@ -31,10 +32,16 @@ pub fn dataset_columns(
     if dataset == INDEX_DATASET {
         return Some(BTreeMap::from([("item".to_owned(), None)]));
     }
-    let (_, t) = spec
+    let (name, t) = spec
         .transforms
         .iter()
         .find(|(n, t)| t.dataset.as_deref().unwrap_or(n) == dataset)?;
+    if t.sql.is_some() {
+        // A SQL transform's columns are its query's, inferred (its partitions among them);
+        // `None` while the query has errors, which check reports at the query.
+        let out = crate::spec::sql::output_schema(spec, schemas, name)?;
+        return Some(out.into_iter().map(|(c, ty)| (c, Some(ty))).collect());
+    }
     let schema = t.inputs.first().and_then(|i| schemas.get(i));
     let mut cols = DatasetColumns::new();
     for c in &t.columns {

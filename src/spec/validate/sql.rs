@@ -26,6 +26,9 @@ pub(super) fn query(
     match sql::resolve(q, &rels) {
         Ok(out) => {
             outputs(cx, &at, q, &out);
+            for e in sql::per_date(q).iter().take(MAX_ERRORS) {
+                located(cx, &at, q, e);
+            }
             Some(out)
         }
         Err(errors) => {
