@@ -113,6 +113,36 @@ fn read_type(ty: &str) -> String {
     }
 }
 
+/// What both Glue templates are given: the transform's names, its output, its
+/// inputs' read schemas (`sources`) and its typed columns, as Python literals.
+fn template_data(
+    plan: &Plan,
+    t: &TransformPlan,
+    sources: serde_json::Map<String, Value>,
+) -> serde_json::Map<String, Value> {
+    let columns: Vec<Value> = t
+        .columns
+        .iter()
+        .map(|c| json!([c.name, c.ty, c.nullable]))
+        .collect();
+    let data = json!({
+        "name": t.name,
+        "dataset": t.dataset,
+        "sources_text": t.inputs.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", "),
+        "py_name": py_literal(&json!(t.name)),
+        "py_dataset": py_literal(&json!(t.dataset)),
+        "py_prefix": py_literal(&json!(t.prefix)),
+        "py_compression": py_literal(&json!(plan.compression.as_str())),
+        "py_partition_by": py_literal(&json!(t.partition_by)),
+        "py_sources": py_literal(&Value::Object(sources)),
+        "py_columns": py_literal(&Value::Array(columns)),
+    });
+    match data {
+        Value::Object(m) => m,
+        _ => unreachable!("a JSON object literal"),
+    }
+}
+
 /// The Glue script of a SQL transform: each input a temporary view, the query over
 /// them, the result cast to the inferred columns.
 fn sql_script(plan: &Plan, t: &TransformPlan, sql: &str) -> String {
@@ -132,25 +162,12 @@ fn sql_script(plan: &Plan, t: &TransformPlan, sql: &str) -> String {
             json!({"schema": tree.ddl(true), "columns": typed, "id": src.id_field, "time": src.time_field}),
         );
     }
-    let columns: Vec<Value> = t
-        .columns
-        .iter()
-        .map(|c| json!([c.name, c.ty, c.nullable]))
-        .collect();
-    let data = json!({
-        "name": t.name,
-        "dataset": t.dataset,
-        "sources_text": t.inputs.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", "),
-        "py_name": py_literal(&json!(t.name)),
-        "py_dataset": py_literal(&json!(t.dataset)),
-        "py_prefix": py_literal(&json!(t.prefix)),
-        "py_compression": py_literal(&json!(plan.compression.as_str())),
-        "py_partition_by": py_literal(&json!(t.partition_by)),
-        "py_sources": py_literal(&Value::Object(sources)),
-        "py_datasets": py_literal(&json!(t.dataset_inputs)),
-        "py_columns": py_literal(&Value::Array(columns)),
-        "py_sql": py_literal(&json!(sql)),
-    });
+    let mut data = template_data(plan, t, sources);
+    data.insert(
+        "py_datasets".into(),
+        py_literal(&json!(t.dataset_inputs)).into(),
+    );
+    data.insert("py_sql".into(), py_literal(&json!(sql)).into());
     registry()
         .render("sql", &data)
         .expect("the SQL Glue template renders with complete data")
@@ -183,11 +200,6 @@ pub fn glue_script(plan: &Plan, t: &TransformPlan) -> String {
             }),
         );
     }
-    let columns: Vec<Value> = t
-        .columns
-        .iter()
-        .map(|c| json!([c.name, c.ty, c.nullable]))
-        .collect();
     // The column every input fills from its event id: rows already in the dataset
     // are recognised by it on later runs.
     let id_column = t
@@ -199,19 +211,8 @@ pub fn glue_script(plan: &Plan, t: &TransformPlan) -> String {
                 .all(|i| plan.ingest_config.sources[i].id_field.as_deref() == Some(c.from.as_str()))
         })
         .map(|c| c.name.clone());
-    let data = json!({
-        "name": t.name,
-        "dataset": t.dataset,
-        "sources_text": t.inputs.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", "),
-        "py_name": py_literal(&json!(t.name)),
-        "py_dataset": py_literal(&json!(t.dataset)),
-        "py_prefix": py_literal(&json!(t.prefix)),
-        "py_compression": py_literal(&json!(plan.compression.as_str())),
-        "py_partition_by": py_literal(&json!(t.partition_by)),
-        "py_sources": py_literal(&Value::Object(sources)),
-        "py_columns": py_literal(&Value::Array(columns)),
-        "py_id_column": py_literal(&json!(id_column)),
-    });
+    let mut data = template_data(plan, t, sources);
+    data.insert("py_id_column".into(), py_literal(&json!(id_column)).into());
     registry()
         .render("glue", &data)
         .expect("the Glue template renders with complete data")

@@ -290,6 +290,16 @@ pub(super) fn on_ingest_jobs(transforms: &[TransformPlan]) -> BTreeMap<String, V
     jobs
 }
 
+/// A column a query sees or outputs: named as it is read, its type inferred, nullable.
+fn inferred((name, ty): (String, ColumnType)) -> ColumnPlan {
+    ColumnPlan {
+        from: name.clone(),
+        name,
+        ty: ty.to_string(),
+        nullable: true,
+    }
+}
+
 /// The typed event fields of each source input of a SQL transform.
 fn source_columns(v: &Validated, t: &Transform) -> BTreeMap<String, Vec<ColumnPlan>> {
     if t.sql.is_none() {
@@ -302,12 +312,7 @@ fn source_columns(v: &Validated, t: &Transform) -> BTreeMap<String, Vec<ColumnPl
         .map(|(i, s)| {
             let cols = crate::spec::sql::event_columns(&s.value)
                 .into_iter()
-                .map(|(name, ty)| ColumnPlan {
-                    from: name.clone(),
-                    name,
-                    ty: ty.to_string(),
-                    nullable: true,
-                })
+                .map(inferred)
                 .collect();
             (i.clone(), cols)
         })
@@ -319,30 +324,19 @@ fn source_columns(v: &Validated, t: &Transform) -> BTreeMap<String, Vec<ColumnPl
 fn columns_of(v: &Validated, tname: &str, t: &Transform) -> Vec<ColumnPlan> {
     if t.sql.is_some() {
         let out = crate::spec::sql::output_schema(&v.spec, &v.schemas, tname).unwrap_or_default();
-        return out
-            .into_iter()
-            .map(|(name, ty)| ColumnPlan {
-                from: name.clone(),
-                name,
-                ty: ty.to_string(),
-                nullable: true,
-            })
-            .collect();
+        return out.into_iter().map(inferred).collect();
     }
     t.columns
         .iter()
         .map(|c| {
             let from = c.from.clone().unwrap_or_else(|| c.name.clone());
-            let mut ty = c.ty.as_deref().and_then(|s| ColumnType::parse(s).ok());
-            let mut nullable = true;
-            if let Some(schema) = t.inputs.first().and_then(|i| v.schemas.get(i))
-                && let Ok(f) = event_schema::field(&schema.value, &from)
-            {
-                nullable = !f.required;
-                if ty.is_none() {
-                    ty = event_schema::column_type(&schema.value, f.schema).ok();
-                }
-            }
+            let ty = crate::spec::sql::projection_type(&v.schemas, t, c);
+            let nullable = t
+                .inputs
+                .first()
+                .and_then(|i| v.schemas.get(i))
+                .and_then(|s| event_schema::field(&s.value, &from).ok())
+                .is_none_or(|f| !f.required);
             ColumnPlan {
                 name: c.name.clone(),
                 from,

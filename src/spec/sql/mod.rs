@@ -21,7 +21,9 @@ use sqlparser::dialect::DatabricksDialect;
 use sqlparser::parser::{Parser, ParserError};
 
 pub use per_date::per_date;
-pub use relations::{ENVELOPE, event_columns, output_schema, relations_of, writer_of};
+pub use relations::{
+    ENVELOPE, event_columns, output_schema, projection_type, relations_of, writer_of,
+};
 
 use crate::spec::event_schema::ColumnType;
 use expr::{Mode, Typer};

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use super::{Relation, SqlError, resolve};
 use crate::spec::event_schema::{self, ColumnType};
-use crate::spec::model::Transform;
+use crate::spec::model::{Column, Transform};
 use crate::spec::shape::did_you_mean;
 use crate::spec::{LoadedSchema, Spec};
 
@@ -136,6 +136,21 @@ pub fn event_columns(schema: &serde_json::Value) -> Vec<(String, ColumnType)> {
         .collect()
 }
 
+/// A projection column's type: its declared `type`, else its field's in the first
+/// input's event schema; `None` when neither is known (an error check reports).
+pub fn projection_type(
+    schemas: &BTreeMap<String, LoadedSchema>,
+    t: &Transform,
+    c: &Column,
+) -> Option<ColumnType> {
+    let declared = c.ty.as_deref().and_then(|s| ColumnType::parse(s).ok());
+    declared.or_else(|| {
+        let s = schemas.get(t.inputs.first()?)?;
+        let f = event_schema::field(&s.value, c.from.as_deref().unwrap_or(&c.name)).ok()?;
+        event_schema::column_type(&s.value, f.schema).ok()
+    })
+}
+
 /// The output columns of transform `name` (its query's, or its projection's with
 /// the derived partitions), or `None` when they cannot be known (errors elsewhere).
 pub fn output_schema(
@@ -157,21 +172,12 @@ fn schema_at(
         let rels = relations_at(spec, schemas, t, depth);
         return resolve(sql, &rels).ok();
     }
-    let first = t.inputs.first().and_then(|i| schemas.get(i));
     let mut out: Vec<(String, ColumnType)> = t
         .columns
         .iter()
         .map(|c| {
-            let from = c.from.clone().unwrap_or_else(|| c.name.clone());
-            let declared = c.ty.as_deref().and_then(|s| ColumnType::parse(s).ok());
-            let derived = first.and_then(|s| {
-                let f = event_schema::field(&s.value, &from).ok()?;
-                event_schema::column_type(&s.value, f.schema).ok()
-            });
-            (
-                c.name.clone(),
-                declared.or(derived).unwrap_or(ColumnType::String),
-            )
+            let ty = projection_type(schemas, t, c).unwrap_or(ColumnType::String);
+            (c.name.clone(), ty)
         })
         .collect();
     for p in &t.partition_by {

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use super::INDEX_DATASET;
 use super::context::{Ctx, code_list, p, pi, under};
 use crate::spec::LoadedSchema;
-use crate::spec::event_schema::{self, ColumnType};
+use crate::spec::event_schema::ColumnType;
 use crate::spec::model::{Dashboard, Measure, Spec, Visual, VisualKind};
 use crate::spec::shape::did_you_mean;
 use crate::spec::yaml::Seg;
@@ -42,18 +42,12 @@ pub fn dataset_columns(
         let out = crate::spec::sql::output_schema(spec, schemas, name)?;
         return Some(out.into_iter().map(|(c, ty)| (c, Some(ty))).collect());
     }
-    let schema = t.inputs.first().and_then(|i| schemas.get(i));
     let mut cols = DatasetColumns::new();
     for c in &t.columns {
-        let from = c.from.as_deref().unwrap_or(&c.name);
-        let ty = match c.ty.as_deref() {
-            Some(s) => ColumnType::parse(s).ok(),
-            None => schema.and_then(|s| {
-                let f = event_schema::field(&s.value, from).ok()?;
-                event_schema::column_type(&s.value, f.schema).ok()
-            }),
-        };
-        cols.insert(c.name.clone(), ty);
+        cols.insert(
+            c.name.clone(),
+            crate::spec::sql::projection_type(schemas, t, c),
+        );
     }
     for part in &t.partition_by {
         cols.entry(part.clone()).or_insert(Some(ColumnType::String));
